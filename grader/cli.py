@@ -1,0 +1,142 @@
+"""The `grader` command line.
+
+Exit codes (DESIGN 8): 0 graded and every check passed (or --fail-under met); 1 graded but
+below that; 2 usage error, a submission path that cannot be graded, or an internal error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import traceback
+from pathlib import Path
+
+from . import __version__
+
+DESCRIPTION = """\
+backprop-grader grades the backpropagation homework (HW1): a submission folder's mlp.py
+(the PyTorch practical part) and theory.py (the numerator-layout theory part). Every
+expected value comes from PyTorch in float64; Hypothesis generates the examples, shrinks
+any failure to the smallest one, and prints a command that replays it.
+"""
+
+GRADE_EPILOG = """\
+examples:
+  grader grade submissions/correct
+  grader grade my_hw1 --format json -o result.json
+  grader grade my_hw1 --only mlp.backward --seed 3       # one question, another seed
+  grader grade my_hw1 --only 'mlp.backward[relu-identity]'  # one check
+  grader grade my_hw1 --fail-under 80                      # exit 0 at 80%% or more
+
+exit codes: 0 all checks passed (or --fail-under met), 1 below that, 2 usage or grader error.
+"""
+
+
+class UsageError(Exception):
+    """A command line that cannot be carried out; exit code 2."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="grader", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version="backprop-grader %s" % __version__)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    grade = commands.add_parser(
+        "grade", help="grade a submission folder", description="Grade a HW1 submission folder "
+        "(mlp.py and/or theory.py) and report a score per question with a diagnosis of every failed check.",
+        epilog=GRADE_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    grade.add_argument("submission", metavar="DIR", help="the submission folder")
+    grade.add_argument("--format", choices=("table", "json"), default="table",
+                       help="report format (default: table, a terminal table)")
+    grade.add_argument("-o", "--output", metavar="FILE",
+                       help="write the report to FILE (the table still goes to the terminal)")
+    grade.add_argument("--seed", type=int, default=None,
+                       help="grading seed: the same seed gives the same examples (default: the rubric's, 0)")
+    grade.add_argument("--only", action="append", default=[], metavar="ID",
+                       help="grade only this question (mlp.backward) or check (mlp.backward[relu-identity]);"
+                            " repeatable")
+    grade.add_argument("--max-examples", type=int, default=None, metavar="N",
+                       help="Hypothesis examples per check (default: each check's own, 5 to 15)")
+    grade.add_argument("--fail-under", type=float, default=None, metavar="PERCENT",
+                       help="exit 0 when the score is at least PERCENT of the maximum, 1 otherwise "
+                            "(default: exit 0 only if every check passed)")
+    grade.add_argument("--rubric", type=Path, default=None, metavar="FILE",
+                       help="rubric TOML (default: the packaged reference/hw1/rubric.toml)")
+    grade.add_argument("--sandbox", choices=("auto", "bwrap", "none"), default="auto",
+                       help="run student code inside bubblewrap (bwrap), as a plain limited subprocess "
+                            "(none), or bwrap when installed (auto, the default)")
+    grade.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
+                       help="deadline for one call into the submission (default: the rubric's, 5 s)")
+    return parser
+
+
+def _write_atomic(path: str, text: str) -> None:
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, temp = tempfile.mkstemp(dir=target.parent, prefix=".%s." % target.name)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    os.replace(temp, target)
+
+
+def _grade(args: argparse.Namespace) -> int:
+    from .engine import GradeOptions, Grading
+    from .scoring import load_rubric
+
+    if args.max_examples is not None and args.max_examples < 1:
+        raise UsageError("--max-examples must be at least 1")
+    if args.timeout is not None and args.timeout <= 0:
+        raise UsageError("--timeout must be positive")
+    options = GradeOptions(
+        seed=args.seed, only=args.only, max_examples=args.max_examples, sandbox=args.sandbox,
+        call_timeout_s=args.timeout, rubric_path=args.rubric)
+    grading = Grading(args.submission, options, load_rubric(args.rubric))
+    report = grading.run()
+    from .report import make_console, render_json, render_terminal
+
+    if args.format == "json" and not args.output:
+        sys.stdout.write(render_json(report))
+    else:
+        render_terminal(report, make_console())
+    if args.output:
+        _write_atomic(args.output, render_json(report) if args.format == "json" else _table_text(report))
+    if args.fail_under is not None:
+        return 0 if report.percent() >= args.fail_under else 1
+    return 0 if report.all_passed else 1
+
+
+def _table_text(report) -> str:
+    import io
+
+    from .report import render_terminal
+    from rich.console import Console
+
+    buffer = io.StringIO()
+    render_terminal(report, Console(file=buffer, no_color=True, width=120, highlight=False))
+    return buffer.getvalue()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    from .engine import UnknownSelector
+    from .sandbox import SandboxUnavailable
+    from .scoring import RubricError
+    from .submission import SubmissionError
+
+    try:
+        return _grade(args)
+    except (UsageError, SubmissionError, RubricError, SandboxUnavailable, UnknownSelector) as exc:
+        print("grader: error: %s" % exc, file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("grader: interrupted", file=sys.stderr)
+        return 2
+    except Exception:  # noqa: BLE001 - the grader itself failed: say so, exit 2
+        print("grader: internal error (please report it):\n" + traceback.format_exc(), file=sys.stderr)
+        return 2

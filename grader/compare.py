@@ -1,0 +1,238 @@
+"""Compare a student's value with the oracle's and name the mistake (DESIGN 5 codes).
+
+Values arrive as float64 numpy arrays (or `NotArray` when the student returned something
+else). Closeness is relative: ||got - exp|| <= rtol * ||exp|| + atol * sqrt(size), which is
+the DESIGN 4 relative error with a floor for values near zero.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class NotArray:
+    """A student value that is not an array of numbers; `description` says what it was."""
+
+    description: str
+
+
+@dataclass(frozen=True)
+class Absent(NotArray):
+    """A value the student never provided (e.g. a missing key in MLP.grads)."""
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    """Relative bound `rtol` and per-entry absolute floor `atol` (units of the value)."""
+
+    rtol: float = 1e-4
+    atol: float = 1e-6
+
+
+@dataclass
+class Diagnosis:
+    """A failed comparison: one DESIGN 5 `code`, a plain-words `message` about `name`."""
+
+    code: str
+    name: str
+    message: str
+    factor: float | None = None
+
+
+def shape_text(shape: tuple) -> str:
+    if len(shape) == 0:
+        return "a scalar"
+    return "(" + ",".join(str(s) for s in shape) + ")"
+
+
+def is_close(got: np.ndarray, expected: np.ndarray, tol: Tolerance) -> bool:
+    """Same shape, all finite, and within the tolerance."""
+    if got.shape != expected.shape or not np.all(np.isfinite(got)):
+        return False
+    bound = tol.rtol * float(np.linalg.norm(expected)) + tol.atol * math.sqrt(max(expected.size, 1))
+    return float(np.linalg.norm(got - expected)) <= bound
+
+
+def relative_error(got: np.ndarray, expected: np.ndarray) -> float:
+    scale = max(float(np.linalg.norm(expected)), 1e-300)
+    return float(np.linalg.norm(got - expected)) / scale
+
+
+def fitted_factor(got: np.ndarray, expected: np.ndarray) -> float | None:
+    """The least-squares c in got ~ c * expected, or None when expected is zero."""
+    denominator = float(np.vdot(expected, expected))
+    if denominator <= 1e-300 or not np.all(np.isfinite(got)):
+        return None
+    return float(np.vdot(got, expected)) / denominator
+
+
+def _worst_entry(got: np.ndarray, expected: np.ndarray) -> str:
+    if got.ndim == 0:
+        return "got %.6g, expected %.6g" % (float(got), float(expected))
+    diff = np.abs(got - expected)
+    index = np.unravel_index(int(np.argmax(diff)), diff.shape)
+    return "largest difference at index %s: got %.6g, expected %.6g" % (
+        tuple(int(i) for i in index), float(got[index]), float(expected[index]))
+
+
+def describe_value_error(got: np.ndarray, expected: np.ndarray) -> str:
+    return "relative error %.3g; %s" % (relative_error(got, expected), _worst_entry(got, expected))
+
+
+def _same_shape(name: str, got: np.ndarray, expected: np.ndarray, tol: Tolerance) -> Diagnosis | None:
+    if not np.all(np.isfinite(got)) and np.all(np.isfinite(expected)):
+        bad = int(np.size(got) - np.count_nonzero(np.isfinite(got)))
+        kinds = "NaN" if np.isnan(got).any() else "inf"
+        return Diagnosis("nonfinite", name, "%s contains %s (%d of %d entries) where the true value is finite"
+                         % (name, kinds, bad, got.size))
+    if is_close(got, expected, tol):
+        return None
+    if (got.ndim == 2 and got.shape[0] == got.shape[1] and got.shape[0] > 1
+            and not is_close(expected.T, expected, tol) and is_close(got, expected.T, tol)):
+        return Diagnosis("transposed", name, "%s is transposed: it equals the expected %s matrix transposed"
+                         % (name, shape_text(expected.shape)))
+    if is_close(got, -expected, tol) and float(np.linalg.norm(expected)) > 0:
+        return Diagnosis("sign", name, "%s has the wrong sign: it equals minus the expected value" % name)
+    factor = fitted_factor(got, expected)
+    if factor is not None and abs(factor) > 1e-12 and is_close(got, factor * expected, tol):
+        return Diagnosis("scaled", name, "%s is scaled: it equals %s times the expected value"
+                         % (name, format_factor(factor)), factor=factor)
+    return Diagnosis("wrong_values", name, "%s has wrong values (%s)" % (name, describe_value_error(got, expected)))
+
+
+def format_factor(c: float) -> str:
+    """A factor in words a student recognises: 0.5, 2, 1/6, 5/2, -3."""
+    from fractions import Fraction
+
+    if c == 0:
+        return "0"
+    fraction = Fraction(c).limit_denominator(1000)
+    if abs(float(fraction) - c) <= 1e-4 * abs(c):
+        if fraction.denominator == 1:
+            return str(fraction.numerator)
+        if abs(fraction.numerator) == 1 or fraction.denominator <= 16:
+            return "%d/%d" % (fraction.numerator, fraction.denominator)
+    return "%.6g" % c
+
+
+def diagnose(name: str, got: object, expected: np.ndarray, tol: Tolerance) -> Diagnosis | None:
+    """None when `got` matches `expected`; otherwise the single most specific diagnosis."""
+    if isinstance(got, NotArray) or not isinstance(got, np.ndarray):
+        what = got.description if isinstance(got, NotArray) else type(got).__name__
+        return Diagnosis("not_array", name, "%s is %s, not an array of numbers" % (name, what))
+    if got.shape == expected.shape:
+        return _same_shape(name, got, expected, tol)
+    if got.ndim == 2 and expected.ndim == 2 and got.shape == expected.shape[::-1]:
+        inner = _same_shape(name, got.T, expected, tol)
+        message = "%s has shape %s, the transpose of the expected %s" % (
+            name, shape_text(got.shape), shape_text(expected.shape))
+        if inner is None:
+            message += ", and transposed it is correct"
+        else:
+            message += "; even transposed it is wrong (%s)" % inner.message.split(": ", 1)[-1]
+        return Diagnosis("transposed", name, message)
+    message = "%s has shape %s; expected %s" % (name, shape_text(got.shape), shape_text(expected.shape))
+    if got.size == expected.size:
+        flat = got.reshape(expected.shape)
+        if is_close(flat, expected, tol):
+            message += " (the values are right, only the shape is not)"
+    elif expected.ndim == 2 and expected.shape[0] == expected.shape[1] and got.size == expected.shape[0]:
+        if is_close(got.reshape(-1), np.diag(expected).copy(), tol):
+            message += ": it looks like the diagonal of the %s Jacobian, which must be returned whole" % (
+                shape_text(expected.shape))
+    return Diagnosis("shape", name, message)
+
+
+def fit_scale_law(samples: list[tuple[dict, float]], dims: tuple[str, ...]) -> tuple[float, dict] | None:
+    """Find c = a * prod(dim ** e) with e in {-1, 0, 1} that fits every (dims, c) sample.
+
+    Returns (a, {dim: e} for e != 0), preferring the fewest dimensions, or None."""
+    import itertools
+
+    base, c0 = samples[0]
+    best = None
+    for exps in itertools.product((-1, 0, 1), repeat=len(dims)):
+        law = {k: e for k, e in zip(dims, exps) if e}
+        a = c0 / math.prod(base[k] ** e for k, e in law.items())
+        if all(abs(a * math.prod(d[k] ** e for k, e in law.items()) - c) <= 1e-3 * abs(c) for d, c in samples):
+            if best is None or len(law) < len(best[1]):
+                best = (a, law)
+    return best
+
+
+def law_text(a: float, law: dict) -> str:
+    """"B*K/50", "1/B", "K/2", "2": the factor as a formula in the dimensions."""
+    from fractions import Fraction
+
+    constant = Fraction(a).limit_denominator(1000)
+    if abs(float(constant) - a) > 1e-4 * abs(a):
+        constant = None
+    up = [k for k, e in law.items() if e > 0]
+    down = [k for k, e in law.items() if e < 0]
+    numerator = "*".join(up)
+    if constant is None:
+        numerator = "%.4g" % a + ("*" + numerator if numerator else "")
+        denominator = "*".join(down)
+    else:
+        if constant.numerator != 1 or not numerator:
+            numerator = str(constant.numerator) + ("*" + numerator if numerator else "")
+        denominator = "*".join(([str(constant.denominator)] if constant.denominator != 1 else []) + down)
+    if not denominator:
+        return numerator
+    return "%s/%s" % (numerator, "(%s)" % denominator if "*" in denominator else denominator)
+
+
+def _is(a: float, value: float) -> bool:
+    return abs(a - value) <= 1e-4 * abs(value)
+
+
+def explain_scale(a: float, law: dict, role: str) -> str:
+    """The likely cause of a scale error in a student's words; `role` is "loss" (a mean loss
+    or its gradient), "backward" (gradients given dJdy_hat) or "theory"."""
+    key = tuple(sorted(law.items()))
+    if role == "loss":
+        if key == () and _is(a, 0.5):
+            return "a factor 2 is missing (the derivative of (y_hat - y)^2 is 2 (y_hat - y))"
+        if key == () and _is(a, 2):
+            return "there is an extra factor 2"
+        if key == (("B", 1), ("K", 1)) and _is(a, 1):
+            return "the 1/(B*K) of the mean is missing: summed where torch averages over all B*K entries"
+        if key == (("B", 1), ("K", 1)) and a < 1 and _is(1 / a, round(1 / a)):
+            text = "a constant 1/%d is hard-coded where 1/(B*K) is due" % round(1 / a)
+            if round(1 / a) == 50:
+                text += " (50 = the handout's batch of 10 times its 5 outputs)"
+            return text
+        if key == (("K", 1),) and _is(a, 1):
+            return "averaged over the batch only: the 1/K of the mean over the outputs is missing"
+        if key == (("K", 1),) and _is(a, 0.5):
+            return "this is the 1/2 * squared error averaged over the batch convention, not torch's mean"
+        if key == (("B", 1),) and _is(a, 1):
+            return "averaged over the outputs only: the 1/B of the batch mean is missing"
+        if key == (("B", -1), ("K", -1)) and _is(a, 1):
+            return "divided by B*K once too often"
+    if role == "backward":
+        if key == (("B", -1),) and _is(a, 1):
+            return "averaged over the batch where the sum is due: dJdy_hat already carries the loss's 1/B"
+        if key == (("B", -1), ("K", -1)) and _is(a, 1):
+            return ("divided by B*K: backward applies the loss's mean again, but dJdy_hat already carries it"
+                    " (backward must use dJdy_hat exactly as given)")
+        if key == (("B", 1),) and _is(a, 1):
+            return "multiplied by the batch size B"
+        if key == () and _is(a, 0.5):
+            return "a factor 1/2 that does not belong there"
+        if key == () and _is(a, 2):
+            return "an extra factor 2"
+    if role == "theory":
+        if key == (("K", 1),) and _is(a, 1):
+            return "the 1/K of the mean over the K outputs is missing"
+        if key == (("K", -1),) and _is(a, 1):
+            return "divided by K where no 1/K belongs"
+        if key == () and _is(a, 0.5):
+            return "a factor 2 is missing"
+        if key == () and _is(a, 2):
+            return "there is an extra factor 2"
+    return "the factor is %s" % law_text(a, law)

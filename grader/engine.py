@@ -1,0 +1,329 @@
+"""Grade one submission: snapshot it, start its workers, run every selected check, score.
+
+Usage: `Grading(path, options).run() -> GradeReport`. Construction validates the path and
+starts the workers at once (their imports overlap the grader's own); `run` imports the
+checks (torch, Hypothesis), grades every part, and always stops the workers and removes
+the snapshot.
+"""
+
+from __future__ import annotations
+
+import shlex
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from . import __version__
+from .assignment import ASSIGNMENT, PARTS, PartInfo, load_part
+from .compare import Absent, NotArray
+from .results import CheckResult, GradeReport, QuestionResult
+from .sandbox import SandboxConfig, WorkerFailure, WorkerSession, describe_exception, resolve_mode
+from .scoring import Rubric, allocate_points, load_rubric
+from .spec import CallFailed, CheckSpec, Failure, PartSpec
+from .submission import SourceFile, SubmissionError, take_snapshot
+
+OUTPUT_CAP = 2000
+
+
+@dataclass
+class GradeOptions:
+    """Choices for one grading run (None means: the rubric's setting)."""
+
+    seed: int | None = None
+    only: list[str] = field(default_factory=list)
+    max_examples: int | None = None
+    sandbox: str = "auto"
+    call_timeout_s: float | None = None
+    submission_timeout_s: float | None = None
+    public_only: bool = False
+    rubric_path: Path | None = None
+    label: str | None = None
+
+
+class UnknownSelector(Exception):
+    """--only named no question or check; usage error."""
+
+
+class ProtocolViolation(Exception):
+    """A worker reply that does not follow the value encoding."""
+
+
+def decode_value(value, arrays: list):
+    """Turn an encoded worker value into numpy arrays, dicts, lists, NotArray/Absent."""
+    if isinstance(value, dict) and "t" in value:
+        kind = value.get("t")
+        if kind == "array":
+            index = value.get("i")
+            if type(index) is not int or not 0 <= index < len(arrays):
+                raise ProtocolViolation("array reference out of range")
+            return arrays[index]
+        if kind == "none":
+            return NotArray("None")
+        if kind == "missing":
+            return Absent("it was never set")
+        if kind == "other":
+            return NotArray("a %s" % str(value.get("type", "value"))[:100])
+        if kind == "dict" and isinstance(value.get("items"), dict):
+            return {str(k)[:100]: decode_value(v, arrays) for k, v in value["items"].items()}
+        if kind == "seq" and isinstance(value.get("items"), list):
+            if value.get("len") != len(value["items"]):
+                return NotArray("a sequence of %s values" % str(value.get("len"))[:12])
+            return [decode_value(v, arrays) for v in value["items"]]
+        raise ProtocolViolation("unknown value kind")
+    if isinstance(value, dict):
+        return {str(k)[:100]: decode_value(v, arrays) for k, v in value.items()}
+    if isinstance(value, (int, float, str, bool)) or value is None:
+        return value
+    raise ProtocolViolation("unexpected value")
+
+
+def encode_args(args: dict) -> tuple[dict, list]:
+    arrays: list = []
+    encoded = {}
+    for key, value in args.items():
+        if isinstance(value, np.ndarray):
+            arrays.append(value)
+            encoded[key] = {"$a": len(arrays) - 1}
+        else:
+            encoded[key] = value
+    return encoded, arrays
+
+
+class PartContext:
+    """The `CheckContext` a part's checks run with: calls into its worker session."""
+
+    def __init__(self, session: WorkerSession, rubric: Rubric, part: str, call_timeout_s: float,
+                 deadline: float) -> None:
+        self.session = session
+        self.tolerance = rubric.tolerance(part)
+        self.settings = rubric.settings
+        self.shared: dict = {"autograd_runtime": {}}
+        self.call_timeout_s = call_timeout_s
+        self.deadline = deadline
+        self.dead: set[str] = set()
+        self.output_parts: list[str] = []
+        self.output_size = 0
+
+    def start_check(self) -> None:
+        self.dead = set()
+        self.output_parts = []
+        self.output_size = 0
+
+    def is_dead(self, key: str) -> bool:
+        return key in self.dead
+
+    def check_output(self) -> str:
+        return "".join(self.output_parts)
+
+    def _keep_output(self, reply: dict) -> None:
+        text = reply.get("output")
+        if isinstance(text, str) and text and self.output_size < OUTPUT_CAP:
+            text = text[: OUTPUT_CAP - self.output_size]
+            self.output_parts.append(text)
+            self.output_size += len(text)
+        dropped = reply.get("output_dropped")
+        if type(dropped) is int and dropped > 0 and self.output_size < OUTPUT_CAP + 100:
+            note = "\n[... %d more characters of output not kept]\n" % dropped
+            self.output_parts.append(note)
+            self.output_size += len(note)
+
+    def call(self, task: str, args: dict, what: str, key: str | None = None) -> dict:
+        remaining = self.deadline - time.monotonic()
+        if remaining <= 0:
+            raise CallFailed(Failure("timeout", "not run: the submission used up its grading time budget"), key)
+        encoded, arrays = encode_args(args)
+        try:
+            reply, reply_arrays = self.session.call(
+                task, encoded, arrays, timeout_s=min(self.call_timeout_s, remaining), what=what)
+        except WorkerFailure as failure:
+            if key:
+                self.dead.add(key)
+            raise CallFailed(Failure(failure.code, failure.message), key) from None
+        self._keep_output(reply)
+        count = reply.get("autograd_calls")
+        if type(count) is int and count > 0:
+            runtime = self.shared["autograd_runtime"]
+            runtime[what] = runtime.get(what, 0) + count
+        status = reply.get("status")
+        if status == "exception":
+            raise CallFailed(Failure("exception", _exception_message(reply)), key)
+        if status != "ok":
+            raise CallFailed(Failure("crash", "the worker could not run %s" % what), key)
+        try:
+            result = decode_value(reply.get("result"), reply_arrays)
+        except ProtocolViolation as exc:
+            self.session.close()
+            raise CallFailed(Failure("crash", "the worker sent a malformed reply (%s)" % exc), key) from None
+        if not isinstance(result, dict):
+            raise CallFailed(Failure("crash", "the worker sent a malformed reply"), key)
+        return result
+
+
+def _exception_message(reply: dict) -> str:
+    if reply.get("type") == "NotImplementedError":
+        return "%s is not implemented yet (it raises NotImplementedError)" % str(reply.get("stage", "it"))[:100]
+    text = describe_exception(reply)
+    if reply.get("stage") == "MLP.__init__" and reply.get("type") == "TypeError":
+        text += (" -- the constructor must accept linear_1_in_features, linear_1_out_features, f_function,"
+                 " linear_2_in_features, linear_2_out_features, g_function as in the handout")
+    return text
+
+
+def _matches(selector: str, check: CheckSpec) -> bool:
+    return check.id == selector or check.question == selector or check.id.startswith(selector)
+
+
+class Grading:
+    """One submission being graded."""
+
+    def __init__(self, path: str | Path, options: GradeOptions, rubric: Rubric | None = None) -> None:
+        self.started = time.monotonic()
+        self.options = options
+        self.rubric = rubric or load_rubric(options.rubric_path)
+        self.seed = options.seed if options.seed is not None else int(self.rubric.settings["seed"])
+        self.mode = resolve_mode(options.sandbox)
+        self.label = options.label or str(path)
+        self.snapshot = take_snapshot(path, [p.filename for p in PARTS])
+        if not any(self.snapshot.files[p.filename].ok for p in PARTS):
+            problems = "; ".join(self.snapshot.files[p.filename].problem() for p in PARTS)
+            self.snapshot.cleanup()
+            raise SubmissionError("nothing to grade in %s: %s" % (path, problems))
+        settings = self.rubric.settings
+        self.config = SandboxConfig(mode=self.mode)
+        self.call_timeout_s = float(options.call_timeout_s or settings["call_timeout_s"])
+        self.budget_s = float(options.submission_timeout_s or settings["submission_timeout_s"])
+        self.sessions: dict[str, WorkerSession] = {}
+        for info in PARTS:
+            if self.snapshot.files[info.filename].ok:
+                session = WorkerSession(self.snapshot.root, info.module, [], self.config, info.with_torch)
+                session.prestart()
+                self.sessions[info.module] = session
+
+    def run(self) -> GradeReport:
+        try:
+            parts = [(info, load_part(info)) for info in PARTS]
+            planned = {info.module: self._plan(part) for info, part in parts}
+            self._validate_selectors([c for checks in planned.values() for c in checks])
+            questions = []
+            for info, part in parts:
+                questions += self._grade_part(info, part, planned[info.module])
+        finally:
+            for session in self.sessions.values():
+                session.close()
+            self.snapshot.cleanup()
+        report = GradeReport(
+            grader_version=__version__, assignment=ASSIGNMENT, submission=self.label, seed=self.seed,
+            questions=questions, duration_s=time.monotonic() - self.started, sandbox=self.mode,
+            notices=list(self.snapshot.notices))
+        if self.mode == "none":
+            report.notices.insert(0, "sandbox: none (bubblewrap is not in use; student code ran as a plain"
+                                     " subprocess with resource limits only)")
+        return report
+
+    def _selected(self, checks: list[CheckSpec]) -> list[CheckSpec]:
+        chosen = [c for c in checks if not self.options.only or any(_matches(s, c) for s in self.options.only)]
+        if self.options.public_only:
+            chosen = [c for c in chosen if c.visibility == "visible"]
+        return chosen
+
+    def _validate_selectors(self, checks: list[CheckSpec]) -> None:
+        for selector in self.options.only:
+            if not any(_matches(selector, c) for c in checks):
+                questions = sorted({c.question for c in checks})
+                raise UnknownSelector("--only %r matches no question or check; questions are %s (a check"
+                                      " id looks like mlp.backward[relu-identity])" % (selector, ", ".join(questions)))
+
+    def _plan(self, part: PartSpec) -> list[CheckSpec]:
+        """All the part's checks, with the rubric's weights, visibility and example counts."""
+        all_checks = part.build_checks(self.rubric.settings)
+        for check in all_checks:
+            check.weight = self.rubric.weight(check.question, check.local_id)
+            check.visibility = self.rubric.visibility(check.question, check.local_id)
+            question = self.rubric.questions.get(check.question)
+            override = self.options.max_examples or (question.max_examples if question else None)
+            if override and check.max_examples > 1:
+                check.max_examples = int(override)
+        return all_checks
+
+    def _grade_part(self, info: PartInfo, part: PartSpec, all_checks: list[CheckSpec]) -> list[QuestionResult]:
+        checks = self._selected(all_checks)
+        if not checks:
+            session = self.sessions.pop(info.module, None)
+            if session:
+                session.close()
+            return []
+        file = self.snapshot.files[info.filename]
+        results, shared = self._run_checks(part, checks, file)
+        part.finalize(results, shared)
+        self._score(all_checks, results)
+        by_question = {}
+        for result in results:
+            by_question.setdefault(result.question, []).append(result)
+        return [QuestionResult(q, title, by_question[q]) for q, title in part.questions.items() if q in by_question]
+
+    def _run_checks(self, part: PartSpec, checks: list[CheckSpec], file: SourceFile
+                    ) -> tuple[list[CheckResult], dict]:
+        """Each selected check's result, and what the part's checks shared (for `finalize`)."""
+        if not file.ok:
+            message = file.problem() + " (expected %s at the top of the submission folder)" % file.name
+            return [self._result(c, "error", Failure("missing", message)) for c in checks], {}
+        session = self.sessions[part.module]
+        session.inspect = part.inspect
+        loaded = session.load()
+        if not loaded.ok:
+            message = loaded.message
+            if loaded.output.strip():
+                message += "; output before it failed: " + loaded.output.strip()[-300:]
+            return [self._result(c, "error", Failure(loaded.code or "import_error", message)) for c in checks], {}
+        context = PartContext(session, self.rubric, part.name, self.call_timeout_s, self.started + self.budget_s)
+        context.shared.update(part.static_checks(file.source, self.rubric.settings))
+        from .checkrun import run_check
+
+        results = []
+        for check in checks:
+            missing = [name for name in check.requires if loaded.attrs.get(name, "missing") == "missing"]
+            if missing:
+                what = " and ".join(missing)
+                results.append(self._result(check, "error", Failure(
+                    "missing", "%s has no %s" % (part.filename, what))))
+                continue
+            context.start_check()
+            outcome = run_check(check, context, self.seed, check.max_examples)
+            result = self._result(check, outcome.status, outcome.failure, outcome.examples)
+            result.output = context.check_output()
+            if outcome.failure is not None and outcome.scenario is not None:
+                where = outcome.scenario.describe(check.shown_fields)
+                lead = "it already fails for" if outcome.shrunk else "it failed for"
+                result.message = "%s; %s %s" % (outcome.failure.message, lead, where)
+                result.counterexample = {k: getattr(outcome.scenario, k) for k in check.shown_fields}
+                result.replay = self._replay(check)
+            if outcome.scale_law:
+                result.details["scale"] = outcome.scale_law
+            results.append(result)
+        return results, context.shared
+
+    def _result(self, check: CheckSpec, status: str, failure: Failure | None, examples: int = 0) -> CheckResult:
+        return CheckResult(
+            id=check.id, question=check.question, title=check.title, status=status, score=0.0,
+            max_score=0.0, examples=examples, code=failure.code if failure else None,
+            message=failure.message if failure else "", visibility=check.visibility)
+
+    def _replay(self, check: CheckSpec) -> str:
+        parts = ["grader", "grade", self.label, "--only", check.id, "--seed", str(self.seed)]
+        if self.options.max_examples:
+            parts += ["--max-examples", str(self.options.max_examples)]
+        if self.options.rubric_path:
+            parts += ["--rubric", str(self.options.rubric_path)]
+        return " ".join(shlex.quote(p) for p in parts)
+
+    def _score(self, all_checks: list[CheckSpec], results: list[CheckResult]) -> None:
+        by_question: dict[str, list[str]] = {}
+        for check in all_checks:
+            by_question.setdefault(check.question, []).append(check.local_id)
+        local_ids = {check.id: check.local_id for check in all_checks}
+        for result in results:
+            shares = allocate_points(self.rubric, result.question, by_question[result.question])
+            result.max_score = shares[local_ids[result.id]]
+            result.score = result.max_score if result.status == "pass" else 0.0

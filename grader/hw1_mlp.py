@@ -1,0 +1,445 @@
+"""HW1 practical part: the checks that grade a submission's `mlp.py` (DESIGN 2a).
+
+Questions: mlp.forward, mlp.mse_loss, mlp.bce_loss, mlp.backward, mlp.hygiene. Every
+expected value comes from `grader.oracle`; every student value from the worker task named
+in the call. Shapes follow PyTorch: x (B,n), W1 (d,n), b1 (d,), W2 (K,d), b2 (K,), y (B,K).
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+
+from . import oracle
+from .compare import Absent, NotArray, diagnose, shape_text
+from .spec import CallFailed, CheckSpec, Failure, NoEvidence, PartSpec
+from .static_scan import autograd_uses
+from .strategies import ACTIVATIONS, Scenario, float32_values, loss_inputs, network_values, scenarios
+
+QUESTIONS = {
+    "mlp.forward": "MLP forward pass",
+    "mlp.mse_loss": "MSE loss and its gradient",
+    "mlp.bce_loss": "BCE loss and its gradient",
+    "mlp.backward": "MLP backward pass (parameter gradients)",
+    "mlp.hygiene": "Hygiene: no mutation, clearing, determinism, no autograd",
+}
+SYMBOLIC_SHAPES = {
+    "y_hat": "(B,K)", "dJdy_hat": "(B,K)", "dJdW1": "(d,n)", "dJdb1": "(d,)",
+    "dJdW2": "(K,d)", "dJdb2": "(K,)", "J": "a scalar",
+}
+GRAD_NAMES = ("dJdW1", "dJdb1", "dJdW2", "dJdb2")
+LOSS_FUNCTIONS = {"mse": "mse_loss", "bce": "bce_loss"}
+PARAMS = ("W1", "b1", "W2", "b2")
+NETWORK_FIELDS = ("B", "n", "d", "K", "f", "g", "seed")
+LOSS_FIELDS = ("B", "K", "seed")
+
+
+def _params(values: dict) -> dict:
+    return {k: values[k] for k in PARAMS}
+
+
+def _net_args(s: Scenario, values: dict) -> dict:
+    return dict(n=s.n, d=s.d, K=s.K, f=s.f, g=s.g, **_params(values))
+
+
+def _hint_none(got: object, function: str) -> str:
+    if isinstance(got, NotArray) and got.description == "None":
+        return " (%s returned None: not implemented yet, or a missing return?)" % function
+    return ""
+
+
+def judge(ctx, items: list[tuple[str, object, np.ndarray]], function: str) -> Failure | None:
+    """Compare (name, got, expected) in order; report the first mismatch, mention the rest."""
+    failures = []
+    for name, got, expected in items:
+        if isinstance(got, Absent):
+            failures.append(Failure("missing", "%s is missing: %s" % (name, got.description), name))
+            continue
+        found = diagnose(name, got, expected, ctx.tolerance)
+        if found is None:
+            continue
+        message = found.message
+        if found.code in ("shape", "transposed") and name in SYMBOLIC_SHAPES:
+            message += " [%s must be %s = %s]" % (name, SYMBOLIC_SHAPES[name], shape_text(expected.shape))
+        if name == "dJdb1" or name == "dJdb2":
+            if isinstance(got, np.ndarray) and got.ndim == 2 and 1 in got.shape and got.size == expected.size:
+                message += "; broadcasting hides this in an update, but a gradient has its parameter's shape"
+        failures.append(Failure(found.code, message + _hint_none(got, function), name, found.factor))
+    if not failures:
+        return None
+    first = failures[0]
+    if len(failures) > 1:
+        first.message += "; also: " + ", ".join("%s (%s)" % (f.name, f.code) for f in failures[1:])
+    return first
+
+
+def _scalar(value: object) -> object:
+    if isinstance(value, np.ndarray) and value.size == 1:
+        return value.reshape(())
+    return value
+
+
+def _describe(value: object) -> str:
+    if isinstance(value, NotArray):
+        return value.description
+    if isinstance(value, list):
+        return "a sequence of %d values" % len(value)
+    if isinstance(value, dict):
+        return "a dict"
+    return "an array of shape %s" % shape_text(value.shape)
+
+
+def _loss_pair(out: object, function: str) -> tuple[object, object] | Failure:
+    if isinstance(out, list) and len(out) == 2:
+        return out[0], out[1]
+    return Failure("not_array", "%s must return the pair (J, dJdy_hat); it returned %s%s"
+                   % (function, _describe(out), _hint_none(out, function)))
+
+
+def _grads(run: dict) -> dict:
+    grads = run.get("grads") if isinstance(run, dict) else None
+    if not isinstance(grads, dict):
+        return {k: NotArray("unreadable") for k in GRAD_NAMES}
+    return {k: grads.get(k, Absent("MLP.grads has no %r" % k)) for k in GRAD_NAMES}
+
+
+# -- mlp.forward ---------------------------------------------------------------------------
+
+def forward_check(ctx, s: Scenario) -> Failure | None:
+    values = network_values(s)
+    reply = ctx.call("mlp.forward", dict(_net_args(s, values), x=values["x"]), "MLP.forward")
+    expected = oracle.mlp_forward(_params(values), values["x"], s.f, s.g)
+    return judge(ctx, [("y_hat", reply["y_hat"], expected)], "MLP.forward")
+
+
+# -- losses --------------------------------------------------------------------------------
+
+def _convention(ctx, kind: str) -> str:
+    return ctx.settings.get("loss_convention", "mean") if kind == "mse" else "mean"
+
+
+def _name_convention(ctx, failure: Failure, kind: str, name: str, got: object, inputs: dict) -> None:
+    """When a wrong MSE value matches another semester's convention exactly, say so."""
+    if kind != "mse" or not isinstance(got, np.ndarray):
+        return
+    index = 0 if name == "J" else 1
+    for convention in oracle.MSE_CONVENTIONS:
+        if convention == _convention(ctx, kind):
+            continue
+        other = oracle.loss_and_grad(kind, inputs["y"], inputs["y_hat"], convention)[index]
+        if diagnose(name, got, np.asarray(other), ctx.tolerance) is None:
+            failure.message += (
+                "; it matches the %r convention (%s), but this course's rubric uses %r (%s)"
+                % (convention, oracle.MSE_CONVENTION_TEXT[convention], _convention(ctx, kind),
+                   oracle.MSE_CONVENTION_TEXT[_convention(ctx, kind)]))
+            return
+
+
+def loss_check(kind: str, part: str):
+    """part: "value" (J), "gradient" (dJdy_hat) or "saturated" (BCE at y_hat in {0, 1})."""
+    function = LOSS_FUNCTIONS[kind]
+
+    def run(ctx, s: Scenario) -> Failure | None:
+        inputs = loss_inputs(s, saturated=(part == "saturated"))
+        reply = ctx.call("mlp.loss", dict(function=function, **inputs), function)
+        pair = _loss_pair(reply["out"], function)
+        if isinstance(pair, Failure):
+            return pair
+        J, dJdy_hat = pair
+        J_exp, dJ_exp = oracle.loss_and_grad(kind, inputs["y"], inputs["y_hat"], _convention(ctx, kind))
+        if part == "value":
+            items = [("J", _scalar(J), np.asarray(J_exp))]
+        elif part == "gradient":
+            items = [("dJdy_hat", dJdy_hat, dJ_exp)]
+        else:
+            return _saturated(ctx, _scalar(J), dJdy_hat, J_exp, dJ_exp, inputs, function)
+        failure = judge(ctx, items, function)
+        if failure is not None:
+            _name_convention(ctx, failure, kind, items[0][0], items[0][1], inputs)
+        return failure
+
+    return run
+
+
+def _saturated(ctx, J, dJdy_hat, J_exp, dJ_exp, inputs: dict, function: str) -> Failure | None:
+    """J must equal torch's (log clamped at -100); dJdy_hat must be finite everywhere and
+    right where y_hat is not exactly 0 or 1 (there torch's own value is an artefact)."""
+    failure = judge(ctx, [("J", J, np.asarray(J_exp))], function)
+    if failure is not None:
+        failure.message += (" with some predictions exactly 0 or 1, where torch clamps each log at -100"
+                            " (y_hat = %s, y = %s)" % (_short(inputs["y_hat"]), _short(inputs["y"])))
+        return failure
+    if not isinstance(dJdy_hat, np.ndarray) or dJdy_hat.shape != dJ_exp.shape:
+        return judge(ctx, [("dJdy_hat", dJdy_hat, dJ_exp)], function)
+    if not np.all(np.isfinite(dJdy_hat)):
+        return Failure("nonfinite", "dJdy_hat contains NaN or inf where a prediction is exactly 0 or 1;"
+                       " clamp as torch does so that the gradient stays finite", "dJdy_hat")
+    inside = (inputs["y_hat"] > 0) & (inputs["y_hat"] < 1)
+    return judge(ctx, [("dJdy_hat (where 0 < y_hat < 1)", dJdy_hat[inside], dJ_exp[inside])], function)
+
+
+def _short(array: np.ndarray) -> str:
+    return np.array2string(array, precision=3, separator=",", threshold=12)
+
+
+# -- mlp.backward --------------------------------------------------------------------------
+
+def _upstream(ctx, s: Scenario, values: dict) -> np.ndarray:
+    y_hat = oracle.mlp_forward(_params(values), values["x"], s.f, s.g)
+    _, dJdy_hat = oracle.loss_and_grad(s.loss, values["y"], y_hat, _convention(ctx, s.loss))
+    return float32_values(dJdy_hat)
+
+
+def backward_check(ctx, s: Scenario) -> Failure | None:
+    values = network_values(s)
+    dJdy_hat = _upstream(ctx, s, values)
+    reply = ctx.call("mlp.backward", dict(_net_args(s, values), x=values["x"], dJdy_hat=dJdy_hat),
+                     "MLP.forward then MLP.backward")
+    expected = oracle.mlp_param_grads(_params(values), values["x"], s.f, s.g, dJdy_hat)
+    grads = _grads(reply["run"])
+    return judge(ctx, [(k, grads[k], expected[k]) for k in GRAD_NAMES], "MLP.backward")
+
+
+def end_to_end_check(ctx, s: Scenario) -> Failure | None:
+    """As the course's own tests: the student's loss feeds the student's backward."""
+    values = network_values(s)
+    function = LOSS_FUNCTIONS[s.loss]
+    reply = ctx.call("mlp.end_to_end", dict(_net_args(s, values), x=values["x"], y=values["y"], function=function),
+                     "MLP.forward, %s, MLP.backward" % function)
+    if "grads" not in reply:
+        pair = _loss_pair(reply.get("loss_out"), function)
+        return pair if isinstance(pair, Failure) else Failure("not_array", "%s gave no usable dJdy_hat" % function)
+    y_hat = oracle.mlp_forward(_params(values), values["x"], s.f, s.g)
+    _, dJdy_hat = oracle.loss_and_grad(s.loss, values["y"], y_hat, _convention(ctx, s.loss))
+    expected = oracle.mlp_param_grads(_params(values), values["x"], s.f, s.g, dJdy_hat)
+    grads = _grads(reply)
+    return judge(ctx, [(k, grads[k], expected[k]) for k in GRAD_NAMES], "MLP.backward")
+
+
+# -- mlp.hygiene ---------------------------------------------------------------------------
+
+def _evidence_call(ctx, task: str, args: dict, what: str, key: str):
+    """Call for a hygiene check: a failing call is no evidence about the property."""
+    if ctx.is_dead(key):
+        return NoEvidence(Failure("timeout", "%s already failed to finish in this check" % what), key)
+    try:
+        return ctx.call(task, args, what, key=key)
+    except CallFailed as failed:
+        return NoEvidence(failed.failure, key)
+
+
+def _mutated(ctx, function: str, sent: dict, after: dict) -> Failure | None:
+    for name, original in sent.items():
+        now = after.get(name)
+        if isinstance(now, np.ndarray) and not np.array_equal(np.asarray(now), original, equal_nan=True):
+            return Failure(
+                "input_mutated",
+                "%s changed its argument %s in place (an in-place operation such as %s *= ..., %s[...] = ..."
+                " or a method ending in _); compute into a new tensor instead" % (function, name, name, name),
+                name)
+    return None
+
+
+def forward_inputs_check(ctx, s: Scenario):
+    values = network_values(s)
+    reply = _evidence_call(ctx, "mlp.forward", dict(_net_args(s, values), x=values["x"]), "MLP.forward", "forward")
+    if isinstance(reply, NoEvidence):
+        return reply
+    return _mutated(ctx, "MLP.forward", {"x": values["x"]}, {"x": reply["x_after"]})
+
+
+def loss_inputs_check(ctx, s: Scenario):
+    function = LOSS_FUNCTIONS[s.loss]
+    inputs = loss_inputs(s)
+    reply = _evidence_call(ctx, "mlp.loss", dict(function=function, **inputs), function, function)
+    if isinstance(reply, NoEvidence):
+        return reply
+    return _mutated(ctx, function, inputs, {"y": reply["y_after"], "y_hat": reply["y_hat_after"]})
+
+
+def backward_inputs_check(ctx, s: Scenario):
+    values = network_values(s)
+    dJdy_hat = _upstream(ctx, s, values)
+    args = dict(_net_args(s, values), x=values["x"], dJdy_hat=dJdy_hat)
+    reply = _evidence_call(ctx, "mlp.backward", args, "MLP.backward", "backward")
+    if isinstance(reply, NoEvidence):
+        return reply
+    return _mutated(ctx, "MLP.backward", {"dJdy_hat": dJdy_hat, "x": values["x"]},
+                    {"dJdy_hat": reply["dJdy_hat_after"], "x": reply["x_after"]})
+
+
+def clear_check(ctx, s: Scenario):
+    values = network_values(s)
+    args = dict(_net_args(s, values), x=values["x"], dJdy_hat=_upstream(ctx, s, values))
+    reply = _evidence_call(ctx, "mlp.clear", args, "MLP.clear_grad_and_cache", "clear")
+    if isinstance(reply, NoEvidence):
+        return reply
+    for name, value in _grads(reply).items():
+        if isinstance(value, np.ndarray) and np.any(value != 0):
+            return Failure("wrong_values", "after clear_grad_and_cache, %s is not zero" % name, name)
+    if reply.get("cache_len", 0) != 0:
+        return Failure("wrong_values", "after clear_grad_and_cache, MLP.cache still holds %s entries"
+                       % reply.get("cache_len"), "cache")
+    return None
+
+
+def _same(a: object, b: object) -> bool:
+    if isinstance(a, np.ndarray) and isinstance(b, np.ndarray):
+        return a.shape == b.shape and np.allclose(a, b, rtol=1e-6, atol=1e-9, equal_nan=True)
+    return True
+
+
+def deterministic_check(ctx, s: Scenario):
+    values = network_values(s)
+    args = dict(_net_args(s, values), x=values["x"], dJdy_hat=_upstream(ctx, s, values))
+    reply = _evidence_call(ctx, "mlp.repeat", args, "MLP.forward/backward twice", "repeat")
+    if isinstance(reply, NoEvidence):
+        return reply
+    runs = {k: reply[k] for k in ("first", "second", "fresh")}
+    outputs = {k: dict(_grads(run), y_hat=run.get("y_hat")) for k, run in runs.items()}
+    for other, situation in (("fresh", "a second network with the same parameters and input"),
+                             ("second", "the same network after clear_grad_and_cache")):
+        for name in ("y_hat",) + GRAD_NAMES:
+            if not _same(outputs["first"][name], outputs[other][name]):
+                return Failure("nondeterministic", "%s differs between two identical runs: %s gave another"
+                               " value (randomness, or state kept between calls?)" % (name, situation), name)
+    return None
+
+
+def no_autograd_check(ctx, s: Scenario):
+    """Static scan (done before grading) plus the worker's count of autograd calls."""
+    found = ctx.shared.get("autograd_static", [])
+    if found:
+        return Failure("autograd_used", "mlp.py uses autograd where gradients must be derived by hand: "
+                       + "; ".join(u.describe("mlp.py") for u in found[:3]))
+    for task, args, what in _autograd_probes(ctx, s):
+        try:
+            ctx.call(task, args, what)
+        except CallFailed:
+            continue
+    runtime = ctx.shared.get("autograd_runtime", {})
+    if runtime:
+        return Failure("autograd_used", "mlp.py called torch.autograd at run time (during %s)"
+                       % ", ".join(sorted(runtime)))
+    return None
+
+
+def _autograd_probes(ctx, s: Scenario):
+    values = network_values(s)
+    yield ("mlp.backward", dict(_net_args(s, values), x=values["x"], dJdy_hat=_upstream(ctx, s, values)),
+           "MLP.backward")
+    for kind, function in LOSS_FUNCTIONS.items():
+        yield "mlp.loss", dict(function=function, **loss_inputs(Scenario(B=s.B, K=s.K, loss=kind, seed=s.seed))), function
+
+
+# -- the part ------------------------------------------------------------------------------
+
+def build_checks(settings: dict) -> list[CheckSpec]:
+    checks: list[CheckSpec] = []
+    net = ("MLP", "MLP.forward")
+    for f, g in itertools.product(ACTIVATIONS, ACTIVATIONS):
+        checks.append(CheckSpec(
+            "mlp.forward[%s-%s]" % (f, g), "mlp.forward", "forward, f=%s, g=%s" % (f, g),
+            scenarios(f=(f,), g=(g,)), forward_check, requires=net, max_examples=8,
+            shown_fields=NETWORK_FIELDS))
+    for kind, function in LOSS_FUNCTIONS.items():
+        question = "mlp.%s" % function
+        parts = ("value", "gradient") + (("saturated",) if kind == "bce" else ())
+        for part in parts:
+            checks.append(CheckSpec(
+                "%s[%s]" % (question, part), question,
+                {"value": "J", "gradient": "dJdy_hat", "saturated": "J and dJdy_hat at y_hat exactly 0 or 1"}[part],
+                scenarios(loss=(kind,)), loss_check(kind, part), requires=(function,), max_examples=15,
+                shown_fields=LOSS_FIELDS, probe_dims=("B", "K"), scale_role="loss"))
+    for f, g in itertools.product(ACTIVATIONS, ACTIVATIONS):
+        losses = ("mse", "bce") if g == "sigmoid" else ("mse",)
+        checks.append(CheckSpec(
+            "mlp.backward[%s-%s]" % (f, g), "mlp.backward", "gradients, f=%s, g=%s, loss %s" % (f, g, "/".join(losses)),
+            scenarios(f=(f,), g=(g,), loss=losses), backward_check,
+            requires=net + ("MLP.backward",), max_examples=10,
+            shown_fields=NETWORK_FIELDS + ("loss",), probe_dims=("B", "K", "n", "d")))
+    for kind, function in LOSS_FUNCTIONS.items():
+        checks.append(CheckSpec(
+            "mlp.backward[end_to_end-%s]" % kind, "mlp.backward",
+            "end to end with your %s, as the course's tests do" % function,
+            scenarios(g=("sigmoid",) if kind == "bce" else ACTIVATIONS, loss=(kind,)), end_to_end_check,
+            requires=net + ("MLP.backward", function), max_examples=8,
+            shown_fields=NETWORK_FIELDS + ("loss",), probe_dims=("B", "K"), scale_role="loss"))
+    hygiene = [
+        ("forward_inputs_unchanged", "MLP.forward leaves x unchanged", scenarios(), forward_inputs_check,
+         net),
+        ("loss_inputs_unchanged", "the losses leave y and y_hat unchanged", scenarios(loss=("mse", "bce")),
+         loss_inputs_check, ("mse_loss", "bce_loss")),
+        ("backward_inputs_unchanged", "MLP.backward leaves dJdy_hat unchanged", scenarios(), backward_inputs_check,
+         net + ("MLP.backward",)),
+        ("clear_grad_and_cache", "clear_grad_and_cache zeroes grads and empties cache", scenarios(), clear_check,
+         net + ("MLP.backward", "MLP.clear_grad_and_cache")),
+        ("deterministic", "same input, same output", scenarios(), deterministic_check,
+         net + ("MLP.backward", "MLP.clear_grad_and_cache")),
+        ("no_autograd", "gradients derived by hand, not by autograd", scenarios(), no_autograd_check, ()),
+    ]
+    for local, title, strategy, run, requires in hygiene:
+        checks.append(CheckSpec(
+            "mlp.hygiene[%s]" % local, "mlp.hygiene", title, strategy, run, requires=requires,
+            max_examples=1 if local == "no_autograd" else 5, shown_fields=NETWORK_FIELDS))
+    return checks
+
+
+def static_checks(source: bytes, settings: dict) -> dict:
+    return {"autograd_static": autograd_uses(source)}
+
+
+def _forfeit(result, why: str) -> None:
+    previous = "" if result.status == "pass" else " (it also failed: %s)" % result.message
+    result.status, result.code, result.score = "fail", "autograd_used", 0.0
+    result.message = why + previous
+
+
+def finalize(results: list, shared: dict) -> None:
+    """Cross-check conclusions: autograd forfeits, compensating scale errors, forward first."""
+    by_id = {r.id: r for r in results}
+    static = shared.get("autograd_static", [])
+    runtime = shared.get("autograd_runtime", {})
+    if static or runtime:
+        where = "; ".join(u.describe("mlp.py") for u in static[:2]) or "torch.autograd called during " + ", ".join(sorted(runtime))
+        for r in results:
+            if r.question == "mlp.backward":
+                _forfeit(r, "backward points are forfeited because mlp.py uses autograd (%s)" % where)
+        for kind, function in LOSS_FUNCTIONS.items():
+            if function in runtime or any(u.function == function for u in static):
+                for r in results:
+                    if r.question == "mlp." + function and r.id.endswith(("[gradient]", "[saturated]")):
+                        _forfeit(r, "%s computes its gradient with autograd; these points are forfeited" % function)
+    for kind, function in LOSS_FUNCTIONS.items():
+        e2e = by_id.get("mlp.backward[end_to_end-%s]" % kind)
+        loss = by_id.get("mlp.%s[gradient]" % function)
+        if not (e2e and loss and e2e.status == "pass" and loss.code == "scaled"):
+            continue
+        scaled_backward = [r for r in results if r.question == "mlp.backward" and r.code == "scaled"]
+        if not scaled_backward:
+            continue
+        note = ("Compensating errors: %s's dJdy_hat is off by %s and MLP.backward by %s; they cancel end to"
+                " end (end_to_end-%s passes), but backward must use dJdy_hat exactly as any loss gives it."
+                % (function, loss.details.get("scale", "a factor"),
+                   scaled_backward[0].details.get("scale", "the inverse factor"), kind))
+        for r in [loss, e2e] + scaled_backward:
+            r.notes.append(note)
+    for r in results:
+        if r.question == "mlp.backward" and r.status == "fail" and "[end_to_end" not in r.id:
+            forward = by_id.get(r.id.replace("mlp.backward", "mlp.forward"))
+            if forward is not None and forward.status == "fail":
+                r.notes.append("MLP.forward is also wrong for this f and g; backward uses what forward"
+                               " caches, so fix forward first.")
+
+
+PART = PartSpec(
+    name="mlp",
+    module="mlp",
+    questions=QUESTIONS,
+    inspect=["MLP", "MLP.forward", "MLP.backward", "MLP.clear_grad_and_cache", "mse_loss", "bce_loss"],
+    with_torch=True,
+    build_checks=build_checks,
+    static_checks=static_checks,
+    finalize=finalize,
+)

@@ -1,0 +1,93 @@
+"""Render a `GradeReport`: a terminal table (rich) and JSON (result schema v1).
+
+Colour appears only on a terminal, and never when NO_COLOR is set (rich honours both).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import TextIO
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+from rich.text import Text
+
+from .results import CheckResult, GradeReport
+
+STATUS_STYLE = {"pass": "green", "fail": "red", "error": "yellow"}
+
+
+def make_console(stream: TextIO | None = None) -> Console:
+    stream = stream or sys.stdout
+    return Console(
+        file=stream, highlight=False, emoji=False,
+        no_color=bool(os.environ.get("NO_COLOR")) or None,
+        width=None if stream.isatty() else max(100, int(os.environ.get("COLUMNS", "0") or 0)),
+    )
+
+
+def _points(score: float, max_score: float) -> str:
+    return "%s/%s" % (_num(score), _num(max_score))
+
+
+def _num(value: float) -> str:
+    return ("%.2f" % value).rstrip("0").rstrip(".")
+
+
+def _diagnosis(check: CheckResult) -> Text:
+    if check.status == "pass":
+        text = Text(check.title, style="dim")
+        if check.notes:
+            text.append("\n" + " ".join(check.notes))
+        return text
+    text = Text()
+    text.append("[%s] " % check.code, style="bold")
+    text.append(check.to_json()["message"])
+    if check.replay:
+        text.append("\nreplay: ", style="dim")
+        text.append(check.replay)
+    if check.output.strip():
+        shown = check.output.strip()
+        text.append("\nprinted: ", style="dim")
+        text.append(shown[:300] + (" ..." if len(shown) > 300 else ""))
+    return text
+
+
+def render_terminal(report: GradeReport, console: Console) -> None:
+    """The human report: one table with a section per question, then the total."""
+    console.print(
+        "[bold]backprop-grader %s[/] - %s - %s - seed %d - sandbox %s"
+        % (escape(report.grader_version), escape(report.assignment), escape(report.submission),
+           report.seed, escape(report.sandbox)))
+    for notice in report.notices:
+        console.print("[yellow]note:[/] " + escape(notice))
+    table = Table(show_lines=False, expand=False, pad_edge=False)
+    table.add_column("Check", no_wrap=True)
+    table.add_column("Result", no_wrap=True)
+    table.add_column("Points", justify="right", no_wrap=True)
+    table.add_column("Diagnosis", overflow="fold")
+    for question in report.questions:
+        table.add_section()
+        table.add_row(Text(question.id, style="bold"), "", Text(_points(question.score, question.max_score),
+                      style="bold"), Text(question.title, style="bold"))
+        for check in question.checks:
+            table.add_row(
+                Text("  " + check.id[len(question.id):]),
+                Text(check.status, style=STATUS_STYLE.get(check.status, "")),
+                _points(check.score, check.max_score),
+                _diagnosis(check),
+            )
+    console.print(table)
+    checks = report.checks
+    passed = sum(c.status == "pass" for c in checks)
+    style = "green" if report.all_passed else "red"
+    console.print(
+        "[bold %s]Score %s / %s (%.1f%%)[/] - %d of %d checks passed - %d examples - %.1f s"
+        % (style, _num(report.score), _num(report.max_score), report.percent(), passed, len(checks),
+           sum(c.examples for c in checks), report.duration_s))
+
+
+def render_json(report: GradeReport) -> str:
+    return report.dumps() + "\n"

@@ -1,0 +1,423 @@
+"""Worker processes that run student code, and the grader's side of their protocol.
+
+A `Worker` is one process (inside bubblewrap when available) that imports the submission's
+modules and answers calls. Every call has a deadline; on timeout, on a malformed reply or
+when the process dies, the whole process group is killed and `WorkerFailure` is raised with
+the diagnosis code (`timeout` or `crash`). `WorkerSession` keeps one module usable across
+such deaths by starting a fresh worker on the next call.
+
+Only plain data crosses back: JSON headers and float64 arrays (see `grader._worker`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import _worker
+from ._worker import FrameError, FrameTimeout, read_frame, write_frame
+
+WORKER_FILE = Path(_worker.__file__).resolve()
+SANDBOX_ROOT = "/submission"
+SANDBOX_WORKER = "/opt/backprop-grader/worker.py"
+NOBODY = 65534
+
+
+class SandboxUnavailable(Exception):
+    """The requested sandbox cannot be used on this machine."""
+
+
+def default_limits() -> dict:
+    """Resource limits every worker sets on itself before importing student code."""
+    return {
+        "address_space_bytes": 4 << 30,
+        "cpu_seconds": 300,
+        "file_size_bytes": 16 << 20,
+        "open_files": 256,
+        "core_bytes": 0,
+    }
+
+
+@dataclass
+class SandboxConfig:
+    """How workers are started. `mode` is "bwrap" or "none"; times are seconds."""
+
+    mode: str = "none"
+    call_timeout_s: float = 5.0
+    start_timeout_s: float = 60.0
+    load_timeout_s: float = 20.0
+    limits: dict = field(default_factory=default_limits)
+
+
+def resolve_mode(requested: str) -> str:
+    """Map --sandbox auto|bwrap|none to the mode used; `bwrap` without bwrap is an error."""
+    have_bwrap = shutil.which("bwrap") is not None
+    if requested == "auto":
+        return "bwrap" if have_bwrap else "none"
+    if requested == "bwrap" and not have_bwrap:
+        raise SandboxUnavailable(
+            "--sandbox bwrap was requested but bubblewrap (bwrap) is not installed; "
+            "install it (Debian/Ubuntu: apt-get install bubblewrap) or pass --sandbox none"
+        )
+    if requested not in ("bwrap", "none"):
+        raise SandboxUnavailable("unknown sandbox %r (choose auto, bwrap or none)" % requested)
+    return requested
+
+
+class WorkerFailure(Exception):
+    """The worker could not answer: `code` is "timeout" or "crash"."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def _python_paths() -> list[str]:
+    """Folders the worker's Python needs: its prefixes and where its packages live."""
+    import site
+    import sysconfig
+
+    candidates = [sys.prefix, sys.base_prefix, sys.exec_prefix, os.path.dirname(os.path.realpath(sys.executable))]
+    candidates += [sysconfig.get_paths()[key] for key in ("stdlib", "platstdlib", "purelib", "platlib")]
+    candidates += site.getsitepackages()
+    real = sorted({os.path.realpath(p) for p in candidates if os.path.isdir(p)})
+    kept: list[str] = []
+    for path in real:
+        if not any(path == k or path.startswith(k + os.sep) for k in kept):
+            kept.append(path)
+    return kept
+
+
+def bwrap_argv(snapshot: Path, python_argv: list[str]) -> list[str]:
+    """The bubblewrap command line: no network, read-only system and Python, the snapshot
+    at /submission, nothing else of the grader's files, unprivileged uid, own pid namespace."""
+    argv = [
+        "bwrap", "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
+        "--unshare-user", "--uid", str(NOBODY), "--gid", str(NOBODY), "--hostname", "sandbox",
+    ]
+    for path in ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"):
+        if os.path.islink(path):
+            argv += ["--symlink", os.readlink(path), path]
+        elif os.path.isdir(path):
+            argv += ["--ro-bind", path, path]
+    for path in ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/localtime",
+                 "/etc/passwd", "/etc/group", "/etc/nsswitch.conf"):
+        if os.path.exists(path):
+            argv += ["--ro-bind", path, path]
+    package_dir = str(WORKER_FILE.parent)
+    for path in _python_paths():
+        if not path.startswith("/usr/"):
+            argv += ["--ro-bind", path, path]
+        if package_dir.startswith(path + os.sep):
+            argv += ["--tmpfs", package_dir]
+    argv += [
+        "--ro-bind", str(snapshot), SANDBOX_ROOT,
+        "--ro-bind", str(WORKER_FILE), SANDBOX_WORKER,
+        "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--chdir", SANDBOX_ROOT,
+        "--clearenv",
+    ]
+    for key, value in worker_env().items():
+        argv += ["--setenv", key, value]
+    return argv + ["--"] + python_argv
+
+
+def worker_env() -> dict[str, str]:
+    """The whole environment a worker sees (nothing of the grader's is passed through)."""
+    return {
+        "OMP_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+        "OPENBLAS_NUM_THREADS": "1",
+        "HOME": "/tmp",
+        "TMPDIR": "/tmp",
+        "PATH": "/usr/bin:/bin",
+        "LANG": "C.UTF-8",
+        "PYTHONHASHSEED": "0",
+    }
+
+
+class _OutputDrain(threading.Thread):
+    """Reads what a worker writes to its stdout/stderr file descriptors, keeping a bounded head."""
+
+    CAP = 16 << 10
+
+    def __init__(self, stream) -> None:
+        super().__init__(daemon=True)
+        self.stream = stream
+        self.head = bytearray()
+        self.total = 0
+
+    def run(self) -> None:
+        try:
+            while True:
+                chunk = self.stream.read1(1 << 16)
+                if not chunk:
+                    return
+                self.total += len(chunk)
+                if len(self.head) < self.CAP:
+                    self.head += chunk[: self.CAP - len(self.head)]
+        except (OSError, ValueError):
+            return
+
+    def text(self) -> str:
+        text = self.head.decode("utf-8", "replace")
+        if self.total > len(self.head):
+            text += "\n[... %d more bytes not shown]" % (self.total - len(self.head))
+        return text
+
+
+class Worker:
+    """One worker process serving one submission snapshot; not reusable after `kill`."""
+
+    def __init__(self, snapshot: Path, config: SandboxConfig, with_torch: bool) -> None:
+        self.snapshot = snapshot
+        self.config = config
+        self.with_torch = with_torch
+        self.process: subprocess.Popen | None = None
+        self.drain: _OutputDrain | None = None
+        self.ready = False
+        self.next_id = 0
+        self.closed = False
+
+    def start(self) -> None:
+        """Spawn the process (returns at once; `wait_ready` waits for its imports)."""
+        req_r, req_w = os.pipe()
+        resp_r, resp_w = os.pipe()
+        sandboxed = self.config.mode == "bwrap"
+        worker_config = {
+            "root": SANDBOX_ROOT if sandboxed else str(self.snapshot),
+            "req_fd": req_r,
+            "resp_fd": resp_w,
+            "torch": self.with_torch,
+            "limits": self.config.limits,
+        }
+        worker_path = SANDBOX_WORKER if sandboxed else str(WORKER_FILE)
+        python_argv = [sys.executable, "-I", "-B", worker_path, json.dumps(worker_config)]
+        argv = bwrap_argv(self.snapshot, python_argv) if sandboxed else python_argv
+        try:
+            self.process = subprocess.Popen(
+                argv,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                pass_fds=(req_r, resp_w),
+                env=worker_env(),
+                start_new_session=True,
+                cwd=str(self.snapshot),
+            )
+        finally:
+            os.close(req_r)
+            os.close(resp_w)
+        self.req_fd, self.resp_fd = req_w, resp_r
+        self.drain = _OutputDrain(self.process.stdout)
+        self.drain.start()
+
+    def wait_ready(self) -> None:
+        if self.ready:
+            return
+        if self.process is None:
+            self.start()
+        reply, _ = self._receive(self.config.start_timeout_s, "starting the worker")
+        if reply.get("status") != "ready":
+            self._fail("crash", "the worker did not start properly")
+        self.ready = True
+
+    def request(self, header: dict, arrays: list | None = None, timeout_s: float | None = None,
+                what: str = "a call") -> tuple[dict, list]:
+        """Send one request and wait for its reply, at most `timeout_s` seconds."""
+        self.wait_ready()
+        self.next_id += 1
+        header = dict(header, id=self.next_id)
+        try:
+            write_frame(self.req_fd, header, arrays)
+        except OSError:
+            self._fail("crash", self._death_message(what))
+        reply, reply_arrays = self._receive(timeout_s or self.config.call_timeout_s, what)
+        if reply.get("id") != self.next_id:
+            self._fail("crash", "the worker answered %s out of turn (protocol broken by the submission)" % what)
+        return reply, reply_arrays
+
+    def _receive(self, timeout_s: float, what: str) -> tuple[dict, list]:
+        deadline = time.monotonic() + timeout_s
+        try:
+            return read_frame(self.resp_fd, deadline)
+        except FrameTimeout:
+            self._fail("timeout", "%s did not finish within %.3g s" % (what, timeout_s))
+        except FrameError as exc:
+            self._fail("crash", "the worker sent a malformed reply during %s: %s" % (what, exc))
+        except (EOFError, OSError):
+            self._fail("crash", self._death_message(what))
+        raise AssertionError("unreachable")
+
+    def _death_message(self, what: str) -> str:
+        status = None
+        if self.process is not None:
+            try:
+                status = self.process.wait(timeout=2)
+            except subprocess.TimeoutExpired:
+                status = None
+        if status is None:
+            how = "the worker closed its channel"
+        elif status < 0:
+            how = "the worker was killed by signal %s" % _signal_name(-status)
+        else:
+            how = "the worker exited with status %d" % status
+        if status in (-signal.SIGKILL, 137) and self.config.limits.get("address_space_bytes"):
+            how += " (memory or CPU limit?)"
+        if status == -signal.SIGXCPU:
+            how += " (CPU time limit)"
+        if status == -signal.SIGXFSZ:
+            how += " (file size limit)"
+        return "%s during %s" % (how, what)
+
+    def _fail(self, code: str, message: str):
+        self.kill()
+        raise WorkerFailure(code, message)
+
+    def output(self) -> str:
+        """What the worker printed to its raw stdout/stderr so far (bounded)."""
+        return self.drain.text() if self.drain else ""
+
+    def kill(self) -> None:
+        """Kill the worker's whole process group (and sandbox) and release its pipes."""
+        if self.closed:
+            return
+        self.closed = True
+        if self.process is not None:
+            try:
+                os.killpg(self.process.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+            try:
+                self.process.kill()
+            except ProcessLookupError:
+                pass
+            try:
+                self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                pass
+        for fd in (getattr(self, "req_fd", None), getattr(self, "resp_fd", None)):
+            if fd is not None:
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+        if self.drain is not None:
+            self.drain.join(timeout=2)
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return str(number)
+
+
+@dataclass
+class LoadResult:
+    """Outcome of importing one submission module in a worker."""
+
+    ok: bool
+    attrs: dict = field(default_factory=dict)
+    code: str | None = None
+    message: str = ""
+    output: str = ""
+
+
+class WorkerSession:
+    """Serves calls to one submission module, restarting the worker after it dies.
+
+    The first load's result is kept: if the module cannot be imported, every later call
+    fails the same way without starting more workers.
+    """
+
+    def __init__(self, snapshot: Path, module: str, inspect: list[str], config: SandboxConfig,
+                 with_torch: bool) -> None:
+        self.snapshot = snapshot
+        self.module = module
+        self.inspect = inspect
+        self.config = config
+        self.with_torch = with_torch
+        self.worker: Worker | None = None
+        self.load_result: LoadResult | None = None
+        self.restarts = 0
+
+    def prestart(self) -> None:
+        """Spawn the first worker now so that its imports overlap the grader's own."""
+        if self.worker is None:
+            self.worker = Worker(self.snapshot, self.config, self.with_torch)
+            self.worker.start()
+
+    def _live_worker(self) -> Worker:
+        if self.worker is None or self.worker.closed:
+            if self.worker is not None:
+                self.restarts += 1
+            self.worker = Worker(self.snapshot, self.config, self.with_torch)
+            self.worker.start()
+        return self.worker
+
+    def load(self) -> LoadResult:
+        """Import the module (once per worker); the first outcome is remembered."""
+        worker = self._live_worker()
+        what = "importing %s.py" % self.module
+        try:
+            reply, _ = worker.request(
+                {"op": "load", "module": self.module, "inspect": self.inspect},
+                timeout_s=self.config.load_timeout_s, what=what,
+            )
+        except WorkerFailure as failure:
+            result = LoadResult(False, code=failure.code, message=failure.message, output=worker.output())
+        else:
+            if reply.get("status") == "ok" and isinstance(reply.get("attrs"), dict):
+                result = LoadResult(True, attrs=reply["attrs"], output=str(reply.get("output", "")))
+            else:
+                result = LoadResult(False, code="import_error", message=describe_exception(reply),
+                                    output=str(reply.get("output", "")))
+        if self.load_result is None:
+            self.load_result = result
+        worker.loaded = result.ok
+        return result
+
+    def call(self, task: str, args: dict, arrays: list, timeout_s: float | None = None,
+             what: str = "a call") -> tuple[dict, list]:
+        """Run `task` in a live worker (starting and loading one if needed)."""
+        if self.load_result is not None and not self.load_result.ok:
+            raise WorkerFailure(self.load_result.code or "crash", self.load_result.message)
+        worker = self._live_worker()
+        if not getattr(worker, "loaded", False):
+            result = self.load()
+            if not result.ok:
+                raise WorkerFailure(result.code or "crash", result.message)
+        return worker.request(
+            {"op": "call", "module": self.module, "task": task, "args": args}, arrays, timeout_s, what
+        )
+
+    def close(self) -> None:
+        if self.worker is not None:
+            self.worker.kill()
+
+
+def describe_exception(reply: dict) -> str:
+    """One readable paragraph from a worker's exception reply (all fields untrusted)."""
+    kind = str(reply.get("type", "an exception"))[:100]
+    message = str(reply.get("message", ""))[:300]
+    stage = str(reply.get("stage", "student code"))[:200]
+    frames = reply.get("frames") if isinstance(reply.get("frames"), list) else []
+    text = "%s raised %s" % (stage, kind)
+    if message:
+        text += ": %s" % message
+    if frames and isinstance(frames[-1], dict):
+        last = frames[-1]
+        text += " (at %s:%s in %s: %s)" % (
+            str(last.get("file", "?"))[:100], str(last.get("line", "?"))[:10],
+            str(last.get("function", "?"))[:100], str(last.get("code", "")).strip()[:160],
+        )
+    return text

@@ -1,0 +1,116 @@
+"""Static facts about a submission's source, found by parsing it (never by running it).
+
+`autograd_uses` finds autograd in code that must derive gradients by hand;
+`definition_lines` maps "Class.method" / "function" names to the line they are defined on.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+
+AUTOGRAD_ATTRIBUTES = {
+    "requires_grad": "sets or reads requires_grad",
+    "requires_grad_": "calls requires_grad_()",
+    "retain_grad": "calls retain_grad()",
+    "grad_fn": "reads grad_fn",
+    "grad": "reads a tensor's .grad",
+    "autograd": "uses torch.autograd",
+    "enable_grad": "calls torch.enable_grad()",
+    "set_grad_enabled": "calls torch.set_grad_enabled()",
+    "Parameter": "creates nn.Parameter (which requires grad)",
+}
+AUTOGRAD_MODULES = ("torch.autograd", "torch.func", "functorch")
+
+
+@dataclass(frozen=True)
+class AutogradUse:
+    """One place in the source that uses autograd."""
+
+    line: int
+    function: str
+    what: str
+    code: str
+
+    def describe(self, filename: str) -> str:
+        return "%s line %d in %s: %s (%s)" % (filename, self.line, self.function, self.what, self.code)
+
+
+def parse(source: bytes | str) -> ast.Module | None:
+    try:
+        return ast.parse(source)
+    except (SyntaxError, ValueError):
+        return None
+
+
+class _Scanner(ast.NodeVisitor):
+    def __init__(self, lines: list[str]) -> None:
+        self.lines = lines
+        self.scope: list[str] = []
+        self.uses: list[AutogradUse] = []
+
+    def _add(self, node: ast.AST, what: str) -> None:
+        line = getattr(node, "lineno", 0)
+        code = self.lines[line - 1].strip() if 0 < line <= len(self.lines) else ""
+        self.uses.append(AutogradUse(line, ".".join(self.scope) or "<module>", what, code[:120]))
+
+    def _scoped(self, node) -> None:
+        self.scope.append(node.name)
+        self.generic_visit(node)
+        self.scope.pop()
+
+    visit_FunctionDef = visit_AsyncFunctionDef = visit_ClassDef = _scoped
+
+    def visit_Import(self, node: ast.Import) -> None:
+        for alias in node.names:
+            if alias.name.startswith(AUTOGRAD_MODULES):
+                self._add(node, "imports %s" % alias.name)
+        self.generic_visit(node)
+
+    def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
+        module = node.module or ""
+        names = [a.name for a in node.names]
+        if module.startswith(AUTOGRAD_MODULES) or (module == "torch" and {"autograd", "func"} & set(names)):
+            self._add(node, "imports from %s" % module)
+        self.generic_visit(node)
+
+    def visit_Attribute(self, node: ast.Attribute) -> None:
+        what = AUTOGRAD_ATTRIBUTES.get(node.attr, "")
+        if node.attr == "func" and isinstance(node.value, ast.Name) and node.value.id == "torch":
+            what = "uses torch.func"
+        if what:
+            self._add(node, what)
+        self.generic_visit(node)
+
+    def visit_keyword(self, node: ast.keyword) -> None:
+        if node.arg == "requires_grad" and not (isinstance(node.value, ast.Constant) and node.value.value is False):
+            self._add(node.value, "passes requires_grad=...")
+        self.generic_visit(node)
+
+
+def autograd_uses(source: bytes | str) -> list[AutogradUse]:
+    """Every place the source uses autograd (empty when it does not parse)."""
+    tree = parse(source)
+    if tree is None:
+        return []
+    text = source.decode("utf-8", "replace") if isinstance(source, bytes) else source
+    scanner = _Scanner(text.splitlines())
+    scanner.visit(tree)
+    return scanner.uses
+
+
+def definition_lines(source: bytes | str) -> dict[str, int]:
+    """{"MLP.backward": 57, "mse_loss": 80, ...} for top-level functions and class methods."""
+    tree = parse(source)
+    found: dict[str, int] = {}
+    if tree is None:
+        return found
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            found[node.name] = node.lineno
+        elif isinstance(node, ast.ClassDef):
+            found[node.name] = node.lineno
+            for item in node.body:
+                if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    found["%s.%s" % (node.name, item.name)] = item.lineno
+    return found
