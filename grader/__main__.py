@@ -1,7 +1,5 @@
 """`python -m grader ...` is the same as the `grader` command."""
 
-import sys
+from .cli import run
 
-from .cli import main
-
-sys.exit(main())
+run()

@@ -1,0 +1,48 @@
+"""Shared fixtures: grade a folder in-process (each grading still runs its own workers)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from grader.engine import GradeOptions, Grading
+from grader.results import GradeReport
+
+ROOT = Path(__file__).resolve().parent.parent
+SUBMISSIONS = ROOT / "submissions"
+REFERENCE = ROOT / "reference" / "hw1"
+
+_cache: dict = {}
+
+
+def grade(path: Path | str, **options) -> GradeReport:
+    """Grade `path` with GradeOptions(**options); identical requests share one grading."""
+    key = (str(path), tuple(sorted((k, str(v)) for k, v in options.items())))
+    if key not in _cache:
+        _cache[key] = Grading(path, GradeOptions(**options)).run()
+    return _cache[key]
+
+
+def run_cli(*args: str, cwd: Path | None = None, timeout: float = 300, env: dict | None = None
+            ) -> subprocess.CompletedProcess:
+    """Run `python -m grader ARGS` in a fresh process; returns the completed process."""
+    return subprocess.run([sys.executable, "-m", "grader", *args], capture_output=True, text=True,
+                          cwd=cwd or ROOT, timeout=timeout, env=env)
+
+
+def lost(report: GradeReport) -> dict[str, set[str]]:
+    """{question id: {codes of its failed checks that cost points}} for questions that lost points."""
+    found: dict[str, set[str]] = {}
+    for question in report.questions:
+        for check in question.checks:
+            if check.status != "pass" and check.max_score > 0:
+                found.setdefault(question.id, set()).add(check.code)
+    return found
+
+
+@pytest.fixture
+def grade_folder():
+    return grade
