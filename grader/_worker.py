@@ -231,7 +231,7 @@ class _Worker:
 
     # -- values ----------------------------------------------------------------------
     def encode(self, obj, arrays: list, depth: int = 0) -> dict:
-        np, torch = self.np, self.torch
+        np, torch = self.np, self.torch or sys.modules.get("torch")
         if obj is None:
             return {"t": "none"}
         if depth > 4:

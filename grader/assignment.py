@@ -27,6 +27,7 @@ class PartInfo:
 
 PARTS = (
     PartInfo("mlp", True, "grader.hw1_mlp"),
+    PartInfo("theory", False, "grader.hw1_theory"),
 )
 
 

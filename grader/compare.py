@@ -35,11 +35,13 @@ class Tolerance:
 
 @dataclass
 class Diagnosis:
-    """A failed comparison: one DESIGN 5 `code`, a plain-words `message` about `name`."""
+    """The submission is wrong: one DESIGN 5 `code` and a plain-words `message`.
+
+    `name` is the value concerned; `factor` is set for `scaled` (got = factor * expected)."""
 
     code: str
-    name: str
     message: str
+    name: str | None = None
     factor: float | None = None
 
 
@@ -87,21 +89,21 @@ def _same_shape(name: str, got: np.ndarray, expected: np.ndarray, tol: Tolerance
     if not np.all(np.isfinite(got)) and np.all(np.isfinite(expected)):
         bad = int(np.size(got) - np.count_nonzero(np.isfinite(got)))
         kinds = "NaN" if np.isnan(got).any() else "inf"
-        return Diagnosis("nonfinite", name, "%s contains %s (%d of %d entries) where the true value is finite"
+        return Diagnosis(code="nonfinite", name=name, message="%s contains %s (%d of %d entries) where the true value is finite"
                          % (name, kinds, bad, got.size))
     if is_close(got, expected, tol):
         return None
     if (got.ndim == 2 and got.shape[0] == got.shape[1] and got.shape[0] > 1
             and not is_close(expected.T, expected, tol) and is_close(got, expected.T, tol)):
-        return Diagnosis("transposed", name, "%s is transposed: it equals the expected %s matrix transposed"
+        return Diagnosis(code="transposed", name=name, message="%s is transposed: it equals the expected %s matrix transposed"
                          % (name, shape_text(expected.shape)))
     if is_close(got, -expected, tol) and float(np.linalg.norm(expected)) > 0:
-        return Diagnosis("sign", name, "%s has the wrong sign: it equals minus the expected value" % name)
+        return Diagnosis(code="sign", name=name, message="%s has the wrong sign: it equals minus the expected value" % name)
     factor = fitted_factor(got, expected)
     if factor is not None and abs(factor) > 1e-12 and is_close(got, factor * expected, tol):
-        return Diagnosis("scaled", name, "%s is scaled: it equals %s times the expected value"
+        return Diagnosis(code="scaled", name=name, message="%s is scaled: it equals %s times the expected value"
                          % (name, format_factor(factor)), factor=factor)
-    return Diagnosis("wrong_values", name, "%s has wrong values (%s)" % (name, describe_value_error(got, expected)))
+    return Diagnosis(code="wrong_values", name=name, message="%s has wrong values (%s)" % (name, describe_value_error(got, expected)))
 
 
 def format_factor(c: float) -> str:
@@ -123,7 +125,7 @@ def diagnose(name: str, got: object, expected: np.ndarray, tol: Tolerance) -> Di
     """None when `got` matches `expected`; otherwise the single most specific diagnosis."""
     if isinstance(got, NotArray) or not isinstance(got, np.ndarray):
         what = got.description if isinstance(got, NotArray) else type(got).__name__
-        return Diagnosis("not_array", name, "%s is %s, not an array of numbers" % (name, what))
+        return Diagnosis(code="not_array", name=name, message="%s is %s, not an array of numbers" % (name, what))
     if got.shape == expected.shape:
         return _same_shape(name, got, expected, tol)
     if got.ndim == 2 and expected.ndim == 2 and got.shape == expected.shape[::-1]:
@@ -134,7 +136,7 @@ def diagnose(name: str, got: object, expected: np.ndarray, tol: Tolerance) -> Di
             message += ", and transposed it is correct"
         else:
             message += "; even transposed it is wrong (%s)" % inner.message.split(": ", 1)[-1]
-        return Diagnosis("transposed", name, message)
+        return Diagnosis(code="transposed", name=name, message=message)
     message = "%s has shape %s; expected %s" % (name, shape_text(got.shape), shape_text(expected.shape))
     if got.size == expected.size:
         flat = got.reshape(expected.shape)
@@ -144,7 +146,7 @@ def diagnose(name: str, got: object, expected: np.ndarray, tol: Tolerance) -> Di
         if is_close(got.reshape(-1), np.diag(expected).copy(), tol):
             message += ": it looks like the diagonal of the %s Jacobian, which must be returned whole" % (
                 shape_text(expected.shape))
-    return Diagnosis("shape", name, message)
+    return Diagnosis(code="shape", name=name, message=message)
 
 
 def fit_scale_law(samples: list[tuple[dict, float]], dims: tuple[str, ...]) -> tuple[float, dict] | None:
@@ -236,3 +238,27 @@ def explain_scale(a: float, law: dict, role: str) -> str:
         if key == () and _is(a, 2):
             return "there is an extra factor 2"
     return "the factor is %s" % law_text(a, law)
+
+
+def judge(items: list[tuple[str, object, np.ndarray]], tol: Tolerance, annotate=None) -> Diagnosis | None:
+    """Compare (name, got, expected) in order; return the first mismatch, naming the others.
+
+    `annotate(diagnosis, got, expected) -> str` may append context (expected shape in
+    symbols, layout advice) to each diagnosis message."""
+    failures = []
+    for name, got, expected in items:
+        if isinstance(got, Absent):
+            found = Diagnosis("missing", "%s is missing: %s" % (name, got.description), name)
+        else:
+            found = diagnose(name, got, expected, tol)
+            if found is None:
+                continue
+        if annotate is not None:
+            found.message += annotate(found, got, expected)
+        failures.append(found)
+    if not failures:
+        return None
+    first = failures[0]
+    if len(failures) > 1:
+        first.message += "; also: " + ", ".join("%s (%s)" % (f.name, f.code) for f in failures[1:])
+    return first

@@ -80,15 +80,18 @@ def decode_value(value, arrays: list):
 
 
 def encode_args(args: dict) -> tuple[dict, list]:
+    """Replace every numpy array in `args` (nested dicts too) by a reference {"$a": index}."""
     arrays: list = []
-    encoded = {}
-    for key, value in args.items():
+
+    def encode(value):
         if isinstance(value, np.ndarray):
             arrays.append(value)
-            encoded[key] = {"$a": len(arrays) - 1}
-        else:
-            encoded[key] = value
-    return encoded, arrays
+            return {"$a": len(arrays) - 1}
+        if isinstance(value, dict):
+            return {k: encode(v) for k, v in value.items()}
+        return value
+
+    return encode(args), arrays
 
 
 class PartContext:

@@ -13,6 +13,7 @@ import numpy as np
 
 from . import oracle
 from .compare import Absent, NotArray, diagnose, shape_text
+from .compare import judge as compare_judge
 from .spec import CallFailed, CheckSpec, Failure, NoEvidence, PartSpec
 from .static_scan import autograd_uses
 from .strategies import ACTIVATIONS, Scenario, float32_values, loss_inputs, network_values, scenarios
@@ -49,29 +50,23 @@ def _hint_none(got: object, function: str) -> str:
     return ""
 
 
+def _annotate(function: str):
+    def annotate(found: Failure, got: object, expected: np.ndarray) -> str:
+        extra = ""
+        if found.code in ("shape", "transposed") and found.name in SYMBOLIC_SHAPES:
+            extra += " [%s must be %s = %s]" % (found.name, SYMBOLIC_SHAPES[found.name], shape_text(expected.shape))
+        if found.name in ("dJdb1", "dJdb2") and isinstance(got, np.ndarray) and got.ndim == 2 and 1 in got.shape:
+            extra += "; broadcasting hides this in an update, but a gradient has its parameter's shape"
+        if found.code == "wrong_values" and isinstance(got, np.ndarray) and not np.any(got):
+            extra += " (all zeros: %s not implemented yet?)" % function
+        return extra + _hint_none(got, function)
+
+    return annotate
+
+
 def judge(ctx, items: list[tuple[str, object, np.ndarray]], function: str) -> Failure | None:
-    """Compare (name, got, expected) in order; report the first mismatch, mention the rest."""
-    failures = []
-    for name, got, expected in items:
-        if isinstance(got, Absent):
-            failures.append(Failure("missing", "%s is missing: %s" % (name, got.description), name))
-            continue
-        found = diagnose(name, got, expected, ctx.tolerance)
-        if found is None:
-            continue
-        message = found.message
-        if found.code in ("shape", "transposed") and name in SYMBOLIC_SHAPES:
-            message += " [%s must be %s = %s]" % (name, SYMBOLIC_SHAPES[name], shape_text(expected.shape))
-        if name == "dJdb1" or name == "dJdb2":
-            if isinstance(got, np.ndarray) and got.ndim == 2 and 1 in got.shape and got.size == expected.size:
-                message += "; broadcasting hides this in an update, but a gradient has its parameter's shape"
-        failures.append(Failure(found.code, message + _hint_none(got, function), name, found.factor))
-    if not failures:
-        return None
-    first = failures[0]
-    if len(failures) > 1:
-        first.message += "; also: " + ", ".join("%s (%s)" % (f.name, f.code) for f in failures[1:])
-    return first
+    """Compare (name, got, expected) in order with PyTorch-shape hints for `function`."""
+    return compare_judge(items, ctx.tolerance, _annotate(function))
 
 
 def _scalar(value: object) -> object:
@@ -308,29 +303,25 @@ def deterministic_check(ctx, s: Scenario):
 
 
 def no_autograd_check(ctx, s: Scenario):
-    """Static scan (done before grading) plus the worker's count of autograd calls."""
+    """Static scan (done before grading), then a backward and both losses run in the worker,
+    which counts calls into torch.autograd. Needs one completed backward as evidence."""
     found = ctx.shared.get("autograd_static", [])
     if found:
         return Failure("autograd_used", "mlp.py uses autograd where gradients must be derived by hand: "
                        + "; ".join(u.describe("mlp.py") for u in found[:3]))
-    for task, args, what in _autograd_probes(ctx, s):
-        try:
-            ctx.call(task, args, what)
-        except CallFailed:
-            continue
+    values = network_values(s)
+    args = dict(_net_args(s, values), x=values["x"], dJdy_hat=_upstream(ctx, s, values))
+    reply = _evidence_call(ctx, "mlp.backward", args, "MLP.backward", "backward")
+    if isinstance(reply, NoEvidence):
+        return reply
+    for kind, function in LOSS_FUNCTIONS.items():
+        inputs = loss_inputs(Scenario(B=s.B, K=s.K, loss=kind, seed=s.seed))
+        _evidence_call(ctx, "mlp.loss", dict(function=function, **inputs), function, function)
     runtime = ctx.shared.get("autograd_runtime", {})
     if runtime:
         return Failure("autograd_used", "mlp.py called torch.autograd at run time (during %s)"
                        % ", ".join(sorted(runtime)))
     return None
-
-
-def _autograd_probes(ctx, s: Scenario):
-    values = network_values(s)
-    yield ("mlp.backward", dict(_net_args(s, values), x=values["x"], dJdy_hat=_upstream(ctx, s, values)),
-           "MLP.backward")
-    for kind, function in LOSS_FUNCTIONS.items():
-        yield "mlp.loss", dict(function=function, **loss_inputs(Scenario(B=s.B, K=s.K, loss=kind, seed=s.seed))), function
 
 
 # -- the part ------------------------------------------------------------------------------

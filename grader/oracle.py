@@ -68,3 +68,62 @@ def mlp_param_grads(params: dict, x: np.ndarray, f: str, g: str, dJdy_hat: np.nd
     y_hat = mlp_forward_torch(leaves, _t(x), f, g)
     y_hat.backward(_t(dJdy_hat))
     return {"dJd" + k: _np(v.grad) for k, v in leaves.items()}
+
+
+# -- theory part: one data point, column vectors, float64 (DESIGN 2b, 2c) --------------------
+
+THEORY_LOSSES = {
+    "mse": lambda y_hat, y: ((y - y_hat) ** 2).sum(),
+    "bce": lambda y_hat, y: F.binary_cross_entropy(y_hat, y, reduction="mean"),
+}
+
+
+def theory_forward(x, W1, b1, W2, b2, f: str, g: str) -> dict:
+    """z1 (d,1), z2 (d,1), z3 (K,1), y_hat (K,1) for column-vector inputs."""
+    with torch.no_grad():
+        z1 = _t(W1) @ _t(x) + _t(b1)
+        z2 = ACTIVATIONS[f](z1)
+        z3 = _t(W2) @ z2 + _t(b2)
+        return {"z1": _np(z1), "z2": _np(z2), "z3": _np(z3), "y_hat": _np(ACTIVATIONS[g](z3))}
+
+
+def theory_loss(y, y_hat, kind: str) -> float:
+    """mse = ||y - y_hat||^2; bce = mean over the K outputs of the binary cross-entropy."""
+    with torch.no_grad():
+        return float(THEORY_LOSSES[kind](_t(y_hat), _t(y)))
+
+
+def _activation_jacobian(name: str, z: np.ndarray) -> np.ndarray:
+    size = z.shape[0]
+    jac = torch.autograd.functional.jacobian(ACTIVATIONS[name], _t(z))
+    return _np(jac).reshape(size, size)
+
+
+def theory_jacobians(x, y, W1, b1, W2, b2, f: str, g: str, loss: str, layout: str = "numerator") -> dict:
+    """dz2_dz1 (d,d), dyhat_dz3 (K,K) Jacobians; dl_dyhat (1,K) in numerator layout, (K,1) in mixed."""
+    values = theory_forward(x, W1, b1, W2, b2, f, g)
+    K = values["y_hat"].shape[0]
+    dl_dyhat = torch.autograd.functional.jacobian(lambda v: THEORY_LOSSES[loss](v, _t(y)), _t(values["y_hat"]))
+    dl_dyhat = _np(dl_dyhat).reshape(K, 1)
+    return {
+        "dz2_dz1": _activation_jacobian(f, values["z1"]),
+        "dyhat_dz3": _activation_jacobian(g, values["z3"]),
+        "dl_dyhat": dl_dyhat.T.copy() if layout == "numerator" else dl_dyhat,
+    }
+
+
+def theory_param_grads(x, W1, b1, W2, b2, f: str, g: str, dl_dyhat_column: np.ndarray) -> dict:
+    """Gradients of the loss shaped like the parameters (the mixed layout), given the upstream
+    gradient as a (K,1) column: dl_dW1 (d,n), dl_db1 (d,1), dl_dW2 (K,d), dl_db2 (K,1)."""
+    leaves = {k: _t(v, grad=True) for k, v in dict(W1=W1, b1=b1, W2=W2, b2=b2).items()}
+    z2 = ACTIVATIONS[f](leaves["W1"] @ _t(x) + leaves["b1"])
+    y_hat = ACTIVATIONS[g](leaves["W2"] @ z2 + leaves["b2"])
+    y_hat.backward(_t(dl_dyhat_column))
+    return {"dl_d" + k: _np(v.grad) for k, v in leaves.items()}
+
+
+def to_layout(param_shaped: dict, layout: str) -> dict:
+    """Gradients shaped like parameters -> the rubric's layout (numerator: each transposed)."""
+    if layout == "mixed":
+        return {k: v.copy() for k, v in param_shaped.items()}
+    return {k: v.T.copy() for k, v in param_shaped.items()}

@@ -14,7 +14,7 @@ from typing import Any, Callable, Protocol
 
 from hypothesis import strategies as st
 
-from .compare import Tolerance
+from .compare import Diagnosis, Tolerance
 
 CODES = (
     "missing", "import_error", "exception", "timeout", "crash", "not_array", "shape",
@@ -24,16 +24,8 @@ CODES = (
 WORKER_CODES = ("timeout", "crash")
 
 
-@dataclass
-class Failure:
-    """The submission is wrong on one example: a DESIGN 5 `code` and a message in plain words.
-
-    `factor` is set for `scaled` (got = factor * expected); `name` is the tensor concerned."""
-
-    code: str
-    message: str
-    name: str | None = None
-    factor: float | None = None
+# The submission is wrong on one example: a DESIGN 5 code and a message in plain words.
+Failure = Diagnosis
 
 
 @dataclass

@@ -116,3 +116,28 @@ def loss_inputs(s: Scenario, saturated: bool = False) -> dict:
             mask.flat[rng.integers(0, mask.size)] = True
             y_hat[mask] = rng.integers(0, 2, int(mask.sum()))
     return {"y": float32_values(y), "y_hat": float32_values(y_hat)}
+
+
+def theory_values(s: Scenario) -> dict:
+    """One data point as columns: x (n,1), W1 (d,n), b1 (d,1), W2 (K,d), b2 (K,1), y (K,1)
+    (standard normal; {0,1} labels for BCE), and a learning rate lr."""
+    rng = np.random.default_rng(s.seed)
+    values = {
+        "x": rng.standard_normal((s.n, 1)),
+        "W1": rng.standard_normal((s.d, s.n)),
+        "b1": rng.standard_normal((s.d, 1)),
+        "W2": rng.standard_normal((s.K, s.d)),
+        "b2": rng.standard_normal((s.K, 1)),
+    }
+    if s.loss == "bce":
+        values["y"] = rng.integers(0, 2, (s.K, 1)).astype(np.float64)
+    else:
+        values["y"] = rng.standard_normal((s.K, 1))
+    values["lr"] = float(rng.choice([0.5, 0.1, 0.05, 0.01]))
+    return values
+
+
+def theory_loss_inputs(s: Scenario) -> dict:
+    """y and y_hat as (K,1) columns for a theory loss check."""
+    inputs = loss_inputs(Scenario(B=1, K=s.K, loss=s.loss, seed=s.seed))
+    return {k: v.T.copy() for k, v in inputs.items()}

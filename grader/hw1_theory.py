@@ -1,0 +1,293 @@
+"""HW1 theory part: the checks that grade a submission's `theory.py` (DESIGN 2b, 2c).
+
+One data point, every vector a column: x (n,1), W1 (d,n), b1 (d,1), W2 (K,d), b2 (K,1),
+y (K,1), float64 numpy. Derivatives in the rubric's layout: "numerator" (default; dl_dyhat
+(1,K), dl_dW1 (n,d), dl_db1 (1,d), dl_dW2 (d,K), dl_db2 (1,K)) or "mixed" (gradients shaped
+like their parameters). Expected values come from `grader.oracle`, never from the reference.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import strategies as st
+
+from . import oracle
+from .compare import Absent, NotArray, diagnose, is_close, judge, shape_text
+from .spec import CheckSpec, Failure, PartSpec
+from .strategies import THEORY_ACTIVATIONS, Scenario, scenarios, theory_loss_inputs, theory_values
+
+QUESTIONS = {
+    "theory.forward": "Theory 1.2(b): forward pass",
+    "theory.loss": "Theory 1.2(b), 1.3(b): loss values",
+    "theory.jacobians": "Theory 1.2(d), 1.3: Jacobians",
+    "theory.backward": "Theory 1.2(c): gradients in the rubric's layout",
+    "theory.sgd_step": "Theory 1.2(a): SGD update",
+}
+PARAMS = ("W1", "b1", "W2", "b2")
+GRADS = ("dl_dW1", "dl_db1", "dl_dW2", "dl_db2")
+FIELDS = ("n", "d", "K", "f", "g", "loss", "seed")
+SHAPES = {
+    "z1": "(d,1)", "z2": "(d,1)", "z3": "(K,1)", "y_hat": "(K,1)", "dz2_dz1": "(d,d)", "dyhat_dz3": "(K,K)",
+    "W1": "(d,n)", "b1": "(d,1)", "W2": "(K,d)", "b2": "(K,1)",
+}
+LAYOUT_SHAPES = {
+    "numerator": {"dl_dyhat": "(1,K)", "dl_dW1": "(n,d)", "dl_db1": "(1,d)", "dl_dW2": "(d,K)", "dl_db2": "(1,K)"},
+    "mixed": {"dl_dyhat": "(K,1)", "dl_dW1": "(d,n)", "dl_db1": "(d,1)", "dl_dW2": "(K,d)", "dl_db2": "(K,1)"},
+}
+NUMERATOR_RULE = {
+    "dl_dyhat": "the derivative of a scalar by a (K,1) vector is a (1,K) row",
+    "dl_db1": "the derivative of a scalar by a (d,1) vector is a (1,d) row",
+    "dl_db2": "the derivative of a scalar by a (K,1) vector is a (1,K) row",
+    "dl_dW1": "the derivative of a scalar by a (d,n) matrix is an (n,d) matrix",
+    "dl_dW2": "the derivative of a scalar by a (K,d) matrix is a (d,K) matrix",
+}
+LAYOUT_TEXT = {
+    "numerator": "numerator layout (gradients of a scalar are rows, by a matrix its transpose)",
+    "mixed": "mixed layout (gradients shaped like their parameters)",
+}
+
+# The homework's cases: 1.2 regression, 1.3(a) classification with MSE (f = g = sigmoid in
+# the 2021 text, f = tanh later), 1.3(b)/(c) classification with BCE (f = sigmoid, then relu).
+CASES = {
+    "regression": dict(f=("relu",), g=("identity",), loss=("mse",)),
+    "classification-mse": dict(f=("sigmoid", "tanh"), g=("sigmoid",), loss=("mse",)),
+    "classification-bce": dict(f=("sigmoid", "relu"), g=("sigmoid",), loss=("bce",)),
+}
+CASE_TITLES = {
+    "regression": "1.2: f=relu, g=identity, MSE",
+    "classification-mse": "1.3a: f=sigmoid|tanh, g=sigmoid, MSE",
+    "classification-bce": "1.3b,c: f=sigmoid|relu, g=sigmoid, BCE",
+    "grid": "all 16 activation pairs, MSE/BCE",
+}
+
+
+def _case_strategy(case: str) -> st.SearchStrategy[Scenario]:
+    if case in CASES:
+        return scenarios(batch=False, **CASES[case])
+    grid = scenarios(f=THEORY_ACTIVATIONS, g=THEORY_ACTIVATIONS, loss=("mse", "bce"), batch=False)
+    return grid.map(lambda s: s if s.g == "sigmoid" or s.loss == "mse" else Scenario(**{**s.as_dict(), "loss": "mse"}))
+
+
+def _layout(ctx) -> str:
+    return ctx.settings.get("layout", "numerator")
+
+
+def _annotate(ctx, function: str):
+    layout = _layout(ctx)
+
+    def annotate(found: Failure, got: object, expected: np.ndarray) -> str:
+        name = found.name
+        symbol = LAYOUT_SHAPES[layout].get(name) or SHAPES.get(name)
+        extra = ""
+        if found.code in ("shape", "transposed") and symbol:
+            extra += " [%s must be %s = %s in %s]" % (name, symbol, shape_text(expected.shape), LAYOUT_TEXT[layout])
+        if found.code == "transposed" and name in NUMERATOR_RULE:
+            if layout == "numerator":
+                extra += "; numerator layout: %s" % NUMERATOR_RULE[name]
+            else:
+                extra += "; mixed layout (this rubric's setting): a gradient has its parameter's shape"
+        if found.code == "shape" and isinstance(got, np.ndarray) and got.ndim == 1 and expected.ndim == 2:
+            extra += "; a 1-D array has no orientation: return a 2-D %s array" % (
+                "row" if expected.shape[0] == 1 else "column" if expected.shape[1] == 1 else "")
+        if isinstance(got, NotArray) and got.description == "None":
+            extra += " (%s returned None: not implemented yet, or a missing return?)" % function
+        return extra
+
+    return annotate
+
+
+def _outputs(out: object, function: str, keys: tuple[str, ...]) -> dict | Failure:
+    if not isinstance(out, dict):
+        what = out.description if isinstance(out, NotArray) else "an array" if isinstance(out, np.ndarray) else "a list"
+        return Failure("not_array", "%s must return a dict with keys %s; it returned %s" % (
+            function, ", ".join(keys), what))
+    return {k: out.get(k, Absent("%s's result has no key %r" % (function, k))) for k in keys}
+
+
+def _call(ctx, function: str, kwargs: dict) -> tuple[object, Failure | None]:
+    """Call theory.`function`; returns its result and an input_mutated failure if it changed
+    an argument in place."""
+    reply = ctx.call("call", {"function": function, "kwargs": kwargs}, function)
+    after = reply.get("args_after", {})
+    mutated = None
+    for name, value in kwargs.items():
+        now = after.get(name) if isinstance(after, dict) else None
+        if isinstance(value, np.ndarray) and isinstance(now, np.ndarray) and not np.array_equal(now, value):
+            mutated = Failure("input_mutated", "%s changed its argument %s in place; compute into a new array"
+                              " instead (e.g. W1 - lr * g, not W1 -= lr * g)" % (function, name), name)
+            break
+    return reply.get("out"), mutated
+
+
+def _judged(ctx, function: str, items: list, mutated: Failure | None) -> Failure | None:
+    return judge(items, ctx.tolerance, _annotate(ctx, function)) or mutated
+
+
+def _network(v: dict) -> dict:
+    return {k: v[k] for k in ("x",) + PARAMS}
+
+
+# -- checks --------------------------------------------------------------------------------
+
+def forward_check(ctx, s: Scenario) -> Failure | None:
+    v = theory_values(s)
+    out, mutated = _call(ctx, "forward", dict(_network(v), f=s.f, g=s.g))
+    keys = ("z1", "z2", "z3", "y_hat")
+    got = _outputs(out, "forward", keys)
+    if isinstance(got, Failure):
+        return got
+    expected = oracle.theory_forward(v["x"], v["W1"], v["b1"], v["W2"], v["b2"], s.f, s.g)
+    return _judged(ctx, "forward", [(k, got[k], expected[k]) for k in keys], mutated)
+
+
+def loss_check(ctx, s: Scenario) -> Failure | None:
+    inputs = theory_loss_inputs(s)
+    out, mutated = _call(ctx, "loss", dict(inputs, kind=s.loss))
+    if isinstance(out, np.ndarray) and out.size == 1:
+        out = out.reshape(())
+    expected = np.asarray(oracle.theory_loss(inputs["y"], inputs["y_hat"], s.loss))
+    return _judged(ctx, "loss", [("loss", out, expected)], mutated)
+
+
+def jacobians_check(ctx, s: Scenario) -> Failure | None:
+    v = theory_values(s)
+    out, mutated = _call(ctx, "jacobians", dict(_network(v), y=v["y"], f=s.f, g=s.g, loss=s.loss))
+    keys = ("dz2_dz1", "dyhat_dz3", "dl_dyhat")
+    got = _outputs(out, "jacobians", keys)
+    if isinstance(got, Failure):
+        return got
+    expected = oracle.theory_jacobians(v["x"], v["y"], v["W1"], v["b1"], v["W2"], v["b2"], s.f, s.g, s.loss,
+                                       _layout(ctx))
+    return _judged(ctx, "jacobians", [(k, got[k], expected[k]) for k in keys], mutated)
+
+
+def _expected_grads(ctx, s: Scenario, v: dict) -> tuple[dict, dict]:
+    """The oracle's Jacobians (rubric layout) and its parameter-shaped gradients."""
+    jac = oracle.theory_jacobians(v["x"], v["y"], v["W1"], v["b1"], v["W2"], v["b2"], s.f, s.g, s.loss, "mixed")
+    param_shaped = oracle.theory_param_grads(v["x"], v["W1"], v["b1"], v["W2"], v["b2"], s.f, s.g, jac["dl_dyhat"])
+    if _layout(ctx) == "numerator":
+        jac["dl_dyhat"] = jac["dl_dyhat"].T.copy()
+    return jac, param_shaped
+
+
+def _whole_answer_layout(ctx, got: dict, param_shaped: dict) -> str | None:
+    """The other layout's name when every gradient matches it exactly."""
+    other = "mixed" if _layout(ctx) == "numerator" else "numerator"
+    expected = oracle.to_layout(param_shaped, other)
+    if all(isinstance(got[k], np.ndarray) and diagnose(k, got[k], expected[k], ctx.tolerance) is None for k in GRADS):
+        return other
+    return None
+
+
+def backward_check(ctx, s: Scenario) -> Failure | None:
+    v = theory_values(s)
+    jac, param_shaped = _expected_grads(ctx, s, v)
+    kwargs = dict(_network(v), y=v["y"], dl_dyhat=jac["dl_dyhat"], dz2_dz1=jac["dz2_dz1"],
+                  dyhat_dz3=jac["dyhat_dz3"], f=s.f)
+    out, mutated = _call(ctx, "backward", kwargs)
+    got = _outputs(out, "backward", GRADS)
+    if isinstance(got, Failure):
+        return got
+    expected = oracle.to_layout(param_shaped, _layout(ctx))
+    failure = _judged(ctx, "backward", [(k, got[k], expected[k]) for k in GRADS], mutated)
+    if failure is not None and failure.code in ("transposed", "shape"):
+        other = _whole_answer_layout(ctx, got, param_shaped)
+        if other is not None:
+            failure = Failure("transposed", "the whole answer is in %s, but this rubric asks for %s: dl_dW1 must be"
+                              " %s, dl_db1 %s, dl_dW2 %s, dl_db2 %s" % (
+                                  LAYOUT_TEXT[other], LAYOUT_TEXT[_layout(ctx)],
+                                  *[LAYOUT_SHAPES[_layout(ctx)][k] for k in GRADS]), "dl_dW1")
+    return failure
+
+
+def backward_linear_check(ctx, s: Scenario) -> Failure | None:
+    """No oracle needed: backward is linear in the upstream gradient dl_dyhat."""
+    v = theory_values(s)
+    jac, _ = _expected_grads(ctx, s, v)
+    results = []
+    for factor in (1.0, -2.5):
+        kwargs = dict(_network(v), y=v["y"], dl_dyhat=factor * jac["dl_dyhat"], dz2_dz1=jac["dz2_dz1"],
+                      dyhat_dz3=jac["dyhat_dz3"], f=s.f)
+        out, _ = _call(ctx, "backward", kwargs)
+        got = _outputs(out, "backward", GRADS)
+        if isinstance(got, Failure):
+            return got
+        results.append(got)
+    for k in GRADS:
+        one, scaled = results[0][k], results[1][k]
+        if not (isinstance(one, np.ndarray) and isinstance(scaled, np.ndarray)):
+            return Failure("not_array", "backward's %s is %s" % (k, one.description if isinstance(one, NotArray) else "not an array"), k)
+        if one.shape != scaled.shape or not is_close(scaled, -2.5 * one, ctx.tolerance):
+            return Failure("wrong_values", "%s is not linear in dl_dyhat: scaling dl_dyhat by -2.5 did not scale %s"
+                           " by -2.5 (does backward ignore dl_dyhat, or recompute the loss itself?)" % (k, k), k)
+    return None
+
+
+def sgd_check(ctx, s: Scenario) -> Failure | None:
+    """Judged on the update applied, (old - new) / lr, against the parameter-shaped gradient."""
+    v = theory_values(s)
+    _, param_shaped = _expected_grads(ctx, s, v)
+    grads = oracle.to_layout(param_shaped, _layout(ctx))
+    kwargs = dict({k: v[k] for k in PARAMS}, lr=v["lr"], **grads)
+    out, mutated = _call(ctx, "sgd_step", kwargs)
+    got = _outputs(out, "sgd_step", PARAMS)
+    if isinstance(got, Failure):
+        return got
+    items = []
+    for k in PARAMS:
+        new, old = got[k], v[k]
+        expected_new = old - v["lr"] * param_shaped["dl_d" + k]
+        if isinstance(new, np.ndarray) and new.shape == old.shape and np.all(np.isfinite(new)):
+            items.append(("the update of %s" % k, (old - new) / v["lr"], param_shaped["dl_d" + k]))
+        else:
+            items.append((k, new, expected_new))
+    failure = _judged(ctx, "sgd_step", items, mutated)
+    if failure is not None and failure.code == "transposed" and _layout(ctx) == "numerator":
+        failure.message += ("; the update is (old - new)/lr; in numerator layout dl_dW has the transpose of"
+                            " W's shape, so the step is W - lr * dl_dW^T (and b - lr * dl_db^T)")
+    return failure
+
+
+def build_checks(settings: dict) -> list[CheckSpec]:
+    checks: list[CheckSpec] = []
+
+    def add(question: str, local: str, title: str, strategy, run, function: str, **extra) -> None:
+        checks.append(CheckSpec("%s[%s]" % (question, local), question, title, strategy, run,
+                                requires=(function,), shown_fields=FIELDS, scale_role="theory", **extra))
+
+    forward_cases = {
+        "regression": scenarios(f=("relu",), g=("identity",), batch=False),
+        "classification": scenarios(f=("sigmoid", "tanh", "relu"), g=("sigmoid",), batch=False),
+        "grid": scenarios(f=THEORY_ACTIVATIONS, g=THEORY_ACTIVATIONS, batch=False),
+    }
+    for case, strategy in forward_cases.items():
+        add("theory.forward", case, "z1, z2, z3, y_hat (%s)" % case, strategy, forward_check, "forward",
+            max_examples=8)
+    for kind in ("mse", "bce"):
+        add("theory.loss", kind, {"mse": "||y - y_hat||^2", "bce": "mean binary cross-entropy over K"}[kind],
+            scenarios(loss=(kind,), batch=False), loss_check, "loss", max_examples=10,
+            probe_dims=("K",))
+    for case in list(CASES) + ["grid"]:
+        add("theory.jacobians", case, CASE_TITLES[case], _case_strategy(case), jacobians_check, "jacobians",
+            max_examples=8, probe_dims=("K", "d"))
+        add("theory.backward", case, CASE_TITLES[case], _case_strategy(case), backward_check, "backward",
+            max_examples=8, probe_dims=("K", "d", "n"))
+    add("theory.backward", "linear_in_upstream", "linear in dl_dyhat (no oracle needed)",
+        _case_strategy("grid"), backward_linear_check, "backward", max_examples=5)
+    add("theory.sgd_step", "update", "W <- W - lr * gradient", _case_strategy("grid"), sgd_check,
+        "sgd_step", max_examples=8)
+    add("theory.sgd_step", "square", "square weights, where shapes hide a transpose",
+        _case_strategy("grid").map(lambda s: Scenario(**{**s.as_dict(), "d": max(s.n, 2), "K": max(s.n, 2),
+                                                         "n": max(s.n, 2)})),
+        sgd_check, "sgd_step", max_examples=8)
+    return checks
+
+
+PART = PartSpec(
+    name="theory",
+    module="theory",
+    questions=QUESTIONS,
+    inspect=["forward", "loss", "jacobians", "backward", "sgd_step"],
+    with_torch=False,
+    build_checks=build_checks,
+)
