@@ -70,7 +70,23 @@ def build_parser() -> argparse.ArgumentParser:
                             "(none), or bwrap when installed (auto, the default)")
     grade.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
                        help="deadline for one call into the submission (default: the rubric's, 5 s)")
+    init = commands.add_parser(
+        "init", help="write a student starter folder (mlp.py, theory.py, README.md)",
+        description="Write a starter folder for students: mlp.py shaped like the handout, theory.py with every "
+        "function's signature and the shapes of its arguments and results in numerator layout, and a README. "
+        "Grading the untouched starter gives 0 points, each check saying 'not implemented yet'.")
+    init.add_argument("folder", metavar="DIR", help="folder to write into (created if missing)")
+    init.add_argument("--force", action="store_true", help="overwrite files that already exist")
     return parser
+
+
+def _init(args: argparse.Namespace) -> int:
+    from .starter import write_starter
+
+    for path in write_starter(args.folder, force=args.force):
+        print("wrote %s" % path)
+    print("next: fill in the TODOs, then run `grader grade %s`" % args.folder)
+    return 0
 
 
 def _write_atomic(path: str, text: str) -> None:
@@ -153,11 +169,12 @@ def main(argv: list[str] | None = None) -> int:
     from .engine import UnknownSelector
     from .sandbox import SandboxUnavailable
     from .scoring import RubricError
+    from .starter import StarterExists
     from .submission import SubmissionError
 
     try:
-        return _grade(args)
-    except (UsageError, SubmissionError, RubricError, SandboxUnavailable, UnknownSelector) as exc:
+        return _init(args) if args.command == "init" else _grade(args)
+    except (UsageError, SubmissionError, RubricError, SandboxUnavailable, UnknownSelector, StarterExists) as exc:
         print("grader: error: %s" % exc, file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -37,12 +37,14 @@ class Tolerance:
 class Diagnosis:
     """The submission is wrong: one DESIGN 5 `code` and a plain-words `message`.
 
-    `name` is the value concerned; `factor` is set for `scaled` (got = factor * expected)."""
+    `name` is the value concerned; `factor` is set for `scaled` (got = factor * expected);
+    `about_example` is False when the example does not matter (e.g. "not implemented yet")."""
 
     code: str
     message: str
     name: str | None = None
     factor: float | None = None
+    about_example: bool = True
 
 
 def shape_text(shape: tuple) -> str:

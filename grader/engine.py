@@ -151,7 +151,8 @@ class PartContext:
             runtime[what] = runtime.get(what, 0) + count
         status = reply.get("status")
         if status == "exception":
-            raise CallFailed(Failure("exception", _exception_message(reply)), key)
+            not_implemented = reply.get("type") == "NotImplementedError"
+            raise CallFailed(Failure("exception", _exception_message(reply), about_example=not not_implemented), key)
         if status != "ok":
             raise CallFailed(Failure("crash", "the worker could not run %s" % what), key)
         try:
@@ -297,11 +298,12 @@ class Grading:
             result = self._result(check, outcome.status, outcome.failure, outcome.examples)
             result.output = context.check_output()
             if outcome.failure is not None and outcome.scenario is not None:
-                where = outcome.scenario.describe(check.shown_fields)
-                lead = "it already fails for" if outcome.shrunk else "it failed for"
-                result.message = "%s; %s %s" % (outcome.failure.message, lead, where)
                 result.counterexample = {k: getattr(outcome.scenario, k) for k in check.shown_fields}
-                result.replay = self._replay(check)
+                if outcome.failure.about_example:
+                    where = outcome.scenario.describe(check.shown_fields)
+                    lead = "it already fails for" if outcome.shrunk else "it failed for"
+                    result.message = "%s; %s %s" % (outcome.failure.message, lead, where)
+                    result.replay = self._replay(check)
             if outcome.scale_law:
                 result.details["scale"] = outcome.scale_law
             results.append(result)

@@ -24,7 +24,7 @@ def make_console(stream: TextIO | None = None) -> Console:
     return Console(
         file=stream, highlight=False, emoji=False,
         no_color=bool(os.environ.get("NO_COLOR")) or None,
-        width=None if stream.isatty() else max(100, int(os.environ.get("COLUMNS", "0") or 0)),
+        width=None if stream.isatty() else max(120, int(os.environ.get("COLUMNS", "0") or 0)),
     )
 
 
