@@ -221,6 +221,16 @@ class _Worker:
                         "code": (frame.line or "")[:200],
                     }
                 )
+        if isinstance(exc, SyntaxError) and exc.filename:
+            path = os.path.realpath(exc.filename)
+            if path.startswith(self.root + os.sep):
+                frames.append({
+                    "file": os.path.relpath(path, self.root),
+                    "line": exc.lineno or 0,
+                    "function": "<module>",
+                    "code": (exc.text or "").strip()[:200],
+                })
+                message = exc.msg
         return {
             "status": "exception",
             "stage": stage,

@@ -36,6 +36,7 @@ class GradeOptions:
     max_examples: int | None = None
     sandbox: str = "auto"
     call_timeout_s: float | None = None
+    import_timeout_s: float | None = None
     submission_timeout_s: float | None = None
     public_only: bool = False
     rubric_path: Path | None = None
@@ -195,7 +196,8 @@ class Grading:
             self.snapshot.cleanup()
             raise SubmissionError("nothing to grade in %s: %s" % (path, problems))
         settings = self.rubric.settings
-        self.config = SandboxConfig(mode=self.mode)
+        self.config = SandboxConfig(
+            mode=self.mode, load_timeout_s=float(options.import_timeout_s or settings["import_timeout_s"]))
         self.call_timeout_s = float(options.call_timeout_s or settings["call_timeout_s"])
         self.budget_s = float(options.submission_timeout_s or settings["submission_timeout_s"])
         self.sessions: dict[str, WorkerSession] = {}

@@ -54,6 +54,7 @@ class SandboxConfig:
     call_timeout_s: float = 5.0
     start_timeout_s: float = 60.0
     load_timeout_s: float = 20.0
+    max_processes: int = 64
     limits: dict = field(default_factory=default_limits)
 
 
@@ -144,6 +145,153 @@ def worker_env() -> dict[str, str]:
     }
 
 
+class ProcessJail:
+    """Finds every process a worker started so that none outlives it.
+
+    Where a pids cgroup can be created (cgroup v1 `pids` or a v2 tree), each worker starts
+    inside its own cgroup, bounded to `max_pids` processes, and everything in it is killed
+    at the end. Otherwise the worker's descendants are found through /proc, and the grader
+    becomes a child subreaper so that double-forked orphans come back to it to be killed.
+    Under bubblewrap the sandbox's own pid namespace already ends with the worker."""
+
+    ROOTS = ("/sys/fs/cgroup/pids", "/sys/fs/cgroup/unified", "/sys/fs/cgroup")
+    _base: Path | None | bool = False
+    _counter = 0
+
+    def __init__(self, max_pids: int) -> None:
+        self.max_pids = max_pids
+        self.path: Path | None = None
+        base = self._cgroup_base()
+        if base is not None:
+            ProcessJail._counter += 1
+            path = base / ("w%d-%d" % (os.getpid(), ProcessJail._counter))
+            try:
+                path.mkdir()
+                if (path / "pids.max").exists():
+                    (path / "pids.max").write_text(str(max_pids))
+                self.path = path
+            except OSError:
+                self.path = None
+        if self.path is None:
+            _become_subreaper()
+
+    @classmethod
+    def _cgroup_base(cls) -> Path | None:
+        if cls._base is not False:
+            return cls._base
+        cls._base = None
+        for root in cls.ROOTS:
+            base = Path(root) / "backprop-grader"
+            try:
+                if not (Path(root) / "cgroup.procs").exists():
+                    continue
+                base.mkdir(exist_ok=True)
+                probe = base / ("probe-%d" % os.getpid())
+                probe.mkdir(exist_ok=True)
+                usable = (probe / "cgroup.procs").exists()
+                probe.rmdir()
+            except OSError:
+                continue
+            if usable:
+                cls._base = base
+                break
+        return cls._base
+
+    def wrap(self, argv: list[str]) -> list[str]:
+        """The command line that enters the jail, then runs `argv` as a child of a shell
+        (so that the worker's parent is not the grader)."""
+        if self.path is not None:
+            return ["/bin/sh", "-c", 'echo $$ > "$1" && shift && "$@"', "sh", str(self.path / "cgroup.procs")] + argv
+        return ["/bin/sh", "-c", '"$@"', "sh"] + argv
+
+    def members(self, root_pid: int) -> set[int]:
+        if self.path is not None:
+            try:
+                return {int(p) for p in (self.path / "cgroup.procs").read_text().split()}
+            except OSError:
+                return set()
+        return _descendants(root_pid) | _strays()
+
+    def kill_all(self, root_pid: int) -> None:
+        """SIGKILL the worker and everything it started; found before the first kill, so that
+        children already re-parented away are not missed."""
+        known = self.members(root_pid)
+        for _ in range(100):
+            pids = (known | self.members(root_pid)) - {os.getpid()}
+            known = set()
+            if not pids:
+                break
+            for pid in pids:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
+            for pid in pids:
+                try:
+                    os.waitpid(pid, os.WNOHANG)
+                except ChildProcessError:
+                    pass
+            time.sleep(0.005)
+        if self.path is not None:
+            for _ in range(100):
+                try:
+                    self.path.rmdir()
+                    break
+                except OSError:
+                    time.sleep(0.01)
+
+
+_SUBREAPER = False
+_OUR_WORKERS: set[int] = set()
+
+
+def _become_subreaper() -> None:
+    global _SUBREAPER
+    if _SUBREAPER:
+        return
+    try:
+        import ctypes
+
+        _SUBREAPER = ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0) == 0  # PR_SET_CHILD_SUBREAPER
+    except (OSError, AttributeError):
+        _SUBREAPER = False
+
+
+def _parents() -> dict[int, int]:
+    found = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open("/proc/%s/stat" % entry, "rb") as handle:
+                    stat = handle.read()
+                found[int(entry)] = int(stat[stat.rindex(b")") + 2:].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+    return found
+
+
+def _descendants(root_pid: int) -> set[int]:
+    parents = _parents()
+    found = {root_pid}
+    grew = True
+    while grew:
+        grew = False
+        for pid, parent in parents.items():
+            if parent in found and pid not in found:
+                found.add(pid)
+                grew = True
+    return found
+
+
+def _strays() -> set[int]:
+    """Orphans re-parented to this (subreaper) grader that it never started itself."""
+    if not _SUBREAPER:
+        return set()
+    me = os.getpid()
+    orphans = {pid for pid, parent in _parents().items() if parent == me} - _OUR_WORKERS
+    return set().union(*(_descendants(pid) for pid in orphans)) if orphans else set()
+
+
 class _OutputDrain(threading.Thread):
     """Reads what a worker writes to its stdout/stderr file descriptors, keeping a bounded head."""
 
@@ -202,6 +350,8 @@ class Worker:
         worker_path = SANDBOX_WORKER if sandboxed else str(WORKER_FILE)
         python_argv = [sys.executable, "-I", "-B", worker_path, json.dumps(worker_config)]
         argv = bwrap_argv(self.snapshot, python_argv) if sandboxed else python_argv
+        self.jail = ProcessJail(self.config.max_processes)
+        argv = self.jail.wrap(argv)
         try:
             self.process = subprocess.Popen(
                 argv,
@@ -216,6 +366,7 @@ class Worker:
         finally:
             os.close(req_r)
             os.close(resp_w)
+        _OUR_WORKERS.add(self.process.pid)
         self.req_fd, self.resp_fd = req_w, resp_r
         self.drain = _OutputDrain(self.process.stdout)
         self.drain.start()
@@ -292,8 +443,10 @@ class Worker:
             return
         self.closed = True
         if self.process is not None:
+            pid = self.process.pid
+            self.jail.kill_all(pid)
             try:
-                os.killpg(self.process.pid, signal.SIGKILL)
+                os.killpg(pid, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
                 pass
             try:
@@ -304,6 +457,7 @@ class Worker:
                 self.process.wait(timeout=5)
             except subprocess.TimeoutExpired:
                 pass
+            _OUR_WORKERS.discard(pid)
         for fd in (getattr(self, "req_fd", None), getattr(self, "resp_fd", None)):
             if fd is not None:
                 try:

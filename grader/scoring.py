@@ -18,6 +18,7 @@ from .compare import Tolerance
 SETTINGS_DEFAULTS = {
     "seed": 0,
     "call_timeout_s": 5.0,
+    "import_timeout_s": 20.0,
     "submission_timeout_s": 600.0,
     "loss_convention": "mean",
     "layout": "numerator",
