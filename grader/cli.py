@@ -1,7 +1,7 @@
-"""The `grader` command line.
+"""The `grader` command line: grade, init, export.
 
 Exit codes (DESIGN 8): 0 graded and every check passed (or --fail-under met); 1 graded but
-below that; 2 usage error, a submission path that cannot be graded, or an internal error.
+below that; 2 usage error, a submission that cannot be graded, or an internal error.
 """
 
 from __future__ import annotations
@@ -19,19 +19,34 @@ DESCRIPTION = """\
 backprop-grader grades the backpropagation homework (HW1): a submission folder's mlp.py
 (the PyTorch practical part) and theory.py (the numerator-layout theory part). Every
 expected value comes from PyTorch in float64; Hypothesis generates the examples, shrinks
-any failure to the smallest one, and prints a command that replays it.
+any failure to the smallest one, and prints a command that replays it. Student code runs
+in a separate, sandboxed process.
 """
 
 GRADE_EPILOG = """\
+formats:
+  table       a terminal table (default; colour only on a terminal, never with NO_COLOR)
+  json        result schema v1: one object, or a list for several submissions
+  junit       JUnit XML, one testcase per check (GitLab/Jenkins test reports)
+  gradescope  Gradescope's results.json (one submission)
+  markdown    a summary for a pull-request comment or a job summary
+  github      GitHub Actions annotations at the failing functions, plus the Markdown
+              summary appended to $GITHUB_STEP_SUMMARY when it is set
+  csv         one row per submission
+
 examples:
   grader grade submissions/correct
   grader grade my_hw1 --format json -o result.json
-  grader grade my_hw1 --only mlp.backward --seed 3       # one question, another seed
+  grader grade my_hw1 --only mlp.backward --seed 3          # one question, another seed
   grader grade my_hw1 --only 'mlp.backward[relu-identity]'  # one check
-  grader grade my_hw1 --fail-under 80                      # exit 0 at 80%% or more
+  grader grade my_hw1 --fail-under 80                       # exit 0 at 80%% or more
+  grader grade --each class/ --jobs 2 --format csv -o grades.csv
 
-exit codes: 0 all checks passed (or --fail-under met), 1 below that, 2 usage or grader error.
+exit codes: 0 all checks passed (or --fail-under met), 1 below that, 2 usage error or a
+submission that could not be graded.
 """
+
+FORMATS = ("table", "json", "junit", "gradescope", "markdown", "github", "csv")
 
 
 class UsageError(Exception):
@@ -43,41 +58,197 @@ def build_parser() -> argparse.ArgumentParser:
         prog="grader", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version="backprop-grader %s" % __version__)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
     grade = commands.add_parser(
-        "grade", help="grade a submission folder", description="Grade a HW1 submission folder "
-        "(mlp.py and/or theory.py) and report a score per question with a diagnosis of every failed check.",
-        epilog=GRADE_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    grade.add_argument("submissions", metavar="DIR", nargs="+",
-                       help="submission folder(s); several are graded one after another")
-    grade.add_argument("--format", choices=("table", "json"), default="table",
-                       help="report format (default: table, a terminal table)")
+        "grade", help="grade submission folders", formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Grade HW1 submission folders (mlp.py and/or theory.py): a score per question and a "
+        "diagnosis of every failed check, with the smallest failing example and a command that replays it.",
+        epilog=GRADE_EPILOG)
+    grade.add_argument("submissions", metavar="DIR", nargs="*", help="submission folder(s)")
+    grade.add_argument("--each", metavar="FOLDER", type=Path,
+                       help="grade every sub-folder of FOLDER (a class's submissions)")
+    grade.add_argument("--format", choices=FORMATS, default="table", help="report format (default: table)")
     grade.add_argument("-o", "--output", metavar="FILE",
-                       help="write the report to FILE (the table still goes to the terminal)")
+                       help="write the report to FILE; the table still goes to the terminal")
     grade.add_argument("--seed", type=int, default=None,
                        help="grading seed: the same seed gives the same examples (default: the rubric's, 0)")
     grade.add_argument("--only", action="append", default=[], metavar="ID",
-                       help="grade only this question (mlp.backward) or check (mlp.backward[relu-identity]);"
-                            " repeatable")
+                       help="grade only this question (mlp.backward), check (mlp.backward[relu-identity]) or "
+                            "part (mlp, theory); repeatable")
     grade.add_argument("--max-examples", type=int, default=None, metavar="N",
                        help="Hypothesis examples per check (default: each check's own, 5 to 15)")
     grade.add_argument("--fail-under", type=float, default=None, metavar="PERCENT",
-                       help="exit 0 when the score is at least PERCENT of the maximum, 1 otherwise "
+                       help="exit 0 when the final score is at least PERCENT of the maximum, else 1 "
                             "(default: exit 0 only if every check passed)")
+    grade.add_argument("--public", action="store_true",
+                       help="run only the checks the rubric marks visible, and say how many points were not run")
     grade.add_argument("--rubric", type=Path, default=None, metavar="FILE",
                        help="rubric TOML (default: the packaged reference/hw1/rubric.toml)")
     grade.add_argument("--sandbox", choices=("auto", "bwrap", "none"), default="auto",
-                       help="run student code inside bubblewrap (bwrap), as a plain limited subprocess "
-                            "(none), or bwrap when installed (auto, the default)")
+                       help="run student code inside bubblewrap (bwrap), as a plain limited subprocess (none), "
+                            "or bwrap when it works here (auto, the default)")
     grade.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
                        help="deadline for one call into the submission (default: the rubric's, 5 s)")
+    grade.add_argument("--jobs", type=int, default=1, metavar="N",
+                       help="grade N submissions at a time, each in its own grader process (default 1)")
+    late = grade.add_argument_group("late policy (the rubric's [policies.late])")
+    late.add_argument("--metadata", type=Path, metavar="FILE",
+                      help="Gradescope's submission_metadata.json: submission time and due date")
+    late.add_argument("--submitted-at", metavar="TIME", help="submission time, ISO 8601 with offset")
+    late.add_argument("--due", metavar="TIME", help="due date, ISO 8601 with offset")
+
     init = commands.add_parser(
-        "init", help="write a student starter folder (mlp.py, theory.py, README.md)",
+        "init", help="write a student starter folder",
         description="Write a starter folder for students: mlp.py shaped like the handout, theory.py with every "
-        "function's signature and the shapes of its arguments and results in numerator layout, and a README. "
-        "Grading the untouched starter gives 0 points, each check saying 'not implemented yet'.")
+        "function's signature and the shapes of its arguments and results in numerator layout, a README, and "
+        "a GitHub Actions workflow that grades every push. Grading the untouched starter gives 0 points, each "
+        "check saying 'not implemented yet'.")
     init.add_argument("folder", metavar="DIR", help="folder to write into (created if missing)")
     init.add_argument("--force", action="store_true", help="overwrite files that already exist")
+
+    export = commands.add_parser(
+        "export", help="export an autograder bundle (gradescope)",
+        description="Write an autograder bundle. `grader export gradescope OUT.zip` writes setup.sh and "
+        "run_autograder, which grade /autograder/submission into /autograder/results/results.json.")
+    export.add_argument("target", choices=("gradescope",), help="the platform")
+    export.add_argument("out", type=Path, metavar="OUT.zip", help="the zip file to write")
+    export.add_argument("--rubric", type=Path, default=None, metavar="FILE",
+                        help="rubric to put in the bundle (default: the packaged one)")
     return parser
+
+
+def _write_atomic(path: str, text: str) -> None:
+    """Write `text` to `path` through a temporary file, so that a reader never sees half of it
+    and anything already there (even a planted file) is replaced whole."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, temp = tempfile.mkstemp(dir=target.parent, prefix=".%s." % target.name)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    os.replace(temp, target)
+
+
+def _late_dates(args: argparse.Namespace):
+    from .policies import parse_time, read_gradescope_metadata
+
+    submitted = due = None
+    if args.metadata:
+        submitted, due = read_gradescope_metadata(args.metadata)
+    if args.submitted_at:
+        submitted = parse_time(args.submitted_at)
+    if args.due:
+        due = parse_time(args.due)
+    return submitted, due
+
+
+def _child_args(args: argparse.Namespace) -> list[str]:
+    """The options a child grader needs to grade one submission as this command would."""
+    out = ["--sandbox", args.sandbox]
+    for flag, value in (("--seed", args.seed), ("--max-examples", args.max_examples), ("--rubric", args.rubric),
+                        ("--timeout", args.timeout), ("--metadata", args.metadata),
+                        ("--submitted-at", args.submitted_at), ("--due", args.due)):
+        if value is not None:
+            out += [flag, str(value)]
+    for selector in args.only:
+        out += ["--only", selector]
+    if args.public:
+        out.append("--public")
+    return out
+
+
+def _submission_paths(args: argparse.Namespace) -> list[str]:
+    paths = list(args.submissions)
+    if args.each is not None:
+        if not args.each.is_dir():
+            raise UsageError("--each %s is not a folder" % args.each)
+        paths += sorted(str(p) for p in args.each.iterdir() if p.is_dir() and not p.name.startswith("."))
+        if not paths:
+            raise UsageError("--each %s holds no submission folders" % args.each)
+    if not paths:
+        raise UsageError("give a submission folder (grader grade DIR) or --each FOLDER")
+    return paths
+
+
+def _render(fmt: str, reports: list) -> str:
+    from . import formats
+    from .report import render_json
+
+    if fmt == "json":
+        return render_json(reports[0]) if len(reports) == 1 else render_json(reports)
+    return {
+        "junit": formats.render_junit, "gradescope": formats.render_gradescope,
+        "markdown": formats.render_markdown, "github": formats.render_github, "csv": formats.render_csv,
+    }[fmt](reports)
+
+
+def _grade(args: argparse.Namespace) -> int:
+    from .batch import grade_many
+    from .engine import GradeOptions, Grading, all_planned_checks, validate_selectors
+    from .scoring import load_rubric
+
+    if args.max_examples is not None and args.max_examples < 1:
+        raise UsageError("--max-examples must be at least 1")
+    if args.timeout is not None and args.timeout <= 0:
+        raise UsageError("--timeout must be positive")
+    if args.jobs < 1:
+        raise UsageError("--jobs must be at least 1")
+    paths = _submission_paths(args)
+    if args.format == "gradescope" and len(paths) > 1:
+        raise UsageError("--format gradescope describes one submission; grade them one at a time")
+    rubric = load_rubric(args.rubric)
+    submitted, due = _late_dates(args)
+    if args.only:
+        validate_selectors(args.only, all_planned_checks(rubric))
+
+    def grade_one(path: str):
+        options = GradeOptions(
+            seed=args.seed, only=args.only, max_examples=args.max_examples, sandbox=args.sandbox,
+            call_timeout_s=args.timeout, rubric_path=args.rubric, public_only=args.public,
+            submitted_at=submitted, due_at=due)
+        return Grading(path, options, rubric).run()
+
+    seed = args.seed if args.seed is not None else int(rubric.settings["seed"])
+    timeout = float(rubric.settings["submission_timeout_s"]) + 120.0
+    progress = len(paths) > 1 and sys.stderr.isatty()
+    reports = grade_many(paths, grade_one, _child_args(args), args.jobs, seed, timeout, progress)
+
+    from .report import make_console, render_terminal
+
+    if args.format == "table" or (args.output and args.format != "github"):
+        console = make_console()
+        for report in reports:
+            render_terminal(report, console)
+    for report in reports:
+        if report.error:
+            print("grader: error: %s" % report.error, file=sys.stderr)
+    if args.format != "table":
+        text = _render(args.format, reports)
+        if args.output:
+            _write_atomic(args.output, text)
+        else:
+            sys.stdout.write(text)
+    elif args.output:
+        _write_atomic(args.output, "".join(_table_text(r) for r in reports))
+    if args.format == "github" and os.environ.get("GITHUB_STEP_SUMMARY"):
+        with open(os.environ["GITHUB_STEP_SUMMARY"], "a", encoding="utf-8") as summary:
+            summary.write(_render("markdown", reports))
+    if any(r.error for r in reports):
+        return 2
+    if args.fail_under is not None:
+        return 0 if all(r.percent() >= args.fail_under for r in reports) else 1
+    return 0 if all(r.all_passed for r in reports) else 1
+
+
+def _table_text(report) -> str:
+    import io
+
+    from rich.console import Console
+
+    from .report import render_terminal
+
+    buffer = io.StringIO()
+    render_terminal(report, Console(file=buffer, no_color=True, width=120, highlight=False))
+    return buffer.getvalue()
 
 
 def _init(args: argparse.Namespace) -> int:
@@ -89,75 +260,15 @@ def _init(args: argparse.Namespace) -> int:
     return 0
 
 
-def _write_atomic(path: str, text: str) -> None:
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(dir=target.parent, prefix=".%s." % target.name)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    os.replace(temp, target)
+def _export(args: argparse.Namespace) -> int:
+    from .gradescope import export_gradescope
+    from .scoring import default_rubric_path, load_rubric
 
-
-def _grade(args: argparse.Namespace) -> int:
-    from .engine import GradeOptions, Grading
-    from .scoring import load_rubric
-    from .submission import SubmissionError
-
-    if args.max_examples is not None and args.max_examples < 1:
-        raise UsageError("--max-examples must be at least 1")
-    if args.timeout is not None and args.timeout <= 0:
-        raise UsageError("--timeout must be positive")
-    rubric = load_rubric(args.rubric)
-    reports = []
-    failed_paths = 0
-    for path in args.submissions:
-        options = GradeOptions(
-            seed=args.seed, only=args.only, max_examples=args.max_examples, sandbox=args.sandbox,
-            call_timeout_s=args.timeout, rubric_path=args.rubric)
-        try:
-            reports.append(Grading(path, options, rubric).run())
-        except SubmissionError as exc:
-            if len(args.submissions) == 1:
-                raise
-            print("grader: error: %s" % exc, file=sys.stderr)
-            failed_paths += 1
-            continue
-        if args.format == "table" or args.output:
-            from .report import make_console, render_terminal
-
-            render_terminal(reports[-1], make_console())
-    from .report import render_json
-
-    if args.format == "json":
-        text = render_json(reports[0]) if len(args.submissions) == 1 else render_json_list(reports)
-        if args.output:
-            _write_atomic(args.output, text)
-        else:
-            sys.stdout.write(text)
-    elif args.output:
-        _write_atomic(args.output, "".join(_table_text(r) for r in reports))
-    if failed_paths:
-        return 2
-    if args.fail_under is not None:
-        return 0 if all(r.percent() >= args.fail_under for r in reports) else 1
-    return 0 if all(r.all_passed for r in reports) else 1
-
-
-def render_json_list(reports: list) -> str:
-    import json
-
-    return json.dumps([r.to_json() for r in reports], indent=2) + "\n"
-
-
-def _table_text(report) -> str:
-    import io
-
-    from .report import render_terminal
-    from rich.console import Console
-
-    buffer = io.StringIO()
-    render_terminal(report, Console(file=buffer, no_color=True, width=120, highlight=False))
-    return buffer.getvalue()
+    rubric_path = args.rubric or default_rubric_path()
+    load_rubric(rubric_path)
+    names = export_gradescope(args.out, rubric_path)
+    print("wrote %s (%d files: setup.sh, run_autograder, rubric.toml, the grader's source)" % (args.out, len(names)))
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -167,14 +278,17 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     from .engine import UnknownSelector
+    from .policies import PolicyError
     from .sandbox import SandboxUnavailable
     from .scoring import RubricError
     from .starter import StarterExists
     from .submission import SubmissionError
 
+    handlers = {"grade": _grade, "init": _init, "export": _export}
     try:
-        return _init(args) if args.command == "init" else _grade(args)
-    except (UsageError, SubmissionError, RubricError, SandboxUnavailable, UnknownSelector, StarterExists) as exc:
+        return handlers[args.command](args)
+    except (UsageError, SubmissionError, RubricError, SandboxUnavailable, UnknownSelector, StarterExists,
+            PolicyError) as exc:
         print("grader: error: %s" % exc, file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import shlex
 import time
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -18,10 +19,12 @@ import numpy as np
 from . import __version__
 from .assignment import ASSIGNMENT, PARTS, PartInfo, load_part
 from .compare import Absent, NotArray
+from .policies import format_penalty, late_penalty, submission_files
 from .results import CheckResult, GradeReport, QuestionResult
 from .sandbox import SandboxConfig, WorkerFailure, WorkerSession, describe_exception, resolve_mode
 from .scoring import Rubric, allocate_points, load_rubric
 from .spec import CallFailed, CheckSpec, Failure, PartSpec
+from .static_scan import definition_lines
 from .submission import SourceFile, SubmissionError, take_snapshot
 
 OUTPUT_CAP = 2000
@@ -41,6 +44,8 @@ class GradeOptions:
     public_only: bool = False
     rubric_path: Path | None = None
     label: str | None = None
+    submitted_at: datetime | None = None
+    due_at: datetime | None = None
 
 
 class UnknownSelector(Exception):
@@ -176,8 +181,53 @@ def _exception_message(reply: dict) -> str:
     return text
 
 
-def _matches(selector: str, check: CheckSpec) -> bool:
+def _location(part: PartSpec, check: CheckSpec, lines: dict[str, int], shared: dict) -> dict:
+    """The line of the student function a check exercises (its last requirement)."""
+    uses = shared.get("autograd_static") if check.local_id == "no_autograd" else None
+    if uses:
+        return {"file": part.filename, "line": uses[0].line}
+    for name in reversed(check.requires):
+        if name in lines:
+            return {"file": part.filename, "line": lines[name]}
+    return {"file": part.filename, "line": 1}
+
+
+def matches(selector: str, check: CheckSpec) -> bool:
+    """--only SELECTOR: a check id, a question id, or a prefix of ids (e.g. a part, "mlp")."""
     return check.id == selector or check.question == selector or check.id.startswith(selector)
+
+
+def validate_selectors(selectors: list[str], checks: list[CheckSpec]) -> None:
+    """Raise UnknownSelector for a selector that matches none of `checks`."""
+    for selector in selectors:
+        if not any(matches(selector, c) for c in checks):
+            questions = sorted({c.question for c in checks})
+            raise UnknownSelector("--only %r matches no question or check; questions are %s (a check id looks"
+                                  " like mlp.backward[relu-identity])" % (selector, ", ".join(questions)))
+
+
+def plan_checks(part: PartSpec, rubric: Rubric, max_examples: int | None = None) -> list[CheckSpec]:
+    """All of a part's checks, with the rubric's weights, visibility and example counts."""
+    checks = part.build_checks(rubric.settings)
+    for check in checks:
+        check.weight = rubric.weight(check.question, check.local_id)
+        check.visibility = rubric.visibility(check.question, check.local_id)
+        question = rubric.questions.get(check.question)
+        override = max_examples or (question.max_examples if question else None)
+        if override and check.max_examples > 1:
+            check.max_examples = int(override)
+    return checks
+
+
+def all_planned_checks(rubric: Rubric) -> list[CheckSpec]:
+    """Every check of every part, in report order (imports the parts' checks)."""
+    return [c for info in PARTS for c in plan_checks(load_part(info), rubric)]
+
+
+def points_of(rubric: Rubric, checks: list[CheckSpec], check: CheckSpec) -> float:
+    """The points `check` is worth among its question's `checks`."""
+    siblings = [c.local_id for c in checks if c.question == check.question]
+    return allocate_points(rubric, check.question, siblings)[check.local_id]
 
 
 class Grading:
@@ -208,50 +258,46 @@ class Grading:
                 self.sessions[info.module] = session
 
     def run(self) -> GradeReport:
+        self.not_run = {"checks": 0, "points": 0.0}
         try:
             parts = [(info, load_part(info)) for info in PARTS]
-            planned = {info.module: self._plan(part) for info, part in parts}
-            self._validate_selectors([c for checks in planned.values() for c in checks])
+            planned = {info.module: plan_checks(part, self.rubric, self.options.max_examples) for info, part in parts}
+            validate_selectors(self.options.only, [c for checks in planned.values() for c in checks])
             questions = []
             for info, part in parts:
                 questions += self._grade_part(info, part, planned[info.module])
+            files = submission_files(self.snapshot.root)
         finally:
             for session in self.sessions.values():
                 session.close()
             self.snapshot.cleanup()
         report = GradeReport(
             grader_version=__version__, assignment=ASSIGNMENT, submission=self.label, seed=self.seed,
-            questions=questions, duration_s=time.monotonic() - self.started, sandbox=self.mode,
-            notices=list(self.snapshot.notices))
+            questions=questions, sandbox=self.mode, notices=list(self.snapshot.notices),
+            not_run=self.not_run if self.options.public_only else None)
         if self.mode == "none":
             report.notices.insert(0, "sandbox: none (bubblewrap is not in use; student code ran as a plain"
                                      " subprocess with resource limits only)")
+        if self.options.public_only and self.not_run["checks"]:
+            report.notices.append("--public: %d hidden checks worth %.4g points were not run; the final grade"
+                                  " includes them" % (self.not_run["checks"], self.not_run["points"]))
+        policies = self.rubric.policies
+        for penalty in (format_penalty(policies.get("format", {}), files, report.max_score),
+                        late_penalty(policies.get("late", {}), self.options.submitted_at, self.options.due_at,
+                                     report.score)):
+            if penalty is not None:
+                report.penalties.append(penalty)
+        report.duration_s = time.monotonic() - self.started
         return report
 
     def _selected(self, checks: list[CheckSpec]) -> list[CheckSpec]:
-        chosen = [c for c in checks if not self.options.only or any(_matches(s, c) for s in self.options.only)]
+        chosen = [c for c in checks if not self.options.only or any(matches(s, c) for s in self.options.only)]
         if self.options.public_only:
+            hidden = [c for c in chosen if c.visibility != "visible"]
+            self.not_run["checks"] += len(hidden)
+            self.not_run["points"] += sum(points_of(self.rubric, checks, c) for c in hidden)
             chosen = [c for c in chosen if c.visibility == "visible"]
         return chosen
-
-    def _validate_selectors(self, checks: list[CheckSpec]) -> None:
-        for selector in self.options.only:
-            if not any(_matches(selector, c) for c in checks):
-                questions = sorted({c.question for c in checks})
-                raise UnknownSelector("--only %r matches no question or check; questions are %s (a check"
-                                      " id looks like mlp.backward[relu-identity])" % (selector, ", ".join(questions)))
-
-    def _plan(self, part: PartSpec) -> list[CheckSpec]:
-        """All the part's checks, with the rubric's weights, visibility and example counts."""
-        all_checks = part.build_checks(self.rubric.settings)
-        for check in all_checks:
-            check.weight = self.rubric.weight(check.question, check.local_id)
-            check.visibility = self.rubric.visibility(check.question, check.local_id)
-            question = self.rubric.questions.get(check.question)
-            override = self.options.max_examples or (question.max_examples if question else None)
-            if override and check.max_examples > 1:
-                check.max_examples = int(override)
-        return all_checks
 
     def _grade_part(self, info: PartInfo, part: PartSpec, all_checks: list[CheckSpec]) -> list[QuestionResult]:
         checks = self._selected(all_checks)
@@ -285,6 +331,7 @@ class Grading:
             return [self._result(c, "error", Failure(loaded.code or "import_error", message)) for c in checks], {}
         context = PartContext(session, self.rubric, part.name, self.call_timeout_s, self.started + self.budget_s)
         context.shared.update(part.static_checks(file.source, self.rubric.settings))
+        lines = definition_lines(file.source)
         from .checkrun import run_check
 
         results = []
@@ -298,6 +345,7 @@ class Grading:
             context.start_check()
             outcome = run_check(check, context, self.seed, check.max_examples)
             result = self._result(check, outcome.status, outcome.failure, outcome.examples)
+            result.location = _location(part, check, lines, context.shared)
             result.output = context.check_output()
             if outcome.failure is not None and outcome.scenario is not None:
                 result.counterexample = {k: getattr(outcome.scenario, k) for k in check.shown_fields}

@@ -5,6 +5,7 @@ Colour appears only on a terminal, and never when NO_COLOR is set (rich honours 
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from typing import TextIO
@@ -63,6 +64,9 @@ def render_terminal(report: GradeReport, console: Console) -> None:
            report.seed, escape(report.sandbox)))
     for notice in report.notices:
         console.print("[yellow]note:[/] " + escape(notice))
+    if report.error:
+        console.print("[bold red]not graded:[/] " + escape(report.error))
+        return
     table = Table(show_lines=False, expand=False, pad_edge=False)
     table.add_column("Check", no_wrap=True)
     table.add_column("Result", no_wrap=True)
@@ -83,11 +87,18 @@ def render_terminal(report: GradeReport, console: Console) -> None:
     checks = report.checks
     passed = sum(c.status == "pass" for c in checks)
     style = "green" if report.all_passed else "red"
+    for penalty in report.penalties:
+        console.print("[yellow]penalty -%s:[/] %s" % (_num(penalty.points), escape(penalty.reason)))
+    if report.penalties:
+        console.print("raw score %s / %s" % (_num(report.score), _num(report.max_score)))
     console.print(
         "[bold %s]Score %s / %s (%.1f%%)[/] - %d of %d checks passed - %d examples - %.1f s"
-        % (style, _num(report.score), _num(report.max_score), report.percent(), passed, len(checks),
+        % (style, _num(report.final_score), _num(report.max_score), report.percent(), passed, len(checks),
            sum(c.examples for c in checks), report.duration_s))
 
 
-def render_json(report: GradeReport) -> str:
-    return report.dumps() + "\n"
+def render_json(reports: GradeReport | list[GradeReport]) -> str:
+    """One report as an object; a list of reports as a JSON array of objects."""
+    if isinstance(reports, list):
+        return json.dumps([r.to_json() for r in reports], indent=2) + "\n"
+    return reports.dumps() + "\n"

@@ -1,6 +1,8 @@
 """Grading results and their JSON form (result schema v1, DESIGN 6).
 
 Scores are points (floats, rounded to 4 decimals in JSON); `duration_s` is wall seconds.
+`score` is what the checks earned; course penalties (format, lateness) are listed apart under
+`penalties` and give `final_score`, so the raw score is always kept beside the final one.
 """
 
 from __future__ import annotations
@@ -13,7 +15,9 @@ SCHEMA = 1
 
 @dataclass
 class CheckResult:
-    """One check's verdict. `status` is pass|fail|error; `code` is None exactly when it passed."""
+    """One check's verdict. `status` is pass|fail|error; `code` is None exactly when it passed.
+
+    `location` is where in the submission to look ({"file", "line"}), found statically."""
 
     id: str
     question: str
@@ -28,13 +32,15 @@ class CheckResult:
     replay: str | None = None
     output: str = ""
     visibility: str = "visible"
+    location: dict | None = None
     notes: list[str] = field(default_factory=list)
     details: dict = field(default_factory=dict)
 
+    @property
+    def full_message(self) -> str:
+        return " ".join(part for part in [self.message] + self.notes if part)
+
     def to_json(self) -> dict:
-        message = self.message
-        if self.notes:
-            message = (message + " " if message else "") + " ".join(self.notes)
         return {
             "id": self.id,
             "title": self.title,
@@ -43,12 +49,22 @@ class CheckResult:
             "max_score": round(self.max_score, 4),
             "examples": self.examples,
             "code": self.code,
-            "message": message,
+            "message": self.full_message,
             "counterexample": self.counterexample,
             "replay": self.replay,
             "output": self.output,
             "visibility": self.visibility,
+            "location": self.location,
         }
+
+    @classmethod
+    def from_json(cls, data: dict, question: str) -> "CheckResult":
+        return cls(
+            id=data["id"], question=question, title=data.get("title", ""), status=data["status"],
+            score=float(data["score"]), max_score=float(data["max_score"]), examples=int(data.get("examples", 0)),
+            code=data.get("code"), message=data.get("message", ""), counterexample=data.get("counterexample"),
+            replay=data.get("replay"), output=data.get("output", ""), visibility=data.get("visibility", "visible"),
+            location=data.get("location"))
 
 
 @dataclass
@@ -76,6 +92,18 @@ class QuestionResult:
 
 
 @dataclass
+class Penalty:
+    """A course policy's deduction: `points` (positive, subtracted) and why."""
+
+    policy: str
+    points: float
+    reason: str
+
+    def to_json(self) -> dict:
+        return {"policy": self.policy, "points": round(self.points, 4), "reason": self.reason}
+
+
+@dataclass
 class GradeReport:
     """The whole result for one submission."""
 
@@ -87,6 +115,9 @@ class GradeReport:
     duration_s: float = 0.0
     sandbox: str = "none"
     notices: list[str] = field(default_factory=list)
+    penalties: list[Penalty] = field(default_factory=list)
+    not_run: dict | None = None
+    error: str | None = None
 
     @property
     def score(self) -> float:
@@ -97,18 +128,25 @@ class GradeReport:
         return sum(q.max_score for q in self.questions)
 
     @property
+    def final_score(self) -> float:
+        return max(0.0, self.score - sum(p.points for p in self.penalties))
+
+    @property
     def checks(self) -> list[CheckResult]:
         return [c for q in self.questions for c in q.checks]
 
     @property
     def all_passed(self) -> bool:
-        return all(c.status == "pass" for c in self.checks)
+        return self.error is None and all(c.status == "pass" for c in self.checks)
 
     def percent(self) -> float:
-        return 100.0 * self.score / self.max_score if self.max_score else 100.0
+        """The final score as a percentage of the maximum (0 when the submission was not graded)."""
+        if self.error is not None:
+            return 0.0
+        return 100.0 * self.final_score / self.max_score if self.max_score else 100.0
 
     def to_json(self) -> dict:
-        return {
+        data = {
             "schema": SCHEMA,
             "grader_version": self.grader_version,
             "assignment": self.assignment,
@@ -116,11 +154,32 @@ class GradeReport:
             "seed": self.seed,
             "score": round(self.score, 4),
             "max_score": round(self.max_score, 4),
+            "final_score": round(self.final_score, 4),
+            "penalties": [p.to_json() for p in self.penalties],
             "duration_s": round(self.duration_s, 3),
             "sandbox": self.sandbox,
             "notices": self.notices,
+            "not_run": self.not_run,
             "questions": [q.to_json() for q in self.questions],
         }
+        if self.error is not None:
+            data["error"] = self.error
+        return data
 
     def dumps(self) -> str:
-        return json.dumps(self.to_json(), indent=2, sort_keys=False)
+        return json.dumps(self.to_json(), indent=2)
+
+    @classmethod
+    def from_json(cls, data: dict) -> "GradeReport":
+        """Rebuild a report from its JSON form (e.g. one written by a child grader process)."""
+        questions = [
+            QuestionResult(q["id"], q.get("title", ""), [CheckResult.from_json(c, q["id"]) for c in q["checks"]])
+            for q in data.get("questions", [])
+        ]
+        return cls(
+            grader_version=data.get("grader_version", ""), assignment=data.get("assignment", ""),
+            submission=data.get("submission", ""), seed=int(data.get("seed", 0)), questions=questions,
+            duration_s=float(data.get("duration_s", 0.0)), sandbox=data.get("sandbox", "none"),
+            notices=list(data.get("notices", [])),
+            penalties=[Penalty(p["policy"], float(p["points"]), p.get("reason", "")) for p in data.get("penalties", [])],
+            not_run=data.get("not_run"), error=data.get("error"))

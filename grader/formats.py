@@ -1,0 +1,227 @@
+"""Report formats for other tools: JUnit XML, Gradescope results.json, Markdown, GitHub
+Actions workflow commands, CSV. Each renders `GradeReport`s; none runs student code.
+
+Student-provided text (printed output, exception messages) only ever appears escaped for
+the target format: XML-escaped, JSON-encoded, inside Markdown code spans, or percent-encoded
+in workflow commands so that it cannot start a command line of its own.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import xml.etree.ElementTree as ET
+
+from .results import CheckResult, GradeReport
+
+_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+GITHUB_ANNOTATION_LIMIT = 10
+
+
+def _num(value: float) -> str:
+    return ("%.2f" % value).rstrip("0").rstrip(".")
+
+
+def _xml_text(text: str) -> str:
+    return _XML_INVALID.sub("?", text)
+
+
+def failure_text(check: CheckResult) -> str:
+    """A failed check's diagnosis, replay command and (bounded) student output, as plain text."""
+    lines = ["[%s] %s" % (check.code, check.full_message)]
+    if check.replay:
+        lines.append("replay: %s" % check.replay)
+    if check.output.strip():
+        lines.append("printed by the submission:\n%s" % check.output.strip()[:1000])
+    return "\n".join(lines)
+
+
+# -- JUnit ---------------------------------------------------------------------------------
+
+def render_junit(reports: list[GradeReport]) -> str:
+    """One <testsuite> per submission, one <testcase> per check (classname = question id)."""
+    suites = ET.Element("testsuites", name="backprop-grader")
+    totals = {"tests": 0, "failures": 0, "errors": 0}
+    for report in reports:
+        checks = report.checks
+        failures = sum(c.status == "fail" for c in checks)
+        errors = sum(c.status == "error" for c in checks) + (1 if report.error else 0)
+        suite = ET.SubElement(suites, "testsuite", name=_xml_text(report.submission), tests=str(len(checks)),
+                              failures=str(failures), errors=str(errors), skipped="0",
+                              time="%.3f" % report.duration_s)
+        properties = ET.SubElement(suite, "properties")
+        for key, value in (("score", _num(report.score)), ("max_score", _num(report.max_score)),
+                           ("final_score", _num(report.final_score)), ("seed", str(report.seed)),
+                           ("sandbox", report.sandbox)):
+            ET.SubElement(properties, "property", name=key, value=value)
+        for penalty in report.penalties:
+            ET.SubElement(properties, "property", name="penalty." + penalty.policy,
+                          value=_xml_text("-%s: %s" % (_num(penalty.points), penalty.reason)))
+        if report.error:
+            case = ET.SubElement(suite, "testcase", classname="grader", name="grading")
+            ET.SubElement(case, "error", message=_xml_text(report.error), type="grader").text = _xml_text(report.error)
+        for check in checks:
+            case = ET.SubElement(suite, "testcase", classname=check.question, name=check.id, time="0")
+            if check.status != "pass":
+                tag = "failure" if check.status == "fail" else "error"
+                element = ET.SubElement(case, tag, message=_xml_text("[%s] %s" % (check.code, check.full_message))[:500],
+                                        type=str(check.code))
+                element.text = _xml_text(failure_text(check))
+        for key in totals:
+            totals[key] += int(suite.get(key))
+    for key, value in totals.items():
+        suites.set(key, str(value))
+    ET.indent(suites)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"
+
+
+# -- Gradescope ----------------------------------------------------------------------------
+
+GRADESCOPE_VISIBILITY = {"visible": "visible", "hidden": "hidden", "after_due_date": "after_due_date",
+                         "after_published": "after_published"}
+
+
+def gradescope_results(report: GradeReport) -> dict:
+    """results.json per Gradescope's autograder specification; the score is the final one."""
+    tests = []
+    for number, check in enumerate(report.checks, start=1):
+        tests.append({
+            "name": check.id,
+            "number": str(number),
+            "score": round(check.score, 4),
+            "max_score": round(check.max_score, 4),
+            "status": "passed" if check.status == "pass" else "failed",
+            "output": check.title if check.status == "pass" else failure_text(check),
+            "visibility": GRADESCOPE_VISIBILITY.get(check.visibility, "visible"),
+            "tags": [check.question] + ([check.code] if check.code else []),
+        })
+    lines = ["Score %s / %s (seed %d, sandbox %s)." % (
+        _num(report.score), _num(report.max_score), report.seed, report.sandbox)]
+    for penalty in report.penalties:
+        lines.append("Penalty -%s: %s" % (_num(penalty.points), penalty.reason))
+    if report.penalties:
+        lines.append("Final score %s (raw %s)." % (_num(report.final_score), _num(report.score)))
+    lines += report.notices
+    if report.error:
+        lines.append("The grader could not grade this submission: %s" % report.error)
+    return {
+        "score": round(report.final_score, 4),
+        "execution_time": round(report.duration_s, 3),
+        "output": "\n".join(lines),
+        "stdout_visibility": "hidden",
+        "visibility": "visible",
+        "extra_data": {"raw_score": round(report.score, 4), "max_score": round(report.max_score, 4),
+                       "penalties": [p.to_json() for p in report.penalties], "grader_version": report.grader_version},
+        "tests": tests,
+    }
+
+
+def render_gradescope(reports: list[GradeReport]) -> str:
+    return json.dumps(gradescope_results(reports[0]), indent=2) + "\n"
+
+
+# -- Markdown ------------------------------------------------------------------------------
+
+def _md(text: str) -> str:
+    """Text safe inside a Markdown table cell."""
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ").replace("<", "&lt;")
+
+
+def _code(text: str) -> str:
+    text = text.replace("\n", " ").replace("|", "\\|")
+    fence = "``" if "`" in text else "`"
+    return "%s %s %s" % (fence, text, fence) if fence == "``" else "`%s`" % text
+
+
+def render_markdown(reports: list[GradeReport]) -> str:
+    """A summary fit for a pull-request comment or a job summary."""
+    out = []
+    for report in reports:
+        status = "passed" if report.all_passed else "failed"
+        out.append("## backprop-grader: %s — %s / %s (%s)\n" % (
+            _md(report.submission), _num(report.final_score), _num(report.max_score), status))
+        for penalty in report.penalties:
+            out.append("- **Penalty** −%s: %s" % (_num(penalty.points), _md(penalty.reason)))
+        if report.penalties:
+            out.append("- Raw score %s, final %s\n" % (_num(report.score), _num(report.final_score)))
+        for notice in report.notices:
+            out.append("> %s\n" % _md(notice))
+        if report.error:
+            out.append("**Not graded:** %s\n" % _md(report.error))
+        out.append("| Question | Points | Passed |")
+        out.append("|---|---:|---:|")
+        for q in report.questions:
+            passed = sum(c.status == "pass" for c in q.checks)
+            out.append("| %s %s | %s / %s | %d / %d |" % (_code(q.id), _md(q.title), _num(q.score), _num(q.max_score),
+                                                          passed, len(q.checks)))
+        failed = [c for c in report.checks if c.status != "pass"]
+        if failed:
+            out.append("\n<details><summary>%d failed checks</summary>\n" % len(failed))
+            out.append("| Check | Code | Diagnosis |")
+            out.append("|---|---|---|")
+            for check in failed:
+                diagnosis = _md(check.full_message)
+                if check.replay:
+                    diagnosis += "<br>replay: " + _code(check.replay)
+                out.append("| %s | %s | %s |" % (_code(check.id), _code(str(check.code)), diagnosis))
+            out.append("\n</details>")
+        out.append("")
+    return "\n".join(out) + "\n"
+
+
+# -- GitHub Actions --------------------------------------------------------------------------
+
+def _gh_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _gh_property(text: str) -> str:
+    return _gh_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def render_github(reports: list[GradeReport]) -> str:
+    """`::error` workflow commands at the failing student function (at most 10 per
+    submission, the costliest first) and a `::notice` with the score."""
+    out = []
+    for report in reports:
+        failed = sorted((c for c in report.checks if c.status != "pass"), key=lambda c: -c.max_score)
+        for check in failed[:GITHUB_ANNOTATION_LIMIT]:
+            props = []
+            if check.location:
+                path = "%s/%s" % (report.submission.rstrip("/"), check.location["file"])
+                props += ["file=" + _gh_property(path.removeprefix("./")), "line=%d" % int(check.location["line"])]
+            props.append("title=" + _gh_property("%s [%s]" % (check.id, check.code)))
+            message = check.full_message + ("\nreplay: " + check.replay if check.replay else "")
+            out.append("::error %s::%s" % (",".join(props), _gh_data(message)))
+        if len(failed) > GITHUB_ANNOTATION_LIMIT:
+            out.append("::warning::%s" % _gh_data("%d more failed checks are listed in the job summary"
+                                                  % (len(failed) - GITHUB_ANNOTATION_LIMIT)))
+        out.append("::notice title=%s::%s" % (_gh_property("backprop-grader"), _gh_data(
+            "%s: %s / %s" % (report.submission, _num(report.final_score), _num(report.max_score)))))
+    return "\n".join(out) + "\n"
+
+
+# -- CSV -----------------------------------------------------------------------------------
+
+def render_csv(reports: list[GradeReport]) -> str:
+    """One row per submission: totals, penalties, and each question's points."""
+    question_ids: list[str] = []
+    for report in reports:
+        for q in report.questions:
+            if q.id not in question_ids:
+                question_ids.append(q.id)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["submission", "final_score", "score", "max_score", "percent", "penalties", "checks_passed",
+                     "checks", "sandbox", "seed", "duration_s", "error"] + question_ids)
+    for report in reports:
+        by_id = {q.id: q for q in report.questions}
+        writer.writerow([
+            report.submission, _num(report.final_score), _num(report.score), _num(report.max_score),
+            "%.1f" % report.percent(), "; ".join(p.reason for p in report.penalties),
+            sum(c.status == "pass" for c in report.checks), len(report.checks), report.sandbox, report.seed,
+            "%.2f" % report.duration_s, report.error or "",
+        ] + [_num(by_id[q].score) if q in by_id else "" for q in question_ids])
+    return buffer.getvalue()
