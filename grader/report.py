@@ -21,10 +21,13 @@ STATUS_STYLE = {"pass": "green", "fail": "red", "error": "yellow"}
 
 
 def make_console(stream: TextIO | None = None) -> Console:
+    """Colour and styles only on a terminal, and none at all when NO_COLOR is set."""
     stream = stream or sys.stdout
+    plain = bool(os.environ.get("NO_COLOR"))
     return Console(
-        file=stream, highlight=False, emoji=False,
-        no_color=bool(os.environ.get("NO_COLOR")) or None,
+        file=stream, highlight=False, emoji=False, no_color=plain or None,
+        color_system=None if plain else "auto",
+        force_terminal=False if plain else None,
         width=None if stream.isatty() else max(120, int(os.environ.get("COLUMNS", "0") or 0)),
     )
 

@@ -10,6 +10,7 @@ STARTER_FILES = {
     "mlp.py": "mlp.py.tmpl",
     "theory.py": "theory.py.tmpl",
     "README.md": "README.md.tmpl",
+    ".github/workflows/grade.yml": "grade.yml.tmpl",
 }
 
 
@@ -24,6 +25,7 @@ def write_starter(folder: str | Path, force: bool = False) -> list[Path]:
     folder = Path(folder)
     if folder.exists() and not folder.is_dir():
         raise StarterExists("%s exists and is not a folder" % folder)
+
     targets = {folder / name: template for name, template in STARTER_FILES.items()}
     existing = [str(path) for path in targets if path.exists()]
     if existing and not force:

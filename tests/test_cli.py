@@ -1,0 +1,139 @@
+"""The command line: help, exit codes, the JSON schema, selection, replay, output files, colour."""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import shutil
+from pathlib import Path
+
+import pytest
+
+from .conftest import REFERENCE, run_cli
+
+SCHEMA_V1_REPORT = {"schema", "grader_version", "assignment", "submission", "seed", "score", "max_score",
+                    "duration_s", "questions"}
+SCHEMA_V1_QUESTION = {"id", "title", "score", "max_score", "checks"}
+SCHEMA_V1_CHECK = {"id", "status", "score", "max_score", "examples", "code", "message", "counterexample", "replay"}
+
+
+@pytest.fixture(scope="module")
+def transposed_submission(tmp_path_factory) -> Path:
+    """The reference key with one realistic mistake: dJdW1 not transposed."""
+    folder = tmp_path_factory.mktemp("transposed")
+    source = (REFERENCE / "mlp.py").read_text()
+    mistake = source.replace('self.grads["dJdW1"] = dJdz1.T @ c["x"]', 'self.grads["dJdW1"] = c["x"].T @ dJdz1')
+    assert mistake != source
+    (folder / "mlp.py").write_text(mistake)
+    shutil.copy(REFERENCE / "theory.py", folder / "theory.py")
+    return folder
+
+
+def _json(result) -> dict:
+    assert result.stdout, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_help_explains_every_subcommand():
+    top = run_cli("--help")
+    assert top.returncode == 0
+    for word in ("grade", "init", "export", "mlp.py", "theory.py"):
+        assert word in top.stdout
+    grade = run_cli("grade", "--help")
+    assert grade.returncode == 0
+    for option in ("--format", "--seed", "--only", "--max-examples", "--fail-under", "-o", "--sandbox", "--jobs",
+                   "exit codes"):
+        assert option in grade.stdout
+    assert run_cli("init", "--help").returncode == 0
+    assert run_cli("export", "--help").returncode == 0
+
+
+def test_no_command_is_a_usage_error():
+    result = run_cli()
+    assert result.returncode == 2
+    assert "grade" in result.stdout
+
+
+def test_unknown_option_and_bad_values_exit_2():
+    assert run_cli("grade", "--no-such-option", str(REFERENCE)).returncode == 2
+    bad = run_cli("grade", str(REFERENCE), "--max-examples", "0")
+    assert bad.returncode == 2 and "max-examples" in bad.stderr
+    unknown = run_cli("grade", str(REFERENCE), "--only", "mlp.nope")
+    assert unknown.returncode == 2 and "mlp.nope" in unknown.stderr and "mlp.backward" in unknown.stderr
+    assert "Traceback" not in unknown.stderr
+
+
+def test_json_report_follows_schema_v1_and_exit_0_on_full_marks():
+    result = run_cli("grade", str(REFERENCE), "--format", "json", "--only", "mlp.forward", "--only",
+                     "theory.loss", "--max-examples", "3")
+    assert result.returncode == 0, result.stderr
+    report = _json(result)
+    assert SCHEMA_V1_REPORT <= set(report)
+    assert report["schema"] == 1 and report["assignment"] == "hw1"
+    assert [q["id"] for q in report["questions"]] == ["mlp.forward", "theory.loss"]
+    for question in report["questions"]:
+        assert SCHEMA_V1_QUESTION <= set(question)
+        assert question["score"] == pytest.approx(sum(c["score"] for c in question["checks"]), abs=1e-3)
+        for check in question["checks"]:
+            assert SCHEMA_V1_CHECK <= set(check)
+            assert check["status"] == "pass" and check["code"] is None
+            assert 1 <= check["examples"] <= 3
+    assert report["score"] == pytest.approx(report["max_score"]) and report["max_score"] > 0
+
+
+def test_failing_submission_exits_1_and_fail_under_decides(transposed_submission):
+    args = ["grade", str(transposed_submission), "--only", "mlp.backward", "--only", "mlp.forward",
+            "--max-examples", "5"]
+    failing = run_cli(*args, "--format", "json")
+    assert failing.returncode == 1
+    report = _json(failing)
+    percent = 100 * report["final_score"] / report["max_score"]
+    assert 0 < percent < 100
+    assert run_cli(*args, "--fail-under", str(percent - 1)).returncode == 0
+    assert run_cli(*args, "--fail-under", str(percent + 1)).returncode == 1
+
+
+def test_failure_names_the_mistake_and_its_replay_reproduces_it(transposed_submission):
+    result = run_cli("grade", str(transposed_submission), "--format", "json", "--only", "mlp.backward",
+                     "--seed", "7")
+    checks = [c for q in _json(result)["questions"] for c in q["checks"] if c["status"] != "pass"]
+    assert checks, "a missing transpose in dJdW1 must fail"
+    gradient_checks = [c for c in checks if "end_to_end" not in c["id"]]
+    assert {c["code"] for c in gradient_checks} == {"transposed"}
+    first = gradient_checks[0]
+    assert "dJdW1" in first["message"] and "(d,n)" in first["message"]
+    assert "already fails for" in first["message"]
+    replay = shlex.split(first["replay"])
+    assert replay[:2] == ["grader", "grade"] and "--seed" in replay and first["id"] in replay
+    again = run_cli(*replay[1:], "--format", "json")
+    replayed = [c for q in _json(again)["questions"] for c in q["checks"]]
+    assert [c["id"] for c in replayed] == [first["id"]]
+    assert replayed[0]["code"] == first["code"]
+    assert replayed[0]["counterexample"] == first["counterexample"]
+
+
+def test_output_file_gets_the_report_and_the_terminal_the_table(tmp_path):
+    target = tmp_path / "out" / "report.json"
+    result = run_cli("grade", str(REFERENCE), "--only", "theory.sgd_step", "--max-examples", "2",
+                     "--format", "json", "-o", str(target))
+    assert result.returncode == 0
+    assert json.loads(target.read_text())["questions"][0]["id"] == "theory.sgd_step"
+    assert "theory.sgd_step" in result.stdout and "Score" in result.stdout
+
+
+def test_no_colour_when_not_a_terminal_or_with_no_color():
+    env = dict(os.environ, NO_COLOR="1", FORCE_COLOR="1")
+    for environment in (None, env):
+        result = run_cli("grade", str(REFERENCE), "--only", "theory.loss", "--max-examples", "2", env=environment)
+        assert result.returncode == 0
+        assert "\x1b[" not in result.stdout
+
+
+def test_several_submissions_give_one_report_each(transposed_submission):
+    result = run_cli("grade", str(REFERENCE), str(transposed_submission), "--format", "json", "--only",
+                     "mlp.backward[relu-identity]")
+    reports = _json(result)
+    assert [r["submission"] for r in reports] == [str(REFERENCE), str(transposed_submission)]
+    assert reports[0]["score"] == reports[0]["max_score"] and reports[1]["score"] < reports[1]["max_score"]
+    assert result.returncode == 1
