@@ -1,0 +1,294 @@
+"""Realistic broken mlp.py submissions: the grader must diagnose each one correctly.
+
+Every folder `submissions/mlp_<name>/` holds a complete student file with exactly one mistake
+(its docstring says which). For each, `EXPECTED` gives the exact {question: {codes}} of the
+mlp.* checks that cost points, and `MESSAGES` the words the diagnosis must contain so that a
+student can act on it. `submissions/correct/` is an independent correct solution.
+
+Tests marked xfail(strict=True) state the right diagnosis where the grader currently gets it
+wrong (see each reason); they turn into failures once the grader is fixed, so the marker can
+be removed.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from .conftest import SUBMISSIONS, grade, lost
+
+OPTIONS = dict(call_timeout_s=2)
+
+# {submission folder: {question: {codes of its checks that cost points}}} (mlp.* questions only)
+EXPECTED: dict[str, dict[str, set[str]]] = {
+    "mlp_dW1_no_transpose": {"mlp.backward": {"transposed"}},
+    "mlp_dW2_no_transpose": {"mlp.backward": {"transposed"}},
+    "mlp_db2_batch_mean": {"mlp.backward": {"scaled"}},
+    "mlp_mse_missing_2": {"mlp.mse_loss": {"scaled"}},
+    "mlp_mse_hardcoded_50": {"mlp.mse_loss": {"scaled"}},
+    "mlp_half_batch_mean": {"mlp.mse_loss": {"scaled"}},
+    "mlp_compensating_scale": {"mlp.mse_loss": {"scaled"}, "mlp.bce_loss": {"scaled"},
+                               "mlp.backward": {"scaled"}},
+    "mlp_bce_wrong_sign": {"mlp.bce_loss": {"sign"}},
+    "mlp_bce_no_clamp": {"mlp.bce_loss": {"nonfinite"}},
+    "mlp_bce_stub": {"mlp.bce_loss": {"not_array"}},
+    "mlp_bias_grad_keepdim": {"mlp.backward": {"shape"}},
+    "mlp_forward_no_return": {"mlp.forward": {"not_array"}},
+    "mlp_clear_keeps_grads": {"mlp.hygiene": {"wrong_values"}},
+    "mlp_autograd_backward": {"mlp.backward": {"autograd_used"}, "mlp.hygiene": {"autograd_used"}},
+    "mlp_bce_infinite_loop": {"mlp.bce_loss": {"timeout"}},
+    "mlp_import_missing_module": {q: {"import_error"} for q in (
+        "mlp.forward", "mlp.mse_loss", "mlp.bce_loss", "mlp.backward", "mlp.hygiene")},
+    "mlp_exit_at_import": {q: {"import_error"} for q in (
+        "mlp.forward", "mlp.mse_loss", "mlp.bce_loss", "mlp.backward", "mlp.hygiene")},
+    "mlp_syntax_error": {q: {"import_error"} for q in (
+        "mlp.forward", "mlp.mse_loss", "mlp.bce_loss", "mlp.backward", "mlp.hygiene")},
+}
+
+# Where the grader's verdict is wrong today: the right verdict, tested under strict xfail.
+MISDIAGNOSED: dict[str, tuple[dict[str, set[str]], str]] = {
+    "mlp_sigmoid_derivative": (
+        {"mlp.backward": {"wrong_values"}},
+        "diagnosed `scaled` with arbitrary factors (1.8892, 2.18202, ...): Hypothesis's first example"
+        " has B=n=d=K=1, where any one-entry value is trivially 'c times' the expected one"),
+    "mlp_mutates_upstream": (
+        {"mlp.hygiene": {"input_mutated"}},
+        "hygiene[deterministic] also fails as `nondeterministic`: the worker passes the same"
+        " dJdy_hat tensor to all three runs, so a mutation is charged twice, blamed on randomness"),
+    "mlp_bce_renamed": (
+        {"mlp.bce_loss": {"missing"}},
+        "hygiene[loss_inputs_unchanged] requires both losses, so a missing bce_loss also costs"
+        " hygiene points although mse_loss could be checked"),
+}
+
+# Submissions whose codes depend on the example (checked by their own tests below).
+OTHER = ("mlp_forward_no_transpose",)
+
+# {submission: [(check id prefix, words its message must contain)]}: each needle must appear in
+# the JSON message of at least one failing check whose id starts with the prefix.
+MESSAGES: dict[str, list[tuple[str, tuple[str, ...]]]] = {
+    "mlp_dW1_no_transpose": [("mlp.backward[", ("dJdW1", "transpose"))],
+    "mlp_dW2_no_transpose": [("mlp.backward[", ("dJdW2", "transpose"))],
+    "mlp_db2_batch_mean": [("mlp.backward[", ("dJdb2", "scaled", "1/B", "averaged over the batch"))],
+    "mlp_mse_missing_2": [("mlp.mse_loss[gradient]", ("dJdy_hat", "1/2", "factor 2 is missing"))],
+    "mlp_mse_hardcoded_50": [("mlp.mse_loss[value]", ("J is scaled", "B*K/50", "hard-coded")),
+                             ("mlp.mse_loss[gradient]", ("dJdy_hat", "B*K/50", "hard-coded"))],
+    "mlp_half_batch_mean": [("mlp.mse_loss[value]", ("half_batch_mean", "K/2")),
+                            ("mlp.mse_loss[gradient]", ("half_batch_mean", "K/2"))],
+    "mlp_compensating_scale": [
+        ("mlp.mse_loss[gradient]", ("B*K", "1/(B*K) of the mean is missing", "Compensating errors")),
+        ("mlp.bce_loss[gradient]", ("B*K", "Compensating errors")),
+        ("mlp.backward[", ("1/(B*K)", "Compensating errors"))],
+    "mlp_bce_wrong_sign": [("mlp.bce_loss[value]", ("J", "wrong sign")),
+                           ("mlp.bce_loss[gradient]", ("dJdy_hat", "wrong sign"))],
+    "mlp_bce_no_clamp": [("mlp.bce_loss[saturated]", ("NaN", "clamps each log at -100"))],
+    "mlp_bce_stub": [("mlp.bce_loss[value]", ("bce_loss", "returned None"))],
+    "mlp_bias_grad_keepdim": [("mlp.backward[", ("dJdb1", "(d,)", "broadcasting hides this"))],
+    "mlp_forward_no_return": [("mlp.forward[", ("y_hat", "returned None", "missing return"))],
+    "mlp_clear_keeps_grads": [("mlp.hygiene[clear_grad_and_cache]", ("clear_grad_and_cache", "not zero"))],
+    "mlp_autograd_backward": [("mlp.backward[", ("forfeited", "autograd", "MLP.backward")),
+                              ("mlp.hygiene[no_autograd]", ("autograd", "requires_grad_", "line"))],
+    "mlp_bce_infinite_loop": [("mlp.bce_loss[", ("bce_loss", "did not finish within 2 s"))],
+    "mlp_import_missing_module": [("mlp.", ("importing mlp.py", "ModuleNotFoundError", "hw1_utils"))],
+    "mlp_exit_at_import": [("mlp.", ("importing mlp.py", "SystemExit", "sys.exit(0)",
+                                     "output before it failed: y_hat shape"))],
+    "mlp_syntax_error": [("mlp.", ("importing mlp.py", "SyntaxError", "never closed",
+                                   "at mlp.py:120 in <module>: loss = torch.mean((y_hat - y) ** 2"))],
+    "mlp_mutates_upstream": [("mlp.hygiene[backward_inputs_unchanged]",
+                              ("argument dJdy_hat", "in place"))],
+    "mlp_bce_renamed": [("mlp.bce_loss[", ("has no bce_loss",))],
+}
+
+
+def _grade(name: str):
+    return grade(SUBMISSIONS / name, **OPTIONS)
+
+
+def mlp_lost(report) -> dict[str, set[str]]:
+    return {q: codes for q, codes in lost(report).items() if q.startswith("mlp.")}
+
+
+def _failing(report, prefix: str) -> list:
+    return [c for c in report.checks if c.id.startswith(prefix) and c.status != "pass"]
+
+
+def test_every_submission_folder_is_in_a_table():
+    folders = {p.name for p in SUBMISSIONS.iterdir() if p.name.startswith("mlp_") and p.is_dir()}
+    tabled = set(EXPECTED) | set(MISDIAGNOSED) | set(OTHER)
+    assert folders == tabled
+    for name in folders:
+        source = (SUBMISSIONS / name / "mlp.py").read_text()
+        assert source.startswith('"""') and "MISTAKE:" in source.split('"""')[1], name
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_diagnosis(name):
+    assert mlp_lost(_grade(name)) == EXPECTED[name]
+
+
+@pytest.mark.parametrize("name", sorted(MESSAGES))
+def test_message(name):
+    report = _grade(name)
+    for prefix, needles in MESSAGES[name]:
+        failing = _failing(report, prefix)
+        assert failing, "no failing check %s*" % prefix
+        for needle in needles:
+            assert any(needle in c.to_json()["message"] for c in failing), (
+                name, prefix, needle, [c.to_json()["message"] for c in failing])
+
+
+# -- details of single submissions -------------------------------------------------------------
+
+def test_correct_scores_full_marks_on_the_practical_part():
+    report = grade(SUBMISSIONS / "correct", **OPTIONS)
+    questions = [q for q in report.questions if q.id.startswith("mlp.")]
+    assert {q.id for q in questions} == {"mlp.forward", "mlp.mse_loss", "mlp.bce_loss", "mlp.backward",
+                                         "mlp.hygiene"}
+    failures = [(c.id, c.code, c.message) for q in questions for c in q.checks if c.status != "pass"]
+    assert failures == []
+    assert sum(q.score for q in questions) == sum(q.max_score for q in questions) > 0
+    assert all(c.examples > 0 for q in questions for c in q.checks)
+
+
+def test_transposes_fail_only_where_the_matrix_is_transposed():
+    for name, bad in (("mlp_dW1_no_transpose", "dJdW1"), ("mlp_dW2_no_transpose", "dJdW2")):
+        report = _grade(name)
+        failing = _failing(report, "mlp.backward[")
+        # every f, g combination is wrong (and so are both end-to-end checks)
+        assert len(failing) == 11, [c.id for c in failing]
+        for check in failing:
+            assert check.code == "transposed"
+            assert check.message.startswith(bad), check.message
+
+
+def test_batch_mean_bias_is_invisible_at_batch_one_and_named_with_the_law():
+    report = _grade("mlp_db2_batch_mean")
+    failing = _failing(report, "mlp.backward[")
+    assert failing and all(c.counterexample["B"] > 1 for c in failing)
+    assert any(c.details.get("scale") == "1/B" for c in failing)
+
+
+def test_compensating_pair_passes_end_to_end_and_says_so():
+    report = _grade("mlp_compensating_scale")
+    by_id = {c.id: c for c in report.checks}
+    for kind in ("mse", "bce"):
+        e2e = by_id["mlp.backward[end_to_end-%s]" % kind]
+        assert e2e.status == "pass"
+        assert any("Compensating errors" in note for note in e2e.notes)
+    assert by_id["mlp.mse_loss[value]"].status == "pass"
+    assert by_id["mlp.bce_loss[value]"].status == "pass"
+    assert "Compensating errors" in report.dumps()
+    assert by_id["mlp.mse_loss[gradient]"].details.get("scale") == "B*K"
+
+
+def test_hardcoded_scale_law():
+    report = _grade("mlp_mse_hardcoded_50")
+    for check in _failing(report, "mlp.mse_loss["):
+        assert check.details.get("scale") == "B*K/50"
+
+
+def test_import_failures_are_errors_everywhere_in_the_practical_part():
+    for name in ("mlp_import_missing_module", "mlp_exit_at_import", "mlp_syntax_error"):
+        report = _grade(name)
+        checks = [c for c in report.checks if c.question.startswith("mlp.")]
+        assert checks and all(c.status == "error" and c.code == "import_error" for c in checks), name
+        # the location is the student's line, never importlib's frames
+        assert all("<frozen" not in c.message for c in checks), name
+
+
+def test_autograd_forfeits_backward_but_not_the_losses():
+    report = _grade("mlp_autograd_backward")
+    backward = [c for c in report.checks if c.question == "mlp.backward"]
+    assert backward and all(c.code == "autograd_used" and c.score == 0 for c in backward)
+    for question in ("mlp.forward", "mlp.mse_loss", "mlp.bce_loss"):
+        assert all(c.status == "pass" for c in report.checks if c.question == question)
+
+
+def test_infinite_loop_times_out_only_in_bce():
+    report = _grade("mlp_bce_infinite_loop")
+    bce = [c for c in report.checks if c.question == "mlp.bce_loss"]
+    assert [c.code for c in bce] == ["timeout"] * 3
+    assert _failing(report, "mlp.mse_loss") == []
+    # the hygiene check of the losses still found evidence (from mse_loss) and passed
+    assert {c.id: c.status for c in report.checks}["mlp.hygiene[loss_inputs_unchanged]"] == "pass"
+
+
+def test_unclamped_bce_fails_only_at_saturated_predictions():
+    report = _grade("mlp_bce_no_clamp")
+    assert [c.id for c in _failing(report, "mlp.")] == ["mlp.bce_loss[saturated]"]
+
+
+def test_forward_without_transpose_crashes_or_gives_wrong_values():
+    """x @ W1 with W1 (d, n): a shape error when n != d, silently x W1 when n == d."""
+    report = _grade("mlp_forward_no_transpose")
+    found = mlp_lost(report)
+    assert set(found) == {"mlp.forward", "mlp.backward"}
+    assert all(codes and codes <= {"exception", "wrong_values"} for codes in found.values())
+    assert set().union(*found.values()) == {"exception", "wrong_values"}
+    forward = [c for c in report.checks if c.question == "mlp.forward"]
+    assert all(c.status == "fail" for c in forward)
+    for check in forward:
+        n, d = check.counterexample["n"], check.counterexample["d"]
+        if check.code == "exception":
+            assert n != d
+            assert "RuntimeError" in check.message and "torch.matmul(x, W1)" in check.message
+        else:
+            assert n == d
+    backward = [c for c in _failing(report, "mlp.backward[") if "end_to_end" not in c.id]
+    assert backward
+    for check in backward:
+        if check.code == "exception":  # the message itself names forward's line
+            assert "MLP.forward raised RuntimeError" in check.message
+        else:  # wrong values: the note sends the student to forward first
+            assert any("fix forward first" in note for note in check.notes), check.id
+
+
+def test_sigmoid_derivative_fails_only_with_a_sigmoid():
+    report = _grade("mlp_sigmoid_derivative")
+    for check in report.checks:
+        if check.question == "mlp.backward" and "end_to_end" not in check.id:
+            assert (check.status != "pass") == ("sigmoid" in check.id), (check.id, check.status)
+    assert set(mlp_lost(report)) == {"mlp.backward"}
+
+
+def test_mutation_is_reported_for_the_backward_input():
+    report = _grade("mlp_mutates_upstream")
+    check = {c.id: c for c in report.checks}["mlp.hygiene[backward_inputs_unchanged]"]
+    assert check.code == "input_mutated"
+    assert "changed its argument dJdy_hat in place" in check.message
+    assert all(c.status == "pass" for c in report.checks if c.question in ("mlp.forward", "mlp.backward"))
+
+
+# -- known grader problems: the right verdict, expected to fail until the grader is fixed ------
+
+@pytest.mark.parametrize("name", sorted(MISDIAGNOSED))
+def test_misdiagnosed(name, request):
+    expected, reason = MISDIAGNOSED[name]
+    request.applymarker(pytest.mark.xfail(strict=True, raises=AssertionError, reason=reason))
+    found = mlp_lost(_grade(name))
+    # an in-place mutation must not also be reported as nondeterminism
+    assert "nondeterministic" not in set().union(*found.values())
+    assert found == expected
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError,
+                   reason="at B=K=1, where the shrunk example lands, the missing factor 2 equals the"
+                   " half_batch_mean convention, so the message names that convention too")
+def test_missing_factor_two_does_not_name_another_convention():
+    check = {c.id: c for c in _grade("mlp_mse_missing_2").checks}["mlp.mse_loss[gradient]"]
+    assert "half_batch_mean" not in check.message
+
+
+# -- coverage of the diagnosis codes -----------------------------------------------------------
+
+def test_every_code_produced_is_asserted_somewhere():
+    """Each code any of these submissions produces appears in an expectation above."""
+    named = {code for table in EXPECTED.values() for codes in table.values() for code in codes}
+    named |= {code for table, _ in MISDIAGNOSED.values() for codes in table.values() for code in codes}
+    # asserted by test_forward_without_transpose_crashes_or_gives_wrong_values and (as absent)
+    # by test_misdiagnosed
+    named |= {"exception", "wrong_values", "nondeterministic"}
+    produced = set()
+    for name in sorted(set(EXPECTED) | set(MISDIAGNOSED) | set(OTHER)):
+        produced |= {c.code for c in _grade(name).checks if c.question.startswith("mlp.") and c.status != "pass"}
+    assert produced <= named, produced - named
+    assert len(produced) >= 12
