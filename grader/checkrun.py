@@ -22,6 +22,7 @@ from .compare import explain_scale, fit_scale_law, law_text
 from .spec import WORKER_CODES, CallFailed, CheckSpec, Failure, NoEvidence
 
 PROBE_SIZES = (3, 5, 2)
+PROBE_SEEDS = 6
 
 
 class _Falsified(Exception):
@@ -121,6 +122,20 @@ def run_check(spec: CheckSpec, context, grading_seed: int, max_examples: int) ->
     return CheckOutcome("pass", state.examples)
 
 
+def _probe_factor(spec: CheckSpec, context, scenario, name: str | None) -> float | None:
+    """The scale factor of `name` at `scenario`'s sizes; other seeds are tried when an example
+    says nothing (e.g. every relu unit is dead and the gradient is zero)."""
+    for offset in range(PROBE_SEEDS):
+        found = evaluate(spec, context, dataclasses.replace(scenario, seed=scenario.seed + offset))
+        if found is None or isinstance(found, NoEvidence):
+            continue
+        same = [f for f in [found] + found.others if f.name == name]
+        if not same:
+            continue
+        return same[0].factor if same[0].code == "scaled" else None
+    return None
+
+
 def _refine(spec: CheckSpec, context, outcome: CheckOutcome) -> CheckOutcome:
     """For a `scaled` failure, rerun the minimal example at other sizes to see how the
     factor depends on the dimensions, and name the likely cause."""
@@ -135,10 +150,10 @@ def _refine(spec: CheckSpec, context, outcome: CheckOutcome) -> CheckOutcome:
         variants.append(dataclasses.replace(base, **{dim: size}))
     variants.append(dataclasses.replace(base, **{d: PROBE_SIZES[i % 3] + 1 for i, d in enumerate(spec.probe_dims)}))
     for variant in variants:
-        found = evaluate(spec, context, variant)
-        if not isinstance(found, Failure) or found.code != "scaled" or found.name != failure.name:
+        factor = _probe_factor(spec, context, variant, failure.name)
+        if factor is None:
             return outcome
-        samples.append(({k: getattr(variant, k) for k in spec.probe_dims}, found.factor))
+        samples.append(({k: getattr(variant, k) for k in spec.probe_dims}, factor))
     fitted = fit_scale_law(samples, spec.probe_dims)
     if fitted is None:
         return outcome

@@ -8,7 +8,7 @@ the DESIGN 4 relative error with a floor for values near zero.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -38,18 +38,23 @@ class Diagnosis:
     """The submission is wrong: one DESIGN 5 `code` and a plain-words `message`.
 
     `name` is the value concerned; `factor` is set for `scaled` (got = factor * expected);
-    `about_example` is False when the example does not matter (e.g. "not implemented yet")."""
+    `about_example` is False when the example does not matter (e.g. "not implemented yet");
+    `others` holds the diagnoses of further wrong values judged alongside this one."""
 
     code: str
     message: str
     name: str | None = None
     factor: float | None = None
     about_example: bool = True
+    others: list = field(default_factory=list)
 
 
 def shape_text(shape: tuple) -> str:
+    """(3,2) for a matrix, (3,) for a 1-D array, "a scalar" for 0-D."""
     if len(shape) == 0:
         return "a scalar"
+    if len(shape) == 1:
+        return "(%d,)" % shape[0]
     return "(" + ",".join(str(s) for s in shape) + ")"
 
 
@@ -74,17 +79,32 @@ def fitted_factor(got: np.ndarray, expected: np.ndarray) -> float | None:
     return float(np.vdot(got, expected)) / denominator
 
 
+def _g(value: float) -> str:
+    return "%.6g" % (float(value) + 0.0)
+
+
 def _worst_entry(got: np.ndarray, expected: np.ndarray) -> str:
     if got.ndim == 0:
-        return "got %.6g, expected %.6g" % (float(got), float(expected))
+        return "got %s, expected %s" % (_g(got), _g(expected))
     diff = np.abs(got - expected)
     index = np.unravel_index(int(np.argmax(diff)), diff.shape)
-    return "largest difference at index %s: got %.6g, expected %.6g" % (
-        tuple(int(i) for i in index), float(got[index]), float(expected[index]))
+    return "largest difference at index %s: got %s, expected %s" % (
+        tuple(int(i) for i in index), _g(got[index]), _g(expected[index]))
 
 
 def describe_value_error(got: np.ndarray, expected: np.ndarray) -> str:
+    """Relative error where the truth is not zero, the absolute one where it is."""
+    if not np.any(expected):
+        return "expected all zeros, largest |got| is %s; %s" % (_g(np.max(np.abs(got))), _worst_entry(got, expected))
     return "relative error %.3g; %s" % (relative_error(got, expected), _worst_entry(got, expected))
+
+
+def is_simple_factor(c: float) -> bool:
+    """A ratio a formula would produce (2, 1/2, 1/50, 5/2), not an arbitrary number."""
+    from fractions import Fraction
+
+    fraction = Fraction(c).limit_denominator(100)
+    return abs(fraction.numerator) <= 100 and abs(float(fraction) - c) <= 1e-5 * abs(c)
 
 
 def _same_shape(name: str, got: np.ndarray, expected: np.ndarray, tol: Tolerance) -> Diagnosis | None:
@@ -102,7 +122,8 @@ def _same_shape(name: str, got: np.ndarray, expected: np.ndarray, tol: Tolerance
     if is_close(got, -expected, tol) and float(np.linalg.norm(expected)) > 0:
         return Diagnosis(code="sign", name=name, message="%s has the wrong sign: it equals minus the expected value" % name)
     factor = fitted_factor(got, expected)
-    if factor is not None and abs(factor) > 1e-12 and is_close(got, factor * expected, tol):
+    if (factor is not None and abs(factor) > 1e-12 and is_close(got, factor * expected, tol)
+            and (np.count_nonzero(expected) > 1 or is_simple_factor(factor))):
         return Diagnosis(code="scaled", name=name, message="%s is scaled: it equals %s times the expected value"
                          % (name, format_factor(factor)), factor=factor)
     return Diagnosis(code="wrong_values", name=name, message="%s has wrong values (%s)" % (name, describe_value_error(got, expected)))
@@ -213,7 +234,8 @@ def explain_scale(a: float, law: dict, role: str) -> str:
         if key == (("K", 1),) and _is(a, 1):
             return "averaged over the batch only: the 1/K of the mean over the outputs is missing"
         if key == (("K", 1),) and _is(a, 0.5):
-            return "this is the 1/2 * squared error averaged over the batch convention, not torch's mean"
+            return ("it matches the 'half_batch_mean' convention (1/2 * squared error summed over outputs,"
+                    " averaged over the batch) of an earlier offering, not torch's mean over all B*K entries")
         if key == (("B", 1),) and _is(a, 1):
             return "averaged over the outputs only: the 1/B of the batch mean is missing"
         if key == (("B", -1), ("K", -1)) and _is(a, 1):
@@ -261,6 +283,7 @@ def judge(items: list[tuple[str, object, np.ndarray]], tol: Tolerance, annotate=
     if not failures:
         return None
     first = failures[0]
-    if len(failures) > 1:
-        first.message += "; also: " + ", ".join("%s (%s)" % (f.name, f.code) for f in failures[1:])
+    first.others = failures[1:]
+    if first.others:
+        first.message += "; also: " + ", ".join("%s (%s)" % (f.name, f.code) for f in first.others)
     return first

@@ -331,6 +331,7 @@ class Grading:
             return [self._result(c, "error", Failure(loaded.code or "import_error", message)) for c in checks], {}
         context = PartContext(session, self.rubric, part.name, self.call_timeout_s, self.started + self.budget_s)
         context.shared.update(part.static_checks(file.source, self.rubric.settings))
+        context.shared["attrs"] = loaded.attrs
         lines = definition_lines(file.source)
         from .checkrun import run_check
 

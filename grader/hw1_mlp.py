@@ -105,8 +105,25 @@ def _grads(run: dict) -> dict:
 def forward_check(ctx, s: Scenario) -> Failure | None:
     values = network_values(s)
     reply = ctx.call("mlp.forward", dict(_net_args(s, values), x=values["x"]), "MLP.forward")
-    expected = oracle.mlp_forward(_params(values), values["x"], s.f, s.g)
-    return judge(ctx, [("y_hat", reply["y_hat"], expected)], "MLP.forward")
+    params = _params(values)
+    failure = judge(ctx, [("y_hat", reply["y_hat"], oracle.mlp_forward(params, values["x"], s.f, s.g))],
+                    "MLP.forward")
+    if failure is not None and failure.code == "wrong_values":
+        failure.message += _transposed_weights_hint(ctx, s, values, reply["y_hat"])
+    return failure
+
+
+def _transposed_weights_hint(ctx, s: Scenario, values: dict, y_hat: object) -> str:
+    """Name a forward pass computed with a weight matrix transposed (x @ W1 for x @ W1.T),
+    which only shows in values when that matrix is square."""
+    for names in (("W1",), ("W2",), ("W1", "W2")):
+        if any(values[k].shape[0] != values[k].shape[1] for k in names):
+            continue
+        params = dict(_params(values), **{k: values[k].T.copy() for k in names})
+        if diagnose("y_hat", y_hat, oracle.mlp_forward(params, values["x"], s.f, s.g), ctx.tolerance) is None:
+            return ("; y_hat equals the forward pass with %s transposed: W1 is (d,n) and W2 is (K,d), so a"
+                    " layer computes x @ W.T + b" % " and ".join(names))
+    return ""
 
 
 # -- losses --------------------------------------------------------------------------------
@@ -116,8 +133,10 @@ def _convention(ctx, kind: str) -> str:
 
 
 def _name_convention(ctx, failure: Failure, kind: str, name: str, got: object, inputs: dict) -> None:
-    """When a wrong MSE value matches another semester's convention exactly, say so."""
-    if kind != "mse" or not isinstance(got, np.ndarray):
+    """When a wrong MSE value matches another semester's convention exactly, say so. With a
+    single entry (B = K = 1) the conventions differ only by a constant, so nothing is named
+    here; the scale law found across sizes names the convention then."""
+    if kind != "mse" or not isinstance(got, np.ndarray) or inputs["y"].size == 1:
         return
     index = 0 if name == "J" else 1
     for convention in oracle.MSE_CONVENTIONS:
@@ -163,8 +182,8 @@ def _saturated(ctx, J, dJdy_hat, J_exp, dJ_exp, inputs: dict, function: str) -> 
     right where y_hat is not exactly 0 or 1 (there torch's own value is an artefact)."""
     failure = judge(ctx, [("J", J, np.asarray(J_exp))], function)
     if failure is not None:
-        failure.message += (" with some predictions exactly 0 or 1, where torch clamps each log at -100"
-                            " (y_hat = %s, y = %s)" % (_short(inputs["y_hat"]), _short(inputs["y"])))
+        failure.message = ("with some predictions exactly 0 or 1 (y_hat = %s, y = %s), where torch clamps each"
+                           " log at -100: %s" % (_short(inputs["y_hat"]), _short(inputs["y"]), failure.message))
         return failure
     if not isinstance(dJdy_hat, np.ndarray) or dJdy_hat.shape != dJ_exp.shape:
         return judge(ctx, [("dJdy_hat", dJdy_hat, dJ_exp)], function)
@@ -247,6 +266,8 @@ def forward_inputs_check(ctx, s: Scenario):
 
 def loss_inputs_check(ctx, s: Scenario):
     function = LOSS_FUNCTIONS[s.loss]
+    if ctx.shared.get("attrs", {}).get(function, "missing") == "missing":
+        return NoEvidence(Failure("missing", "mlp.py has no %s" % function), function)
     inputs = loss_inputs(s)
     reply = _evidence_call(ctx, "mlp.loss", dict(function=function, **inputs), function, function)
     if isinstance(reply, NoEvidence):
@@ -309,7 +330,7 @@ def no_autograd_check(ctx, s: Scenario):
     found = ctx.shared.get("autograd_static", [])
     if found:
         return Failure("autograd_used", "mlp.py uses autograd where gradients must be derived by hand: "
-                       + "; ".join(u.describe("mlp.py") for u in found[:3]))
+                       + "; ".join(u.describe("mlp.py") for u in found[:3]), about_example=False)
     values = network_values(s)
     args = dict(_net_args(s, values), x=values["x"], dJdy_hat=_upstream(ctx, s, values))
     reply = _evidence_call(ctx, "mlp.backward", args, "MLP.backward", "backward")
@@ -362,7 +383,7 @@ def build_checks(settings: dict) -> list[CheckSpec]:
         ("forward_inputs_unchanged", "MLP.forward leaves x unchanged", scenarios(), forward_inputs_check,
          net),
         ("loss_inputs_unchanged", "the losses leave y and y_hat unchanged", scenarios(loss=("mse", "bce")),
-         loss_inputs_check, ("mse_loss", "bce_loss")),
+         loss_inputs_check, ()),
         ("backward_inputs_unchanged", "MLP.backward leaves dJdy_hat unchanged", scenarios(), backward_inputs_check,
          net + ("MLP.backward",)),
         ("clear_grad_and_cache", "clear_grad_and_cache zeroes grads and empties cache", scenarios(), clear_check,
@@ -388,6 +409,32 @@ def _forfeit(result, why: str) -> None:
     result.message = why + previous
 
 
+def _note_compensation(results: list, by_id: dict) -> None:
+    """Name a scaled loss gradient and a scaled backward that cancel end to end."""
+    scaled_backward = [r for r in results if r.question == "mlp.backward" and r.code == "scaled"]
+    if not scaled_backward:
+        return
+    backward_law = next((r.details["scale"] for r in scaled_backward if "scale" in r.details), None)
+    cancelling = []
+    for kind, function in LOSS_FUNCTIONS.items():
+        e2e = by_id.get("mlp.backward[end_to_end-%s]" % kind)
+        loss = by_id.get("mlp.%s[gradient]" % function)
+        if e2e is not None and loss is not None and e2e.status == "pass" and loss.code == "scaled":
+            cancelling.append((kind, function, loss, e2e))
+    if not cancelling:
+        return
+    note = "Compensating errors: %s off by %s, and MLP.backward by %s; they cancel end to end (%s pass), but" \
+           " backward must use dJdy_hat exactly as any loss gives it." % (
+               " and ".join("%s's dJdy_hat" % function for _, function, _, _ in cancelling),
+               " and ".join(loss.details.get("scale", "a factor") for _, _, loss, _ in cancelling),
+               backward_law or "the inverse factor",
+               " and ".join("end_to_end-%s" % kind for kind, _, _, _ in cancelling))
+    touched = scaled_backward + [r for _, function, _, e2e in cancelling for r in (e2e,) + tuple(
+        x for x in results if x.question == "mlp.%s" % function and x.code == "scaled")]
+    for r in touched:
+        r.notes.append(note)
+
+
 def finalize(results: list, shared: dict) -> None:
     """Cross-check conclusions: autograd forfeits, compensating scale errors, forward first."""
     by_id = {r.id: r for r in results}
@@ -403,20 +450,7 @@ def finalize(results: list, shared: dict) -> None:
                 for r in results:
                     if r.question == "mlp." + function and r.id.endswith(("[gradient]", "[saturated]")):
                         _forfeit(r, "%s computes its gradient with autograd; these points are forfeited" % function)
-    for kind, function in LOSS_FUNCTIONS.items():
-        e2e = by_id.get("mlp.backward[end_to_end-%s]" % kind)
-        loss = by_id.get("mlp.%s[gradient]" % function)
-        if not (e2e and loss and e2e.status == "pass" and loss.code == "scaled"):
-            continue
-        scaled_backward = [r for r in results if r.question == "mlp.backward" and r.code == "scaled"]
-        if not scaled_backward:
-            continue
-        note = ("Compensating errors: %s's dJdy_hat is off by %s and MLP.backward by %s; they cancel end to"
-                " end (end_to_end-%s passes), but backward must use dJdy_hat exactly as any loss gives it."
-                % (function, loss.details.get("scale", "a factor"),
-                   scaled_backward[0].details.get("scale", "the inverse factor"), kind))
-        for r in [loss, e2e] + scaled_backward:
-            r.notes.append(note)
+    _note_compensation(results, by_id)
     for r in results:
         if r.question == "mlp.backward" and r.code in VALUE_CODES and "[end_to_end" not in r.id:
             forward = by_id.get(r.id.replace("mlp.backward", "mlp.forward"))

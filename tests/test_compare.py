@@ -79,7 +79,7 @@ def test_unrelated_values_are_wrong_values(a):
 def test_wrong_shape_and_flattened_vector():
     a = np.arange(1.0, 4.0).reshape(1, 3)
     found = diagnose("dl_db2", a.reshape(3), a, TOL)
-    assert found.code == "shape" and "(3)" in found.message and "(1,3)" in found.message
+    assert found.code == "shape" and "(3,)" in found.message and "(1,3)" in found.message
     assert "values are right" in found.message
     found = diagnose("dJdW1", np.zeros((2, 5)), np.zeros((4, 2)), TOL)
     assert found.code == "shape"
@@ -95,6 +95,18 @@ def test_rectangular_transpose_with_wrong_values_says_both():
     a = np.arange(6.0).reshape(2, 3)
     found = diagnose("W", 2 * a.T, a, TOL)
     assert found.code == "transposed" and "even transposed" in found.message
+
+
+def test_one_entry_is_scaled_only_by_a_simple_factor():
+    one = np.array([[0.7]])
+    assert diagnose("J", 0.5 * one, one, TOL).code == "scaled"
+    assert diagnose("J", one / 50, one, TOL).code == "scaled"
+    assert diagnose("dJdW1", 2.18202 * one, one, TOL).code == "wrong_values"
+
+
+def test_zero_truth_reports_absolute_error():
+    found = diagnose("dJdW1", np.array([[0.9, 0.0]]), np.array([[-0.0, 0.0]]), TOL)
+    assert found.code == "wrong_values" and "expected all zeros" in found.message and "-0" not in found.message
 
 
 def test_not_an_array():
