@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from . import oracle
 from .compare import Absent, NotArray, diagnose, is_close, judge, shape_text
-from .spec import CheckSpec, Failure, PartSpec
+from .spec import CallFailed, CheckSpec, Failure, PartSpec
 from .strategies import THEORY_ACTIVATIONS, Scenario, scenarios, theory_loss_inputs, theory_values
 
 QUESTIONS = {
@@ -77,15 +77,19 @@ def _annotate(ctx, function: str):
 
     def annotate(found: Failure, got: object, expected: np.ndarray) -> str:
         name = found.name
-        symbol = LAYOUT_SHAPES[layout].get(name) or SHAPES.get(name)
         extra = ""
-        if found.code in ("shape", "transposed") and symbol:
-            extra += " [%s must be %s = %s in %s]" % (name, symbol, shape_text(expected.shape), LAYOUT_TEXT[layout])
+        if found.code in ("shape", "transposed"):
+            if name in LAYOUT_SHAPES[layout]:
+                extra += " [%s must be %s = %s in %s]" % (name, LAYOUT_SHAPES[layout][name],
+                                                          shape_text(expected.shape), LAYOUT_TEXT[layout])
+            elif name in SHAPES:
+                extra += " [%s must be %s = %s]" % (name, SHAPES[name], shape_text(expected.shape))
         if found.code == "transposed" and name in NUMERATOR_RULE:
             if layout == "numerator":
                 extra += "; numerator layout: %s" % NUMERATOR_RULE[name]
             else:
-                extra += "; mixed layout (this rubric's setting): a gradient has its parameter's shape"
+                extra += ("; mixed layout (this rubric's setting): a gradient has its parameter's shape, and %s"
+                          " returned in the numerator layout's %s" % (name, LAYOUT_SHAPES["numerator"][name]))
         if found.code == "shape" and isinstance(got, np.ndarray) and got.ndim == 1 and expected.ndim == 2:
             extra += "; a 1-D array has no orientation: return a 2-D %s array" % (
                 "row" if expected.shape[0] == 1 else "column" if expected.shape[1] == 1 else "")
@@ -161,91 +165,155 @@ def jacobians_check(ctx, s: Scenario) -> Failure | None:
     return _judged(ctx, "jacobians", [(k, got[k], expected[k]) for k in keys], mutated)
 
 
-def _expected_grads(ctx, s: Scenario, v: dict) -> tuple[dict, dict]:
-    """The oracle's Jacobians (rubric layout) and its parameter-shaped gradients."""
+def _other(layout: str) -> str:
+    return "mixed" if layout == "numerator" else "numerator"
+
+
+def _expected_grads(s: Scenario, v: dict) -> tuple[dict, dict]:
+    """The oracle's Jacobians (dl_dyhat as a (K,1) column) and parameter-shaped gradients."""
     jac = oracle.theory_jacobians(v["x"], v["y"], v["W1"], v["b1"], v["W2"], v["b2"], s.f, s.g, s.loss, "mixed")
     param_shaped = oracle.theory_param_grads(v["x"], v["W1"], v["b1"], v["W2"], v["b2"], s.f, s.g, jac["dl_dyhat"])
-    if _layout(ctx) == "numerator":
-        jac["dl_dyhat"] = jac["dl_dyhat"].T.copy()
     return jac, param_shaped
 
 
-def _whole_answer_layout(ctx, got: dict, param_shaped: dict) -> str | None:
-    """The other layout's name when every gradient matches it exactly."""
-    other = "mixed" if _layout(ctx) == "numerator" else "numerator"
-    expected = oracle.to_layout(param_shaped, other)
-    if all(isinstance(got[k], np.ndarray) and diagnose(k, got[k], expected[k], ctx.tolerance) is None for k in GRADS):
-        return other
-    return None
+def _backward_kwargs(s: Scenario, v: dict, jac: dict, layout: str, scale: float = 1.0) -> dict:
+    column = scale * jac["dl_dyhat"]
+    return dict(_network(v), y=v["y"], dl_dyhat=column.T.copy() if layout == "numerator" else column,
+                dz2_dz1=jac["dz2_dz1"], dyhat_dz3=jac["dyhat_dz3"], f=s.f)
+
+
+def _matches_all(ctx, got: object, expected: dict) -> bool:
+    return isinstance(got, dict) and all(
+        isinstance(got.get(k), np.ndarray) and diagnose(k, got[k], expected[k], ctx.tolerance) is None
+        for k in expected)
+
+
+def _written_for_other_layout(ctx, function: str, kwargs: dict, expected: dict) -> str | None:
+    """After `function` failed on the rubric's layout: rerun it with the other layout's inputs;
+    if it is then exactly right in that layout, say so in the student's terms."""
+    layout = _layout(ctx)
+    try:
+        out, _ = _call(ctx, function, kwargs)
+    except CallFailed:
+        return None
+    if not _matches_all(ctx, out, expected):
+        return None
+    return ("%s is written for %s, but this rubric uses %s: given its inputs in %s it is exactly right, given"
+            " them in %s it is not" % (function, LAYOUT_TEXT[_other(layout)], LAYOUT_TEXT[layout],
+                                       _other(layout), layout))
+
+
+def _backward(ctx, s: Scenario, v: dict, scale: float = 1.0):
+    """backward's outputs for dl_dyhat scaled by `scale`, or a Failure naming a backward
+    written for the other layout (which typically raises on this rubric's shapes)."""
+    jac, param_shaped = _expected_grads(s, v)
+    layout = _layout(ctx)
+    try:
+        out, mutated = _call(ctx, "backward", _backward_kwargs(s, v, jac, layout, scale))
+    except CallFailed as failed:
+        other = _other(layout)
+        expected = oracle.to_layout({k: scale * g for k, g in param_shaped.items()}, other)
+        text = _written_for_other_layout(ctx, "backward", _backward_kwargs(s, v, jac, other, scale), expected)
+        if failed.failure.code != "exception" or text is None:
+            raise
+        return Failure("transposed", "%s (on this rubric's inputs it raised: %s)" % (text, failed.failure.message),
+                       "dl_dW1"), None, param_shaped
+    got = _outputs(out, "backward", GRADS)
+    return got, mutated, param_shaped
 
 
 def backward_check(ctx, s: Scenario) -> Failure | None:
-    v = theory_values(s)
-    jac, param_shaped = _expected_grads(ctx, s, v)
-    kwargs = dict(_network(v), y=v["y"], dl_dyhat=jac["dl_dyhat"], dz2_dz1=jac["dz2_dz1"],
-                  dyhat_dz3=jac["dyhat_dz3"], f=s.f)
-    out, mutated = _call(ctx, "backward", kwargs)
-    got = _outputs(out, "backward", GRADS)
+    got, mutated, param_shaped = _backward(ctx, s, theory_values(s))
     if isinstance(got, Failure):
         return got
-    expected = oracle.to_layout(param_shaped, _layout(ctx))
+    layout = _layout(ctx)
+    expected = oracle.to_layout(param_shaped, layout)
     failure = _judged(ctx, "backward", [(k, got[k], expected[k]) for k in GRADS], mutated)
     if failure is not None and failure.code in ("transposed", "shape"):
-        other = _whole_answer_layout(ctx, got, param_shaped)
-        if other is not None:
+        if _matches_all(ctx, got, oracle.to_layout(param_shaped, _other(layout))):
             failure = Failure("transposed", "the whole answer is in %s, but this rubric asks for %s: dl_dW1 must be"
                               " %s, dl_db1 %s, dl_dW2 %s, dl_db2 %s" % (
-                                  LAYOUT_TEXT[other], LAYOUT_TEXT[_layout(ctx)],
-                                  *[LAYOUT_SHAPES[_layout(ctx)][k] for k in GRADS]), "dl_dW1")
+                                  LAYOUT_TEXT[_other(layout)], LAYOUT_TEXT[layout],
+                                  *[LAYOUT_SHAPES[layout][k] for k in GRADS]), "dl_dW1")
     return failure
 
 
 def backward_linear_check(ctx, s: Scenario) -> Failure | None:
     """No oracle needed: backward is linear in the upstream gradient dl_dyhat."""
     v = theory_values(s)
-    jac, _ = _expected_grads(ctx, s, v)
     results = []
-    for factor in (1.0, -2.5):
-        kwargs = dict(_network(v), y=v["y"], dl_dyhat=factor * jac["dl_dyhat"], dz2_dz1=jac["dz2_dz1"],
-                      dyhat_dz3=jac["dyhat_dz3"], f=s.f)
-        out, _ = _call(ctx, "backward", kwargs)
-        got = _outputs(out, "backward", GRADS)
+    for scale in (1.0, -2.5):
+        got, _, _ = _backward(ctx, s, v, scale)
         if isinstance(got, Failure):
             return got
         results.append(got)
     for k in GRADS:
         one, scaled = results[0][k], results[1][k]
         if not (isinstance(one, np.ndarray) and isinstance(scaled, np.ndarray)):
-            return Failure("not_array", "backward's %s is %s" % (k, one.description if isinstance(one, NotArray) else "not an array"), k)
+            what = one.description if isinstance(one, NotArray) else "not an array"
+            return Failure("not_array", "backward's %s is %s" % (k, what), k)
         if one.shape != scaled.shape or not is_close(scaled, -2.5 * one, ctx.tolerance):
             return Failure("wrong_values", "%s is not linear in dl_dyhat: scaling dl_dyhat by -2.5 did not scale %s"
                            " by -2.5 (does backward ignore dl_dyhat, or recompute the loss itself?)" % (k, k), k)
     return None
 
 
+STEP_RULE = {
+    "numerator": "in numerator layout a gradient has the transpose of its parameter's shape, so the step is"
+                 " W - lr * dl_dW^T (and b - lr * dl_db^T)",
+    "mixed": "in mixed layout (this rubric's setting) a gradient already has its parameter's shape, so the step"
+             " is W - lr * dl_dW, with no transpose",
+}
+
+
+def _sgd_kwargs(v: dict, param_shaped: dict, layout: str) -> dict:
+    return dict({k: v[k] for k in PARAMS}, lr=v["lr"], **oracle.to_layout(param_shaped, layout))
+
+
 def sgd_check(ctx, s: Scenario) -> Failure | None:
     """Judged on the update applied, (old - new) / lr, against the parameter-shaped gradient."""
     v = theory_values(s)
-    _, param_shaped = _expected_grads(ctx, s, v)
-    grads = oracle.to_layout(param_shaped, _layout(ctx))
-    kwargs = dict({k: v[k] for k in PARAMS}, lr=v["lr"], **grads)
-    out, mutated = _call(ctx, "sgd_step", kwargs)
+    _, param_shaped = _expected_grads(s, v)
+    layout = _layout(ctx)
+    kwargs = _sgd_kwargs(v, param_shaped, layout)
+    try:
+        out, mutated = _call(ctx, "sgd_step", kwargs)
+    except CallFailed as failed:
+        expected = {k: v[k] - v["lr"] * param_shaped["dl_d" + k] for k in PARAMS}
+        text = _written_for_other_layout(ctx, "sgd_step", _sgd_kwargs(v, param_shaped, _other(layout)), expected)
+        if failed.failure.code != "exception" or text is None:
+            raise
+        return Failure("transposed", "%s; %s (on this rubric's inputs it raised: %s)" % (
+            text, STEP_RULE[layout], failed.failure.message), "W1")
     got = _outputs(out, "sgd_step", PARAMS)
     if isinstance(got, Failure):
         return got
     items = []
     for k in PARAMS:
         new, old = got[k], v[k]
-        expected_new = old - v["lr"] * param_shaped["dl_d" + k]
         if isinstance(new, np.ndarray) and new.shape == old.shape and np.all(np.isfinite(new)):
             items.append(("the update of %s" % k, (old - new) / v["lr"], param_shaped["dl_d" + k]))
         else:
-            items.append((k, new, expected_new))
+            items.append((k, new, old - v["lr"] * param_shaped["dl_d" + k]))
     failure = _judged(ctx, "sgd_step", items, mutated)
-    if failure is not None and failure.code == "transposed" and _layout(ctx) == "numerator":
-        failure.message += ("; the update is (old - new)/lr; in numerator layout dl_dW has the transpose of"
-                            " W's shape, so the step is W - lr * dl_dW^T (and b - lr * dl_db^T)")
+    if failure is None:
+        return None
+    for found in [failure] + failure.others:
+        k = found.name.split()[-1]
+        if found.code == "transposed" or (found.code == "shape" and _broadcast_step(v[k], got.get(k))):
+            if found.code == "shape":
+                failure.message += "; %s %s was broadcast against a transposed gradient into %s" % (
+                    k, shape_text(v[k].shape), shape_text(got[k].shape))
+            failure.message += "; the update is (old - new)/lr; %s" % STEP_RULE[layout]
+            break
     return failure
+
+
+def _broadcast_step(old: np.ndarray, new: object) -> bool:
+    """True when `new` has the shape of `old` broadcast against its transpose (a (d,1) bias
+    minus a (1,d) row gives (d,d)): the sign of a missing or an extra transpose."""
+    return (isinstance(new, np.ndarray) and old.ndim == 2 and old.shape[0] != old.shape[1]
+            and new.shape == (max(old.shape), max(old.shape)))
 
 
 def build_checks(settings: dict) -> list[CheckSpec]:
@@ -277,8 +345,8 @@ def build_checks(settings: dict) -> list[CheckSpec]:
     add("theory.sgd_step", "update", "W <- W - lr * gradient", _case_strategy("grid"), sgd_check,
         "sgd_step", max_examples=8)
     add("theory.sgd_step", "square", "square weights, where shapes hide a transpose",
-        _case_strategy("grid").map(lambda s: Scenario(**{**s.as_dict(), "d": max(s.n, 2), "K": max(s.n, 2),
-                                                         "n": max(s.n, 2)})),
+        scenarios(f=("sigmoid", "tanh", "identity"), g=("sigmoid", "tanh", "identity"), batch=False).map(
+            lambda s: Scenario(**{**s.as_dict(), "d": max(s.n, 2), "K": max(s.n, 2), "n": max(s.n, 2)})),
         sgd_check, "sgd_step", max_examples=8)
     return checks
 

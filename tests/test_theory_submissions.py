@@ -5,10 +5,6 @@ mistake (its docstring says which, and why a student makes it). For each, `EXPEC
 exact {question: {codes}} of the theory.* checks that cost points (and so: nowhere else), and
 `MESSAGES` the words the diagnosis must contain so that a student can act on it.
 `submissions/correct/theory.py` is an independent correct solution (not the reference key).
-
-Tests marked xfail(strict=True) state the right verdict where the grader currently gets it
-wrong or says too little (see each reason); they turn into failures once the grader is fixed,
-so the marker can be removed.
 """
 
 from __future__ import annotations
@@ -38,7 +34,7 @@ EXPECTED: dict[str, dict[str, set[str]]] = {
     "theory_mse_mean": {"theory.loss": {"scaled"}},
     "theory_jacobian_diagonal": {"theory.jacobians": {"shape"}},
     # b1 - lr * dl_db1 broadcasts a (d,1) column and a (1,d) row into a (d,d) matrix: `shape`
-    "theory_sgd_no_transpose": {"theory.sgd_step": {"shape"}},
+    "theory_sgd_no_transpose": {"theory.sgd_step": {"shape", "transposed"}},
     # non-square weights: a wrong shape; square weights: the gradient applied transposed
     "theory_sgd_weights_no_transpose": {"theory.sgd_step": {"shape", "transposed"}},
     # 1 - z^2 is not a rescaled 1 - tanh(z)^2, even where the Jacobian has one entry
@@ -74,19 +70,10 @@ MESSAGES: dict[str, list[tuple[str, tuple[str, ...]]]] = {
     "theory_tanh_derivative": [("theory.jacobians[classification-mse]", ("dz2_dz1 has wrong values",))],
 }
 
-# Messages that should point at the mistake but do not today (strict xfail; see reasons).
-UNHELPFUL: dict[str, tuple[str, str, str]] = {
-    "theory_sgd_no_transpose": (
-        "theory.sgd_step[", "^T",
-        "both sgd_step checks say only 'b1 has shape (2,2); expected (2,1) [b1 must be (d,1) = (2,1) in"
-        " numerator layout (gradients of a scalar are rows, by a matrix its transpose)]; also: b2"
-        " (shape)': the hint 'the step is W - lr * dl_dW^T' is only added to `transposed`, and the"
-        " (d,d) is exactly b1 - lr * dl_db1 broadcast (a missing transpose)"),
-    "theory_sgd_weights_no_transpose": (
-        "theory.sgd_step[update]", "^T",
-        "at non-square weights (shrunk to n=d=1, K=2) the message is only 'W2 has shape (2,2);"
-        " expected (2,1) [W2 must be (K,d) = (2,1) in numerator layout (...)]': no word that the"
-        " (2,2) is W2 - lr * dl_dW2 broadcast, i.e. a missing transpose"),
+# A missing (or extra) transpose in the update is named as such, whatever shape it produced.
+STEP_HINTS = {
+    "theory_sgd_no_transpose": "theory.sgd_step[",
+    "theory_sgd_weights_no_transpose": "theory.sgd_step[update]",
 }
 
 
@@ -257,10 +244,12 @@ def test_tanh_derivative_fails_only_with_tanh():
 def test_sgd_without_transpose():
     """All four unchanged: the biases broadcast to (d,d) before any weight is looked at. Weights
     only: square weights give the transposed update, other sizes a wrong shape."""
-    everything = _failing(_grade("theory_sgd_no_transpose"), "theory.sgd_step[")
-    assert sorted(c.id for c in everything) == ["theory.sgd_step[square]", "theory.sgd_step[update]"]
-    for check in everything:
-        assert check.code == "shape" and check.message.startswith("b1 has shape (%d,%d)" % ((_ce(check)["d"],) * 2))
+    everything = {c.id: c for c in _failing(_grade("theory_sgd_no_transpose"), "theory.sgd_step[")}
+    assert sorted(everything) == ["theory.sgd_step[square]", "theory.sgd_step[update]"]
+    square = everything["theory.sgd_step[square]"]
+    assert square.code == "transposed" and square.message.startswith("the update of W1 is transposed")
+    update = everything["theory.sgd_step[update]"]
+    assert update.code == "shape" and "broadcast against a transposed gradient" in update.message
     weights = {c.id: c for c in _failing(_grade("theory_sgd_weights_no_transpose"), "theory.sgd_step[")}
     assert set(weights) == {"theory.sgd_step[square]", "theory.sgd_step[update]"}
     square = weights["theory.sgd_step[square]"]
@@ -271,16 +260,12 @@ def test_sgd_without_transpose():
     assert update.code == "shape" and not ce["n"] == ce["d"] == ce["K"]
 
 
-# -- known grader problems: the right verdict, expected to fail until the grader is fixed ------
-
-@pytest.mark.parametrize("name", sorted(UNHELPFUL))
-def test_unhelpful_message(name, request):
-    prefix, needle, reason = UNHELPFUL[name]
-    failing = _failing(_grade(name), prefix)
-    assert failing, prefix
-    request.applymarker(pytest.mark.xfail(strict=True, reason=reason))
+@pytest.mark.parametrize("name", sorted(STEP_HINTS))
+def test_missing_transpose_in_the_update_is_named(name):
+    failing = _failing(_grade(name), STEP_HINTS[name])
+    assert failing
     for check in failing:
-        assert needle in check.to_json()["message"], (check.id, check.message)
+        assert "W - lr * dl_dW^T" in check.to_json()["message"], (check.id, check.message)
 
 
 # -- coverage of the diagnosis codes -----------------------------------------------------------
