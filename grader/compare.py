@@ -123,7 +123,7 @@ def _same_shape(name: str, got: np.ndarray, expected: np.ndarray, tol: Tolerance
         return Diagnosis(code="sign", name=name, message="%s has the wrong sign: it equals minus the expected value" % name)
     factor = fitted_factor(got, expected)
     if (factor is not None and abs(factor) > 1e-12 and is_close(got, factor * expected, tol)
-            and (np.count_nonzero(expected) > 1 or is_simple_factor(factor))):
+            and (is_simple_factor(factor) or (np.count_nonzero(expected) > 1 and abs(factor - 1) > 0.01))):
         return Diagnosis(code="scaled", name=name, message="%s is scaled: it equals %s times the expected value"
                          % (name, format_factor(factor)), factor=factor)
     return Diagnosis(code="wrong_values", name=name, message="%s has wrong values (%s)" % (name, describe_value_error(got, expected)))

@@ -302,25 +302,41 @@ def clear_check(ctx, s: Scenario):
 
 
 def _same(a: object, b: object) -> bool:
+    """Bitwise equal (NaNs equal): the same code on the same input in one process must give
+    the same bits."""
     if isinstance(a, np.ndarray) and isinstance(b, np.ndarray):
-        return a.shape == b.shape and np.allclose(a, b, rtol=1e-6, atol=1e-9, equal_nan=True)
+        return a.shape == b.shape and np.array_equal(a, b, equal_nan=True)
     return True
 
 
 def deterministic_check(ctx, s: Scenario):
+    """forward/backward twice on one network (cleared in between) and once on a fresh one,
+    and each loss twice, on identical inputs: every output must be identical."""
     values = network_values(s)
     args = dict(_net_args(s, values), x=values["x"], dJdy_hat=_upstream(ctx, s, values))
     reply = _evidence_call(ctx, "mlp.repeat", args, "MLP.forward/backward twice", "repeat")
     if isinstance(reply, NoEvidence):
         return reply
-    runs = {k: reply[k] for k in ("first", "second", "fresh")}
-    outputs = {k: dict(_grads(run), y_hat=run.get("y_hat")) for k, run in runs.items()}
+    outputs = {k: dict(_grads(reply[k]), y_hat=reply[k].get("y_hat")) for k in ("first", "second", "fresh")}
     for other, situation in (("fresh", "a second network with the same parameters and input"),
                              ("second", "the same network after clear_grad_and_cache")):
         for name in ("y_hat",) + GRAD_NAMES:
             if not _same(outputs["first"][name], outputs[other][name]):
                 return Failure("nondeterministic", "%s differs between two identical runs: %s gave another"
                                " value (randomness, or state kept between calls?)" % (name, situation), name)
+    for kind, function in LOSS_FUNCTIONS.items():
+        inputs = loss_inputs(Scenario(B=s.B, K=s.K, loss=kind, seed=s.seed))
+        runs = [_evidence_call(ctx, "mlp.loss", dict(function=function, **inputs), function, function)
+                for _ in range(2)]
+        if any(isinstance(run, NoEvidence) for run in runs):
+            continue
+        pairs = [_loss_pair(run["out"], function) for run in runs]
+        if any(isinstance(pair, Failure) for pair in pairs):
+            continue
+        for index, name in enumerate(("J", "dJdy_hat")):
+            if not _same(pairs[0][index], pairs[1][index]):
+                return Failure("nondeterministic", "%s of %s differs between two calls on identical inputs"
+                               " (random numbers in the loss?)" % (name, function), name)
     return None
 
 

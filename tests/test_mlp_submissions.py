@@ -46,6 +46,8 @@ EXPECTED: dict[str, dict[str, set[str]]] = {
     "mlp_sigmoid_derivative": {"mlp.backward": {"wrong_values"}},
     # a missing bce_loss costs only its own question: the losses' hygiene check uses mse_loss
     "mlp_bce_renamed": {"mlp.bce_loss": {"missing"}},
+    # tiny random noise: values within tolerance, but not the same twice; and no clamp at -100
+    "mlp_bce_random_eps": {"mlp.bce_loss": {"wrong_values"}, "mlp.hygiene": {"nondeterministic"}},
 }
 
 # Where the grader's verdict is wrong today: the right verdict, tested under strict xfail.
@@ -92,6 +94,8 @@ MESSAGES: dict[str, list[tuple[str, tuple[str, ...]]]] = {
     "mlp_mutates_upstream": [("mlp.hygiene[backward_inputs_unchanged]",
                               ("argument dJdy_hat", "in place"))],
     "mlp_bce_renamed": [("mlp.bce_loss[", ("has no bce_loss",))],
+    "mlp_bce_random_eps": [("mlp.hygiene[deterministic]", ("bce_loss", "differs between two calls")),
+                           ("mlp.bce_loss[saturated]", ("clamps each log at -100",))],
 }
 
 
