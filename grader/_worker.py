@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import select
 import struct
 import sys
@@ -29,19 +30,61 @@ MAX_JSON_BYTES = 1 << 20
 MAX_PAYLOAD_BYTES = 64 << 20
 MAX_ARRAYS = 256
 MAX_NDIM = 8
+MAX_DEPTH = 24
+MAX_VALUE_ELEMENTS = (MAX_PAYLOAD_BYTES // 8) // 2   # per reply, leaving room for the grader's own arrays
 OUTPUT_CAP_CHARS = 4000
+
+# Characters a worker's text may not carry to the grader: C0/C1 control characters other than
+# newline and tab (terminal escape sequences could rewrite the grader's own report on screen)
+# and lone surrogates (which no UTF-8 writer accepts). Each becomes U+FFFD.
+_UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+
+# What a successful reply's "result" holds for each task (`_Worker.task`): "value" is one encoded
+# value (see `_Worker.encode`), "run" an encoded dict holding y_hat and grads, "values" a plain
+# dict of encoded values, "int" an integer; a key ending in "?" may be absent. The grader rejects
+# any other structure as a broken protocol (the submission may have tampered with its worker).
+RESULT_SHAPES = {
+    "mlp.forward": {"y_hat": "value", "x_after": "value"},
+    "mlp.loss": {"out": "value", "y_after": "value", "y_hat_after": "value"},
+    "mlp.backward": {"run": "run", "x_after": "value", "dJdy_hat_after": "value"},
+    "mlp.end_to_end": {"y_hat": "value", "loss_out": "value", "grads?": "value"},
+    "mlp.clear": {"grads": "value", "cache_len": "int"},
+    "mlp.repeat": {"first": "run", "second": "run", "fresh": "run"},
+    "call": {"out": "value", "args_after": "values"},
+}
+VALUE_KINDS = {"none", "missing", "other", "array", "dict", "seq"}
 
 
 class FrameError(Exception):
-    """A frame that breaks the wire format (malformed, truncated or oversized)."""
+    """A frame that breaks the wire format (malformed, truncated, oversized or nested too deeply)."""
 
 
 class FrameTimeout(Exception):
-    """The deadline passed before a whole frame arrived."""
+    """The deadline passed before a whole frame could be read or written."""
 
 
-def write_frame(fd: int, header: dict, arrays: list | None = None) -> None:
-    """Write one frame: `header` (JSON-able) plus float64 `arrays` (numpy)."""
+def _wait(fd: int, events: int, deadline: float | None) -> None:
+    """Block until `fd` is ready for `events` (select.POLLIN/POLLOUT), at most until `deadline`."""
+    if deadline is None:
+        return
+    poller = select.poll()
+    poller.register(fd, events)
+    while True:
+        wait = deadline - time.monotonic()
+        if wait <= 0:
+            raise FrameTimeout()
+        try:
+            if poller.poll(max(1, int(wait * 1000))):
+                return
+        except InterruptedError:
+            continue
+
+
+def write_frame(fd: int, header: dict, arrays: list | None = None, deadline: float | None = None) -> None:
+    """Write one frame: `header` (JSON-able) plus float64 `arrays` (numpy).
+
+    With a `deadline` (a monotonic time) the write never blocks past it, so a peer that stops
+    reading cannot hang the writer (the fd should be non-blocking then): raises FrameTimeout."""
     arrays = arrays or []
     payloads = []
     shapes = []
@@ -56,7 +99,11 @@ def write_frame(fd: int, header: dict, arrays: list | None = None) -> None:
     data = LENGTH.pack(len(body)) + body + b"".join(payloads)
     view = memoryview(data)
     while view:
-        written = os.write(fd, view)
+        _wait(fd, select.POLLOUT, deadline)
+        try:
+            written = os.write(fd, view)
+        except (BlockingIOError, InterruptedError):
+            continue
         view = view[written:]
 
 
@@ -64,19 +111,34 @@ def _read_exact(fd: int, n: int, deadline: float | None) -> bytes:
     chunks = []
     remaining = n
     while remaining:
-        if deadline is not None:
-            wait = deadline - time.monotonic()
-            if wait <= 0:
-                raise FrameTimeout()
-            ready, _, _ = select.select([fd], [], [], wait)
-            if not ready:
-                raise FrameTimeout()
-        chunk = os.read(fd, min(remaining, 1 << 20))
+        _wait(fd, select.POLLIN, deadline)
+        try:
+            chunk = os.read(fd, min(remaining, 1 << 20))
+        except (BlockingIOError, InterruptedError):
+            continue
         if not chunk:
             raise EOFError("the other end closed the channel")
         chunks.append(chunk)
         remaining -= len(chunk)
     return b"".join(chunks)
+
+
+def printable(text: str) -> str:
+    """`text` without control characters (except newline and tab) or lone surrogates."""
+    return _UNPRINTABLE.sub("\ufffd", text)
+
+
+def _clean(value, depth: int = 0):
+    """A JSON value with every string made printable; FrameError if nested deeper than MAX_DEPTH."""
+    if depth > MAX_DEPTH:
+        raise FrameError("a reply header is nested more than %d levels deep" % MAX_DEPTH)
+    if isinstance(value, str):
+        return printable(value)
+    if isinstance(value, dict):
+        return {printable(k): _clean(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_clean(v, depth + 1) for v in value]
+    return value
 
 
 def _array_shapes(header: dict) -> list[tuple[int, ...]]:
@@ -101,20 +163,22 @@ def read_frame(
     max_json: int = MAX_JSON_BYTES,
     max_payload: int = MAX_PAYLOAD_BYTES,
 ) -> tuple[dict, list]:
-    """Read one frame; return (header, arrays). Validates sizes before reading payloads.
+    """Read one frame; return (header, arrays). Validates sizes before reading payloads; every
+    string in the header comes back printable (see `printable`).
 
-    Raises FrameError (bad or oversized frame), FrameTimeout (deadline, a monotonic time),
-    EOFError (channel closed).
+    Raises FrameError (bad, oversized or too deeply nested frame), FrameTimeout (deadline, a
+    monotonic time), EOFError (channel closed).
     """
     (length,) = LENGTH.unpack(_read_exact(fd, LENGTH.size, deadline))
     if length > max_json:
         raise FrameError("a reply header of %d bytes exceeds the %d-byte cap" % (length, max_json))
     try:
         header = json.loads(_read_exact(fd, length, deadline).decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise FrameError("a reply header is not valid JSON (%s)" % type(exc).__name__) from None
     if not isinstance(header, dict):
         raise FrameError("a reply header is not a JSON object")
+    header = _clean(header)
     shapes = _array_shapes(header)
     sizes = []
     total = 0
@@ -134,6 +198,50 @@ def read_frame(
             raw = _read_exact(fd, size, deadline)
             arrays.append(np.frombuffer(raw, dtype="<f8").reshape(shape).copy())
     return header, arrays
+
+
+def _is_value(value, n_arrays: int, depth: int = 0) -> bool:
+    """Whether `value` is an encoded value as `_Worker.encode` writes them."""
+    if not isinstance(value, dict) or value.get("t") not in VALUE_KINDS or depth > MAX_DEPTH:
+        return False
+    kind = value["t"]
+    if kind == "array":
+        return type(value.get("i")) is int and 0 <= value["i"] < n_arrays
+    if kind == "dict":
+        items = value.get("items")
+        return isinstance(items, dict) and all(_is_value(v, n_arrays, depth + 1) for v in items.values())
+    if kind == "seq":
+        items = value.get("items")
+        return (isinstance(items, list) and type(value.get("len")) is int
+                and all(_is_value(v, n_arrays, depth + 1) for v in items))
+    return True
+
+
+def result_problem(task: str, result, n_arrays: int) -> str | None:
+    """Why `result` is not what an honest worker returns for `task` (None when it is)."""
+    shape = RESULT_SHAPES.get(task)
+    if shape is None:
+        return "a reply to an unknown task"
+    if not isinstance(result, dict):
+        return "a result that is not an object"
+    required = {k for k in shape if not k.endswith("?")}
+    allowed = {k.rstrip("?"): kind for k, kind in shape.items()}
+    if not required <= set(result) or not set(result) <= set(allowed):
+        return "a result with the wrong fields"
+    for key, value in result.items():
+        kind = allowed[key]
+        if kind == "int":
+            ok = type(value) is int
+        elif kind == "values":
+            ok = isinstance(value, dict) and all(_is_value(v, n_arrays) for v in value.values())
+        elif kind == "run":
+            ok = (_is_value(value, n_arrays) and value["t"] == "dict"
+                  and {"y_hat", "grads"} <= set(value["items"]))
+        else:
+            ok = _is_value(value, n_arrays)
+        if not ok:
+            return "a malformed %r in the result" % key[:40]
+    return None
 
 
 # ----------------------------------------------------------------------------------------
@@ -249,6 +357,8 @@ class _Worker:
         if torch is not None and isinstance(obj, torch.Tensor):
             if obj.is_complex() or obj.dtype == torch.bool:
                 return {"t": "other", "type": "tensor of dtype %s" % str(obj.dtype).replace("torch.", "")}
+            if obj.numel() > MAX_VALUE_ELEMENTS:
+                return {"t": "other", "type": "tensor too large to return"}
             obj = obj.detach().to("cpu", torch.float64).numpy()
         if isinstance(obj, bool):
             return {"t": "other", "type": "bool"}
@@ -259,7 +369,8 @@ class _Worker:
         if isinstance(obj, np.ndarray):
             if obj.dtype.kind not in "fiu":
                 return {"t": "other", "type": "array of dtype %s" % obj.dtype}
-            if len(arrays) >= MAX_ARRAYS - 8 or obj.size > (8 << 20):
+            used = sum(a.size for a in arrays)
+            if len(arrays) >= MAX_ARRAYS - 8 or used + obj.size > MAX_VALUE_ELEMENTS:
                 return {"t": "other", "type": "array too large to return"}
             arrays.append(np.array(obj, dtype="<f8"))
             return {"t": "array", "i": len(arrays) - 1}

@@ -49,6 +49,13 @@ class Diagnosis:
     others: list = field(default_factory=list)
 
 
+def returned_none_hint(got: object, function: str) -> str:
+    """" (f returned None: ...)" when a student value is None, else ""."""
+    if isinstance(got, NotArray) and got.description == "None":
+        return " (%s returned None: not implemented yet, or a missing return?)" % function
+    return ""
+
+
 def shape_text(shape: tuple) -> str:
     """(3,2) for a matrix, (3,) for a 1-D array, "a scalar" for 0-D."""
     if len(shape) == 0:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import re
 import xml.etree.ElementTree as ET
 
@@ -48,7 +49,8 @@ def render_junit(reports: list[GradeReport]) -> str:
         checks = report.checks
         failures = sum(c.status == "fail" for c in checks)
         errors = sum(c.status == "error" for c in checks) + (1 if report.error else 0)
-        suite = ET.SubElement(suites, "testsuite", name=_xml_text(report.submission), tests=str(len(checks)),
+        tests = len(checks) + (1 if report.error else 0)
+        suite = ET.SubElement(suites, "testsuite", name=_xml_text(report.submission), tests=str(tests),
                               failures=str(failures), errors=str(errors), skipped="0",
                               time="%.3f" % report.duration_s)
         properties = ET.SubElement(suite, "properties")
@@ -59,6 +61,12 @@ def render_junit(reports: list[GradeReport]) -> str:
         for penalty in report.penalties:
             ET.SubElement(properties, "property", name="penalty." + penalty.policy,
                           value=_xml_text("-%s: %s" % (_num(penalty.points), penalty.reason)))
+        if report.not_run:
+            ET.SubElement(properties, "property", name="not_run.checks", value=str(report.not_run.get("checks", 0)))
+            ET.SubElement(properties, "property", name="not_run.points",
+                          value=_num(float(report.not_run.get("points", 0.0))))
+        for notice in report.notices:
+            ET.SubElement(properties, "property", name="notice", value=_xml_text(notice))
         if report.error:
             case = ET.SubElement(suite, "testcase", classname="grader", name="grading")
             ET.SubElement(case, "error", message=_xml_text(report.error), type="grader").text = _xml_text(report.error)
@@ -110,10 +118,16 @@ def gradescope_results(report: GradeReport) -> dict:
         "score": round(report.final_score, 4),
         "execution_time": round(report.duration_s, 3),
         "output": "\n".join(lines),
+        # Plain text everywhere: student text (messages, prints) must never be read as HTML or Markdown.
+        "output_format": "text",
+        "test_output_format": "text",
+        "test_name_format": "text",
         "stdout_visibility": "hidden",
         "visibility": "visible",
         "extra_data": {"raw_score": round(report.score, 4), "max_score": round(report.max_score, 4),
-                       "penalties": [p.to_json() for p in report.penalties], "grader_version": report.grader_version},
+                       "final_score": round(report.final_score, 4),
+                       "penalties": [p.to_json() for p in report.penalties], "not_run": report.not_run,
+                       "error": report.error, "grader_version": report.grader_version},
         "tests": tests,
     }
 
@@ -124,13 +138,17 @@ def render_gradescope(reports: list[GradeReport]) -> str:
 
 # -- Markdown ------------------------------------------------------------------------------
 
+_ANY_LINE_BREAK = re.compile("[\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
+
+
 def _md(text: str) -> str:
-    """Text safe inside a Markdown table cell."""
-    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ").replace("<", "&lt;")
+    """Text safe inside a Markdown table cell: one line, no cell separators, no HTML."""
+    text = _ANY_LINE_BREAK.sub(" ", text)
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;")
 
 
 def _code(text: str) -> str:
-    text = text.replace("\n", " ").replace("|", "\\|")
+    text = _ANY_LINE_BREAK.sub(" ", text).replace("|", "\\|")
     fence = "``" if "`" in text else "`"
     return "%s %s %s" % (fence, text, fence) if fence == "``" else "`%s`" % text
 
@@ -173,7 +191,14 @@ def render_markdown(reports: list[GradeReport]) -> str:
 
 # -- GitHub Actions --------------------------------------------------------------------------
 
+# Characters some readers take as line breaks besides \n and \r; never let them through.
+_LINE_BREAKS = re.compile("[\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
+_AT_LINE = re.compile(r"\(at ([A-Za-z_][A-Za-z0-9_]*\.py):(\d{1,7}) in ")
+
+
 def _gh_data(text: str) -> str:
+    """Text safe as a workflow command's message: it can never end the line it is on."""
+    text = _LINE_BREAKS.sub(" ", text)
     return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 
@@ -181,23 +206,73 @@ def _gh_property(text: str) -> str:
     return _gh_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
+def _gh_path(submission: str, name: str) -> str:
+    """`name` inside the submission folder as a path relative to the repository (the workspace)."""
+    path = os.path.normpath(os.path.join(submission, name))
+    workspace = os.environ.get("GITHUB_WORKSPACE")
+    base = os.path.abspath(workspace) if workspace else os.getcwd()
+    absolute = os.path.abspath(path)
+    if absolute == base or absolute.startswith(base.rstrip(os.sep) + os.sep):
+        path = os.path.relpath(absolute, base)
+    return path.replace(os.sep, "/")
+
+
+def _location(check: CheckResult) -> tuple[str, int | None]:
+    """Where to annotate: the check's static location, else the file its question belongs to
+    (and, for an import error, the line the grader quoted in its message)."""
+    if check.location and check.location.get("file"):
+        try:
+            return str(check.location["file"]), int(check.location.get("line") or 1)
+        except (TypeError, ValueError):
+            return str(check.location["file"]), None
+    filename = check.question.split(".", 1)[0] + ".py"
+    found = _AT_LINE.search(check.message or "")
+    if found and found.group(1) == filename:
+        return filename, int(found.group(2))
+    return filename, None
+
+
 def render_github(reports: list[GradeReport]) -> str:
-    """`::error` workflow commands at the failing student function (at most 10 per
-    submission, the costliest first) and a `::notice` with the score."""
+    """`::error` workflow commands at the failing student functions, one per place and kind of
+    mistake (the costliest first, at most 10 per submission), and a `::notice` with the score.
+
+    Every piece of text is encoded so that nothing a submission prints or raises can start a
+    workflow command of its own."""
     out = []
     for report in reports:
-        failed = sorted((c for c in report.checks if c.status != "pass"), key=lambda c: -c.max_score)
-        for check in failed[:GITHUB_ANNOTATION_LIMIT]:
-            props = []
-            if check.location:
-                path = "%s/%s" % (report.submission.rstrip("/"), check.location["file"])
-                props += ["file=" + _gh_property(path.removeprefix("./")), "line=%d" % int(check.location["line"])]
-            props.append("title=" + _gh_property("%s [%s]" % (check.id, check.code)))
-            message = check.full_message + ("\nreplay: " + check.replay if check.replay else "")
+        if report.error:
+            out.append("::error title=%s::%s" % (_gh_property("backprop-grader: not graded"), _gh_data(
+                "%s could not be graded: %s" % (report.submission, report.error))))
+        for notice in report.notices:
+            out.append("::notice title=%s::%s" % (_gh_property("backprop-grader"), _gh_data(notice)))
+        groups: dict[tuple, list[CheckResult]] = {}
+        for check in report.checks:
+            if check.status != "pass":
+                groups.setdefault(_location(check) + (check.code,), []).append(check)
+        ordered = sorted(groups.items(), key=lambda item: -sum(c.max_score for c in item[1]))
+        for (filename, line, code), checks in ordered[:GITHUB_ANNOTATION_LIMIT]:
+            checks = sorted(checks, key=lambda c: -c.max_score)
+            first = checks[0]
+            props = ["file=" + _gh_property(_gh_path(report.submission, filename))]
+            if line is not None:
+                props.append("line=%d" % line)
+            if len(checks) == 1:
+                title = "%s [%s]" % (first.id, code)
+            else:
+                questions = list(dict.fromkeys(c.question for c in checks))
+                title = "%s: %d checks [%s]" % (", ".join(questions), len(checks), code)
+            props.append("title=" + _gh_property(title))
+            message = failure_text(first)
+            if len(checks) > 1:
+                message += "\nchecks failing here: " + ", ".join(c.id for c in checks)
             out.append("::error %s::%s" % (",".join(props), _gh_data(message)))
-        if len(failed) > GITHUB_ANNOTATION_LIMIT:
-            out.append("::warning::%s" % _gh_data("%d more failed checks are listed in the job summary"
-                                                  % (len(failed) - GITHUB_ANNOTATION_LIMIT)))
+        if len(ordered) > GITHUB_ANNOTATION_LIMIT:
+            hidden = sum(len(checks) for _, checks in ordered[GITHUB_ANNOTATION_LIMIT:])
+            out.append("::warning title=%s::%s" % (_gh_property("backprop-grader"), _gh_data(
+                "%d more failed checks are not annotated; the job summary lists every one" % hidden)))
+        for penalty in report.penalties:
+            out.append("::warning title=%s::%s" % (_gh_property("backprop-grader: penalty"), _gh_data(
+                "-%s: %s" % (_num(penalty.points), penalty.reason))))
         out.append("::notice title=%s::%s" % (_gh_property("backprop-grader"), _gh_data(
             "%s: %s / %s" % (report.submission, _num(report.final_score), _num(report.max_score)))))
     return "\n".join(out) + "\n"
@@ -205,23 +280,41 @@ def render_github(reports: list[GradeReport]) -> str:
 
 # -- CSV -----------------------------------------------------------------------------------
 
+CSV_POLICIES = ("format", "late")
+
+
 def render_csv(reports: list[GradeReport]) -> str:
-    """One row per submission: totals, penalties, and each question's points."""
+    """One row per submission: totals, each policy's penalty in its own column, the checks not
+    run (--public), and each question's points."""
     question_ids: list[str] = []
     for report in reports:
         for q in report.questions:
             if q.id not in question_ids:
                 question_ids.append(q.id)
+    policies = list(CSV_POLICIES) + sorted({p.policy for r in reports for p in r.penalties} - set(CSV_POLICIES))
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["submission", "final_score", "score", "max_score", "percent", "penalties", "checks_passed",
-                     "checks", "sandbox", "seed", "duration_s", "error"] + question_ids)
+    writer.writerow(["submission", "final_score", "score", "max_score", "percent"]
+                    + ["%s_penalty" % name for name in policies]
+                    + ["penalties", "checks_passed", "checks", "not_run_checks", "not_run_points", "sandbox", "seed",
+                       "duration_s", "error"] + question_ids)
     for report in reports:
         by_id = {q.id: q for q in report.questions}
-        writer.writerow([
-            report.submission, _num(report.final_score), _num(report.score), _num(report.max_score),
-            "%.1f" % report.percent(), "; ".join(p.reason for p in report.penalties),
-            sum(c.status == "pass" for c in report.checks), len(report.checks), report.sandbox, report.seed,
-            "%.2f" % report.duration_s, report.error or "",
-        ] + [_num(by_id[q].score) if q in by_id else "" for q in question_ids])
+        points = {name: sum(p.points for p in report.penalties if p.policy == name) for name in policies}
+        not_run = report.not_run or {}
+        writer.writerow(
+            [_csv_cell(report.submission), _num(report.final_score), _num(report.score), _num(report.max_score),
+             "%.1f" % report.percent()]
+            + [_num(points[name]) for name in policies]
+            + [_csv_cell("; ".join(p.reason for p in report.penalties)),
+               sum(c.status == "pass" for c in report.checks), len(report.checks),
+               not_run.get("checks", "") if report.not_run else "",
+               _num(float(not_run.get("points", 0.0))) if report.not_run else "",
+               report.sandbox, report.seed, "%.2f" % report.duration_s, _csv_cell(report.error or "")]
+            + [_num(by_id[q].score) if q in by_id else "" for q in question_ids])
     return buffer.getvalue()
+
+
+def _csv_cell(text: str) -> str:
+    """Text that a spreadsheet will not run as a formula (OWASP's CSV injection advice)."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text

@@ -20,6 +20,10 @@ set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq python3 python3-venv python3-pip bubblewrap
+if ! python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
+  echo "setup.sh: the grader needs Python 3.11 or newer; choose the Ubuntu 24.04 base image" >&2
+  exit 1
+fi
 python3 -m venv /autograder/venv
 /autograder/venv/bin/pip install -q --upgrade pip
 /autograder/venv/bin/pip install -q torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu
@@ -37,11 +41,13 @@ if [ -z "$PY" ]; then
   if [ -x "$ROOT/venv/bin/python" ]; then PY="$ROOT/venv/bin/python"; else PY=python3; fi
 fi
 mkdir -p "$ROOT/results"
+rm -f "$ROOT/results/results.json"
 META=()
 if [ -f "$ROOT/submission_metadata.json" ]; then META=(--metadata "$ROOT/submission_metadata.json"); fi
 cd "$ROOT"
-PYTHONPATH="$ROOT/source${PYTHONPATH:+:$PYTHONPATH}" "$PY" -m grader grade "$ROOT/submission" \\
-  --rubric "$ROOT/source/rubric.toml" --format gradescope -o "$ROOT/results/results.json" "${META[@]}"
+PYTHONPATH="$ROOT/source${PYTHONPATH:+:$PYTHONPATH}" "$PY" -m grader grade \\
+  --rubric "$ROOT/source/rubric.toml" --format gradescope -o "$ROOT/results/results.json" \\
+  ${META[@]+"${META[@]}"} -- "$ROOT/submission"
 status=$?
 if [ ! -s "$ROOT/results/results.json" ]; then
   printf '{"score": 0, "output": "The autograder failed (exit %s); please tell the course staff.", "tests": []}\\n' \\

@@ -12,7 +12,7 @@ import itertools
 import numpy as np
 
 from . import oracle
-from .compare import Absent, NotArray, diagnose, shape_text
+from .compare import Absent, NotArray, diagnose, returned_none_hint, shape_text
 from .compare import judge as compare_judge
 from .spec import CallFailed, CheckSpec, Failure, NoEvidence, PartSpec
 from .static_scan import autograd_uses
@@ -45,12 +45,6 @@ def _net_args(s: Scenario, values: dict) -> dict:
     return dict(n=s.n, d=s.d, K=s.K, f=s.f, g=s.g, **_params(values))
 
 
-def _hint_none(got: object, function: str) -> str:
-    if isinstance(got, NotArray) and got.description == "None":
-        return " (%s returned None: not implemented yet, or a missing return?)" % function
-    return ""
-
-
 def _annotate(function: str):
     def annotate(found: Failure, got: object, expected: np.ndarray) -> str:
         extra = ""
@@ -60,7 +54,7 @@ def _annotate(function: str):
             extra += "; broadcasting hides this in an update, but a gradient has its parameter's shape"
         if found.code == "wrong_values" and isinstance(got, np.ndarray) and not np.any(got):
             extra += " (all zeros: %s not implemented yet?)" % function
-        return extra + _hint_none(got, function)
+        return extra + returned_none_hint(got, function)
 
     return annotate
 
@@ -90,7 +84,7 @@ def _loss_pair(out: object, function: str) -> tuple[object, object] | Failure:
     if isinstance(out, list) and len(out) == 2:
         return out[0], out[1]
     return Failure("not_array", "%s must return the pair (J, dJdy_hat); it returned %s%s"
-                   % (function, _describe(out), _hint_none(out, function)))
+                   % (function, _describe(out), returned_none_hint(out, function)))
 
 
 def _grads(run: dict) -> dict:

@@ -12,7 +12,7 @@ import numpy as np
 from hypothesis import strategies as st
 
 from . import oracle
-from .compare import Absent, NotArray, diagnose, is_close, judge, shape_text
+from .compare import Absent, NotArray, diagnose, is_close, judge, returned_none_hint, shape_text
 from .spec import CallFailed, CheckSpec, Failure, PartSpec
 from .strategies import THEORY_ACTIVATIONS, Scenario, scenarios, theory_loss_inputs, theory_values
 
@@ -93,9 +93,7 @@ def _annotate(ctx, function: str):
         if found.code == "shape" and isinstance(got, np.ndarray) and got.ndim == 1 and expected.ndim == 2:
             extra += "; a 1-D array has no orientation: return a 2-D %s array" % (
                 "row" if expected.shape[0] == 1 else "column" if expected.shape[1] == 1 else "")
-        if isinstance(got, NotArray) and got.description == "None":
-            extra += " (%s returned None: not implemented yet, or a missing return?)" % function
-        return extra
+        return extra + returned_none_hint(got, function)
 
     return annotate
 

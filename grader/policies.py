@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import math
 from datetime import datetime
 from pathlib import Path
 
@@ -50,12 +51,71 @@ def submission_files(root: Path) -> list[str]:
     return sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
 
 
+def _fraction(value, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= float(value) <= 1.0:
+        raise PolicyError("%s must be a fraction between 0 and 1, not %r" % (where, value))
+    return float(value)
+
+
+def _names(value, where: str) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise PolicyError("%s must be a list of file names or globs, not %r" % (where, value))
+    return value
+
+
+def validate_policies(policies: dict) -> None:
+    """Raise PolicyError, naming the setting, when the rubric's [policies] table is invalid."""
+    if not isinstance(policies, dict):
+        raise PolicyError("[policies] must be a table")
+    unknown = set(policies) - {"format", "late"}
+    if unknown:
+        raise PolicyError("[policies] has unknown policies %s (known: format, late)" % ", ".join(sorted(unknown)))
+    fmt = policies.get("format", {})
+    if not isinstance(fmt, dict):
+        raise PolicyError("[policies.format] must be a table")
+    unknown = set(fmt) - {"penalty", "required", "forbidden"}
+    if unknown:
+        raise PolicyError("[policies.format] has unknown keys %s" % ", ".join(sorted(unknown)))
+    _fraction(fmt.get("penalty", 0.0), "[policies.format] penalty")
+    _names(fmt.get("required", []), "[policies.format] required")
+    _names(fmt.get("forbidden", []), "[policies.format] forbidden")
+    late = policies.get("late", {})
+    if not isinstance(late, dict):
+        raise PolicyError("[policies.late] must be a table")
+    unknown = set(late) - {"windows", "after_last"}
+    if unknown:
+        raise PolicyError("[policies.late] has unknown keys %s" % ", ".join(sorted(unknown)))
+    windows = late.get("windows", [])
+    if not isinstance(windows, list):
+        raise PolicyError("[policies.late] windows must be a list of {hours, penalty}")
+    for number, window in enumerate(windows, start=1):
+        where = "[policies.late] window %d" % number
+        if not isinstance(window, dict) or set(window) != {"hours", "penalty"}:
+            raise PolicyError("%s must be {hours = H, penalty = P}, not %r" % (where, window))
+        hours = window["hours"]
+        if isinstance(hours, bool) or not isinstance(hours, (int, float)) or not hours > 0:
+            raise PolicyError("%s: hours must be a positive number, not %r" % (where, hours))
+        _fraction(window["penalty"], "%s: penalty" % where)
+    after = late.get("after_last", "reject")
+    if after != "reject":
+        _fraction(after, '[policies.late] after_last (a fraction or "reject")')
+
+
+def _forbidden(path: str, pattern: str) -> bool:
+    """A file matches a forbidden glob by its path in the submission or by its own name."""
+    return fnmatch.fnmatchcase(path, pattern) or fnmatch.fnmatchcase(path.rsplit("/", 1)[-1], pattern)
+
+
 def format_penalty(policy: dict, files: list[str], max_score: float) -> Penalty | None:
+    """One deduction (a fraction of the maximum) when a required file is missing or a forbidden
+    file was submitted; None when the submission follows the format or there is no policy."""
     if not policy:
         return None
+    validate_policies({"format": policy})
     problems = ["%s is missing" % name for name in policy.get("required", []) if name not in files]
-    for pattern in policy.get("forbidden", []):
-        problems += ["%s should not be submitted" % f for f in files if fnmatch.fnmatch(f, pattern)]
+    for name in files:
+        if any(_forbidden(name, pattern) for pattern in policy.get("forbidden", [])):
+            problems.append("%s should not be submitted" % name)
     if not problems:
         return None
     fraction = float(policy.get("penalty", 0.0))
@@ -63,11 +123,25 @@ def format_penalty(policy: dict, files: list[str], max_score: float) -> Penalty 
         "; ".join(problems), 100 * fraction))
 
 
+def _how_long(hours: float) -> str:
+    if hours < 1.0:
+        minutes = max(1, math.ceil(hours * 60.0 - 1e-9))
+        return "%d minute%s" % (minutes, "" if minutes == 1 else "s")
+    return "%.1f hours" % hours
+
+
 def late_penalty(policy: dict, submitted: datetime | None, due: datetime | None, score: float) -> Penalty | None:
-    if not policy or submitted is None or due is None or submitted <= due:
+    """The deduction for a submission after the due date: the first window (in hours after the
+    due date, inclusive) that holds it sets the fraction of the score; past the last window the
+    submission is not accepted ("reject": the whole score) or loses `after_last`. None when on
+    time (at the due date exactly included), without dates, or without a policy."""
+    if not policy or submitted is None or due is None:
+        return None
+    validate_policies({"late": policy})
+    if submitted <= due:
         return None
     hours = (submitted - due).total_seconds() / 3600.0
-    late = "submitted %.1f hours after the due date" % hours
+    late = "submitted %s after the due date" % _how_long(hours)
     for window in sorted(policy.get("windows", []), key=lambda w: float(w["hours"])):
         if hours <= float(window["hours"]):
             fraction = float(window["penalty"])
@@ -75,5 +149,6 @@ def late_penalty(policy: dict, submitted: datetime | None, due: datetime | None,
                 late, 100 * fraction, float(window["hours"])))
     after = policy.get("after_last", "reject")
     if after == "reject":
-        return Penalty("late", score, "late: %s, past the last late window: not accepted" % late)
-    return Penalty("late", float(after) * score, "late: %s (-%g%% of the score)" % (late, 100 * float(after)))
+        return Penalty("late", score, "late: %s, past the last late window: not accepted (score 0)" % late)
+    return Penalty("late", float(after) * score, "late: %s, past the last late window (-%g%% of the score)" % (
+        late, 100 * float(after)))

@@ -5,16 +5,24 @@ at pytest's rootdir, collects one item per check, named by its id (`-k mlp.backw
 selects a question). The submission is graded once, for the selected items only, when the
 first of them runs; each item passes or fails exactly as `grader grade` decides, and a
 failure shows the diagnosis and the replay command instead of a traceback.
+
+[tool.grader] may also set `seed`, `max_examples`, `rubric`, `sandbox`, `timeout` and
+`public`; the command-line options win over it. Paths in it are relative to the folder of
+the pyproject.toml.
 """
 
 from __future__ import annotations
 
+import os
 import tomllib
 from pathlib import Path
 
 import pytest
 
 _REPORT = pytest.StashKey[dict]()
+_SANDBOXES = ("auto", "bwrap", "none")
+TOOL_KEYS = {"submission": str, "seed": int, "max_examples": int, "rubric": str, "sandbox": str,
+             "timeout": (int, float), "public": bool}
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -22,29 +30,108 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--grader-submission", metavar="DIR", default=None,
                     help="grade DIR: one test item per check (or set [tool.grader] submission in pyproject.toml)")
     group.addoption("--grader-seed", type=int, default=None, metavar="N", help="grading seed (default: the rubric's)")
+    group.addoption("--grader-max-examples", type=int, default=None, metavar="N",
+                    help="Hypothesis examples per check (default: each check's own)")
+    group.addoption("--grader-timeout", type=float, default=None, metavar="SECONDS",
+                    help="deadline for one call into the submission (default: the rubric's)")
     group.addoption("--grader-rubric", default=None, metavar="FILE", help="rubric TOML (default: the packaged one)")
-    group.addoption("--grader-public", action="store_true", default=False,
+    group.addoption("--grader-public", action="store_true", default=None,
                     help="collect only the checks the rubric marks visible")
-    group.addoption("--grader-sandbox", default="auto", choices=("auto", "bwrap", "none"),
+    group.addoption("--grader-sandbox", default=None, choices=_SANDBOXES,
                     help="where student code runs (default: auto)")
 
 
-def _tool_settings(config: pytest.Config) -> dict:
-    pyproject = Path(config.rootpath) / "pyproject.toml"
-    if not pyproject.is_file():
-        return {}
+def _pyproject(config: pytest.Config) -> Path | None:
+    candidates = [Path(config.rootpath) / "pyproject.toml"]
+    if config.inipath is not None and config.inipath.name == "pyproject.toml":
+        candidates.insert(0, Path(config.inipath))
+    for candidate in candidates:
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _tool_settings(config: pytest.Config) -> tuple[dict, Path]:
+    """[tool.grader] from the pyproject.toml (validated), and the folder its paths are relative to."""
+    pyproject = _pyproject(config)
+    if pyproject is None:
+        return {}, Path(config.rootpath)
     try:
-        return tomllib.loads(pyproject.read_text(encoding="utf-8")).get("tool", {}).get("grader", {})
+        table = tomllib.loads(pyproject.read_text(encoding="utf-8")).get("tool", {}).get("grader", {})
     except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError):
-        return {}
+        return {}, pyproject.parent
+    if not isinstance(table, dict):
+        raise pytest.UsageError("%s: [tool.grader] must be a table" % pyproject)
+    for key, value in table.items():
+        kind = TOOL_KEYS.get(key)
+        if kind is None:
+            raise pytest.UsageError("%s: [tool.grader] has an unknown key %r (known: %s)"
+                                    % (pyproject, key, ", ".join(TOOL_KEYS)))
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            raise pytest.UsageError("%s: [tool.grader] %s = %r has the wrong type" % (pyproject, key, value))
+    if table.get("sandbox", "auto") not in _SANDBOXES:
+        raise pytest.UsageError("%s: [tool.grader] sandbox must be one of %s" % (pyproject, ", ".join(_SANDBOXES)))
+    return table, pyproject.parent
 
 
-def _submission(config: pytest.Config) -> Path | None:
+def _settings(config: pytest.Config) -> dict | None:
+    """Everything the plugin needs, command line over [tool.grader]; None when not asked to grade."""
+    tool, base = _tool_settings(config)
     given = config.getoption("grader_submission")
     if given:
-        return Path(given)
-    configured = _tool_settings(config).get("submission")
-    return Path(config.rootpath) / configured if configured else None
+        submission = Path(given)
+        if not submission.is_absolute():
+            submission = Path(config.invocation_params.dir) / submission
+    elif tool.get("submission"):
+        submission = base / tool["submission"]
+        if not _asked_for(config, Path(os.path.normpath(submission))):
+            return None
+    else:
+        return None
+    rubric = config.getoption("grader_rubric")
+    if rubric:
+        rubric = Path(config.invocation_params.dir) / rubric
+    elif tool.get("rubric"):
+        rubric = base / tool["rubric"]
+
+    def option(name: str, key: str, default=None):
+        value = config.getoption(name)
+        return value if value is not None else tool.get(key, default)
+
+    settings = {
+        "submission": Path(os.path.normpath(submission)),
+        "rubric": Path(rubric) if rubric else None,
+        "seed": option("grader_seed", "seed"),
+        "max_examples": option("grader_max_examples", "max_examples"),
+        "timeout": option("grader_timeout", "timeout"),
+        "sandbox": option("grader_sandbox", "sandbox", "auto"),
+        "public": bool(option("grader_public", "public", False)),
+    }
+    if settings["max_examples"] is not None and settings["max_examples"] < 1:
+        raise pytest.UsageError("grader: max_examples must be at least 1")
+    if settings["timeout"] is not None and settings["timeout"] <= 0:
+        raise pytest.UsageError("grader: timeout must be positive")
+    return settings
+
+
+def _asked_for(config: pytest.Config, submission: Path) -> bool:
+    """Whether a run configured by [tool.grader] covers the submission: always, unless the
+    command line names test paths none of which holds it (`pytest test_mine.py` runs just that)."""
+    if config.args_source != pytest.Config.ArgsSource.ARGS:
+        return True
+    for arg in config.args:
+        path = Path(os.path.normpath(Path(config.invocation_params.dir) / arg.split("::", 1)[0]))
+        if submission == path or path in submission.parents:
+            return True
+    return False
+
+
+def _label(config: pytest.Config, submission: Path) -> str:
+    """The submission as a path relative to where pytest was started (used in replay commands)."""
+    try:
+        return os.path.relpath(submission, config.invocation_params.dir)
+    except ValueError:
+        return str(submission)
 
 
 class CheckFailed(Exception):
@@ -55,17 +142,29 @@ class CheckFailed(Exception):
         self.check = check
 
 
+class NotGradable(Exception):
+    """The submission folder cannot be graded at all (collection error, no traceback)."""
+
+
 class GraderCollector(pytest.Collector):
     """The submission folder, whose children are the grader's checks."""
 
-    def __init__(self, *, checks: list, **kwargs) -> None:
+    def __init__(self, *, checks: list, problem: str | None = None, **kwargs) -> None:
         super().__init__(**kwargs)
         self.checks = checks
+        self.problem = problem
 
     def collect(self):
+        if self.problem:
+            raise NotGradable(self.problem)
         for check in self.checks:
             yield CheckItem.from_parent(self, name=check.id, check_id=check.id, question=check.question,
                                         title=check.title)
+
+    def repr_failure(self, excinfo):
+        if isinstance(excinfo.value, NotGradable):
+            return "grader: %s" % excinfo.value
+        return super().repr_failure(excinfo)
 
 
 class CheckItem(pytest.Item):
@@ -76,6 +175,7 @@ class CheckItem(pytest.Item):
         self.check_id = check_id
         self.question = question
         self.title = title
+        self.add_marker(pytest.mark.grader)
 
     def _report(self) -> dict:
         stash = self.config.stash
@@ -88,7 +188,9 @@ class CheckItem(pytest.Item):
         results = self._report()
         if "error" in results:
             raise CheckFailed(_ErrorCheck(results["error"]))
-        check = results[self.check_id]
+        check = results.get(self.check_id)
+        if check is None:
+            raise CheckFailed(_ErrorCheck("the grader's report has no result for %s" % self.check_id))
         if check.status != "pass":
             raise CheckFailed(check)
 
@@ -114,33 +216,68 @@ class _ErrorCheck:
 
 
 def _grade(config: pytest.Config, selected: list[str]) -> dict:
-    from .engine import GradeOptions, Grading
-    from .scoring import load_rubric
+    """{check id: CheckResult} for the selected checks, or {"error": why} when grading failed."""
+    from .engine import GradeOptions, Grading, UnknownSelector
+    from .policies import PolicyError
+    from .sandbox import SandboxUnavailable
+    from .scoring import RubricError, load_rubric
     from .submission import SubmissionError
 
-    rubric_path = config.getoption("grader_rubric")
-    options = GradeOptions(seed=config.getoption("grader_seed"), only=selected, sandbox=config.getoption("grader_sandbox"),
-                           public_only=config.getoption("grader_public"),
-                           rubric_path=Path(rubric_path) if rubric_path else None)
+    settings = _settings(config)
+    options = GradeOptions(seed=settings["seed"], only=selected, max_examples=settings["max_examples"],
+                           sandbox=settings["sandbox"], call_timeout_s=settings["timeout"],
+                           public_only=settings["public"], rubric_path=settings["rubric"],
+                           label=_label(config, settings["submission"]))
     try:
-        report = Grading(_submission(config), options, load_rubric(options.rubric_path)).run()
-    except SubmissionError as exc:
+        report = Grading(settings["submission"], options, load_rubric(options.rubric_path)).run()
+    except (SubmissionError, SandboxUnavailable, RubricError, UnknownSelector, PolicyError) as exc:
         return {"error": str(exc)}
+    except Exception as exc:  # noqa: BLE001 - the grader failed: every item says so, once
+        return {"error": "internal grader error (please report it): %s: %s" % (type(exc).__name__, exc)}
+    if report.error:
+        return {"error": report.error}
     return {check.id: check for check in report.checks}
+
+
+def _problem(submission: Path) -> str | None:
+    """Why `submission` cannot be graded at all, or None."""
+    from .assignment import PARTS
+
+    if not submission.exists():
+        return "the submission folder %s does not exist" % submission
+    if not submission.is_dir():
+        return "%s is not a folder; give the folder that holds %s" % (
+            submission, " and ".join(p.filename for p in PARTS))
+    if not any((submission / p.filename).exists() for p in PARTS):
+        return "nothing to grade in %s: it has none of %s" % (submission, ", ".join(p.filename for p in PARTS))
+    return None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "grader: a check of backprop-grader (added by its pytest plugin)")
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list) -> None:
-    submission = _submission(config)
-    if submission is None:
+    settings = _settings(config)
+    if settings is None:
         return
     from .engine import all_planned_checks
-    from .scoring import load_rubric
+    from .scoring import RubricError, load_rubric
 
-    rubric_path = config.getoption("grader_rubric")
-    checks = all_planned_checks(load_rubric(Path(rubric_path) if rubric_path else None))
-    if config.getoption("grader_public"):
+    submission = settings["submission"]
+    problem = _problem(submission)
+    try:
+        rubric = load_rubric(settings["rubric"])
+        checks = [] if problem else all_planned_checks(rubric)
+    except RubricError as exc:
+        raise pytest.UsageError("grader: %s" % exc) from None
+    if settings["public"]:
         checks = [c for c in checks if c.visibility == "visible"]
-    collector = GraderCollector.from_parent(session, name=str(submission), nodeid=str(submission),
-                                            path=submission.resolve(), checks=checks)
+    try:
+        nodeid = Path(os.path.relpath(submission, config.rootpath)).as_posix()
+    except ValueError:
+        nodeid = submission.as_posix()
+    collector = GraderCollector.from_parent(session, name=submission.name or nodeid, nodeid=nodeid,
+                                            path=submission, checks=checks, problem=problem)
     items.extend(session.genitems(collector))

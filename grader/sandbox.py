@@ -21,9 +21,10 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from . import _worker
-from ._worker import FrameError, FrameTimeout, read_frame, write_frame
+from ._worker import FrameError, FrameTimeout, printable, read_frame, result_problem, write_frame
 
 WORKER_FILE = Path(_worker.__file__).resolve()
 SANDBOX_ROOT = "/submission"
@@ -194,14 +195,29 @@ class ProcessJail:
                 continue
             if usable:
                 cls._base = base
+                _sweep_stale(base)
                 break
         return cls._base
 
-    def wrap(self, argv: list[str]) -> list[str]:
-        """The command line that enters the jail, then runs `argv` as a child of a shell
-        (so that the worker's parent is not the grader)."""
+    def wrap(self, argv: list[str], keep_shell: bool = True) -> list[str]:
+        """The command line that enters the jail, then runs `argv`.
+
+        With `keep_shell` (no bubblewrap) `argv` runs as a child of the shell, so that a worker's
+        parent is not the grader; the shell dies with the grader (SIGTERM, see `_die_with_grader`)
+        and then kills everything in the cgroup, so that nothing the worker started outlives a
+        grader that was killed. Without it (bubblewrap) the shell is replaced by `argv`: the
+        sandbox is then the grader's own child and dies with it (--die-with-parent), and its pid
+        namespace with it."""
+        if not keep_shell:
+            if self.path is not None:
+                return ["/bin/sh", "-c", 'echo $$ > "$1" && shift && exec "$@"', "sh",
+                        str(self.path / "cgroup.procs")] + argv
+            return argv
         if self.path is not None:
-            return ["/bin/sh", "-c", 'echo $$ > "$1" && shift && "$@"', "sh", str(self.path / "cgroup.procs")] + argv
+            script = ('cg="$1"; shift; echo $$ > "$cg" || exit 126; '
+                      'trap \'for i in 1 2 3 4 5; do kill -9 $(grep -vx "$$" "$cg") 2>/dev/null; done; exit 137\' TERM; '
+                      '"$@" & wait $!')
+            return ["/bin/sh", "-c", script, "sh", str(self.path / "cgroup.procs")] + argv
         return ["/bin/sh", "-c", '"$@"', "sh"] + argv
 
     def members(self, root_pid: int) -> set[int]:
@@ -243,6 +259,60 @@ class ProcessJail:
 
 _SUBREAPER = False
 _OUR_WORKERS: set[int] = set()
+
+
+def _prctl():
+    try:
+        import ctypes
+
+        return ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+
+
+_PRCTL = _prctl()
+
+
+def _die_with_grader(sig: int) -> Callable[[], None]:
+    """What the child runs between fork and exec: be sent `sig` when the grader's thread that
+    started it dies, so that no sandbox (and no worker) outlives a killed grader."""
+
+    def arm() -> None:
+        if _PRCTL is not None:
+            _PRCTL(1, sig, 0, 0, 0)  # PR_SET_PDEATHSIG
+
+    return arm
+
+
+def _sweep_stale(base: Path) -> None:
+    """Kill what is left in the cgroups of graders that died without cleaning up (killed while
+    a worker ran), and remove those cgroups. A grader that is alive is never touched."""
+    try:
+        entries = list(base.iterdir())
+    except OSError:
+        return
+    for entry in entries:
+        name = entry.name
+        if not name.startswith("w") or "-" not in name or not name[1:].split("-")[0].isdigit():
+            continue
+        owner = int(name[1:].split("-")[0])
+        if owner == os.getpid() or os.path.exists("/proc/%d" % owner):
+            continue
+        for _ in range(5):
+            try:
+                pids = [int(p) for p in (entry / "cgroup.procs").read_text().split()]
+            except (OSError, ValueError):
+                break
+            for pid in pids:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except OSError:
+                    pass
+            time.sleep(0.01)
+        try:
+            entry.rmdir()
+        except OSError:
+            pass
 
 
 def _become_subreaper() -> None:
@@ -319,7 +389,7 @@ class _OutputDrain(threading.Thread):
         text = self.head.decode("utf-8", "replace")
         if self.total > len(self.head):
             text += "\n[... %d more bytes not shown]" % (self.total - len(self.head))
-        return text
+        return printable(text)
 
 
 class Worker:
@@ -351,7 +421,7 @@ class Worker:
         python_argv = [sys.executable, "-I", "-B", worker_path, json.dumps(worker_config)]
         argv = bwrap_argv(self.snapshot, python_argv) if sandboxed else python_argv
         self.jail = ProcessJail(self.config.max_processes)
-        argv = self.jail.wrap(argv)
+        argv = self.jail.wrap(argv, keep_shell=not sandboxed)
         try:
             self.process = subprocess.Popen(
                 argv,
@@ -362,10 +432,13 @@ class Worker:
                 env=worker_env(),
                 start_new_session=True,
                 cwd=str(self.snapshot),
+                preexec_fn=_die_with_grader(int(signal.SIGKILL if sandboxed else signal.SIGTERM)),
             )
         finally:
             os.close(req_r)
             os.close(resp_w)
+        os.set_blocking(req_w, False)
+        os.set_blocking(resp_r, False)
         _OUR_WORKERS.add(self.process.pid)
         self.req_fd, self.resp_fd = req_w, resp_r
         self.drain = _OutputDrain(self.process.stdout)
@@ -387,17 +460,29 @@ class Worker:
         self.wait_ready()
         self.next_id += 1
         header = dict(header, id=self.next_id)
+        timeout_s = timeout_s or self.config.call_timeout_s
+        deadline = time.monotonic() + timeout_s
         try:
-            write_frame(self.req_fd, header, arrays)
+            write_frame(self.req_fd, header, arrays, deadline)
+        except FrameTimeout:
+            self._fail("timeout", "%s did not finish within %.3g s (the worker stopped reading)" % (what, timeout_s))
         except OSError:
             self._fail("crash", self._death_message(what))
-        reply, reply_arrays = self._receive(timeout_s or self.config.call_timeout_s, what)
+        reply, reply_arrays = self._receive(timeout_s, what, deadline)
         if reply.get("id") != self.next_id:
             self._fail("crash", "the worker answered %s out of turn (protocol broken by the submission)" % what)
+        if not isinstance(reply.get("status"), str):
+            self._fail("crash", "the worker sent a reply without a status during %s (protocol broken by the"
+                                " submission)" % what)
+        if header.get("op") == "call" and reply["status"] == "ok":
+            problem = result_problem(str(header.get("task")), reply.get("result"), len(reply_arrays))
+            if problem is not None:
+                self._fail("crash", "the worker sent %s during %s (protocol broken by the submission)"
+                           % (problem, what))
         return reply, reply_arrays
 
-    def _receive(self, timeout_s: float, what: str) -> tuple[dict, list]:
-        deadline = time.monotonic() + timeout_s
+    def _receive(self, timeout_s: float, what: str, deadline: float | None = None) -> tuple[dict, list]:
+        deadline = deadline if deadline is not None else time.monotonic() + timeout_s
         try:
             return read_frame(self.resp_fd, deadline)
         except FrameTimeout:

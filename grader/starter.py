@@ -27,13 +27,22 @@ def write_starter(folder: str | Path, force: bool = False) -> list[Path]:
         raise StarterExists("%s exists and is not a folder" % folder)
 
     targets = {folder / name: template for name, template in STARTER_FILES.items()}
-    existing = [str(path) for path in targets if path.exists()]
+    existing = [str(path) for path in targets if path.exists() or path.is_symlink()]
     if existing and not force:
         raise StarterExists("not overwriting %s (pass --force to replace)" % ", ".join(existing))
+    blocked = [str(path) for path in targets if path.exists() and not path.is_symlink() and not path.is_file()]
+    if blocked:
+        raise StarterExists("not overwriting %s: not a regular file" % ", ".join(blocked))
+    texts = {path: resources.files("grader").joinpath("templates", template).read_text(encoding="utf-8")
+             for path, template in targets.items()}
     written = []
-    for path, template in targets.items():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        text = resources.files("grader").joinpath("templates", template).read_text(encoding="utf-8")
-        path.write_text(text, encoding="utf-8")
+    for path, text in texts.items():
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if path.is_symlink():
+                path.unlink()  # replace the link itself, never the file it points to
+            path.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise StarterExists("cannot write %s (%s)" % (path, exc.strerror or exc)) from None
         written.append(path)
     return written
