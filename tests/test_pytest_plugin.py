@@ -1,0 +1,153 @@
+"""The pytest plugin (grader.pytest_plugin, loaded through the pytest11 entry point): one item per
+check, `-k` selection, the [tool.grader] route, failures without grader tracebacks, and items
+that pass or fail exactly as `grader grade --format json` decides for the same selection.
+
+Each pytest run is a subprocess (pytester.runpytest_subprocess) in a fresh folder.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from .conftest import ROOT, SUBMISSIONS
+
+pytest_plugins = ["pytester"]
+
+SELECTION = ["mlp.backward", "mlp.forward"]
+EXAMPLES = "2"
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory) -> dict:
+    """`grader grade --format json` of a submission with a transposed dJdW1, for SELECTION."""
+    folder = tmp_path_factory.mktemp("plugin") / "sub"
+    folder.mkdir()
+    shutil.copy(SUBMISSIONS / "mlp_dW1_no_transpose" / "mlp.py", folder / "mlp.py")
+    shutil.copy(SUBMISSIONS / "correct" / "theory.py", folder / "theory.py")
+    args = [sys.executable, "-m", "grader", "grade", str(folder), "--format", "json", "--max-examples", EXAMPLES]
+    for selector in SELECTION:
+        args += ["--only", selector]
+    result = subprocess.run(args, capture_output=True, text=True, cwd=ROOT, timeout=600)
+    assert result.returncode == 1, result.stderr
+    report = json.loads(result.stdout)
+    checks = {c["id"]: c for q in report["questions"] for c in q["checks"]}
+    assert {c["status"] for c in checks.values()} >= {"pass", "fail"}, "the submission must pass some, fail some"
+    return {"folder": folder, "checks": checks}
+
+
+def _outcomes(junit_xml) -> dict[str, str]:
+    """{test name: passed|failed|error|skipped} from pytest's own --junit-xml report."""
+    outcomes = {}
+    for case in ET.parse(junit_xml).getroot().iter("testcase"):
+        tags = {child.tag for child in case}
+        outcome = "failed" if "failure" in tags else "error" if "error" in tags else (
+            "skipped" if "skipped" in tags else "passed")
+        outcomes[case.get("name")] = outcome
+    return outcomes
+
+
+def _expected(checks: dict, question: str) -> dict[str, str]:
+    return {cid: "passed" if c["status"] == "pass" else "failed" for cid, c in checks.items()
+            if cid.startswith(question + "[")}
+
+
+def test_items_pass_and_fail_as_grader_grade_decides(pytester, graded):
+    shutil.copytree(graded["folder"], pytester.path / "sub")
+    result = pytester.runpytest_subprocess("--grader-submission", "sub", "--grader-max-examples", EXAMPLES,
+                                           "-k", "mlp.backward", "--junit-xml", "report.xml", "-p",
+                                           "no:cacheprovider")
+    expected = _expected(graded["checks"], "mlp.backward")
+    counts = {"passed": sum(v == "passed" for v in expected.values()),
+              "failed": sum(v == "failed" for v in expected.values())}
+    outcomes = result.parseoutcomes()
+    assert outcomes.get("passed", 0) == counts["passed"] and outcomes.get("failed", 0) == counts["failed"]
+    assert outcomes["deselected"] == _all_checks() - len(expected)
+    assert _outcomes(pytester.path / "report.xml") == expected
+    # The failure report: the diagnosis, the code, the replay command, and none of the grader's frames.
+    text = result.stdout.str()
+    failing = [c for cid, c in graded["checks"].items() if cid in expected and c["status"] != "pass"]
+    for check in failing:
+        assert "[%s] %s" % (check["code"], check["message"]) in text
+        assert "replay: " + check["replay"].replace(str(graded["folder"]), "sub") in text
+    assert "Traceback" not in text and "grader/" not in text and "pytest_plugin" not in text
+    assert not re.search(r"^E\s", text, re.MULTILINE), "no assertion-rewrite lines"
+    assert not re.search(r"^\S+\.py:\d+: ", text, re.MULTILINE), "no frame locations"
+
+
+def _all_checks() -> int:
+    from grader.engine import all_planned_checks
+    from grader.scoring import load_rubric
+
+    return len(all_planned_checks(load_rubric()))
+
+
+def test_k_selects_by_question_and_check_id(pytester, graded):
+    shutil.copytree(graded["folder"], pytester.path / "sub")
+    collected = pytester.runpytest_subprocess("--grader-submission", "sub", "--collect-only", "-q",
+                                              "-k", "mlp.backward and relu-identity", "-p", "no:cacheprovider")
+    lines = [line for line in collected.stdout.lines if "::" in line]
+    assert lines == ["sub::mlp.backward[relu-identity]"]
+    everything = pytester.runpytest_subprocess("--grader-submission", "sub", "--collect-only", "-q",
+                                               "-p", "no:cacheprovider")
+    from grader.engine import all_planned_checks
+    from grader.scoring import load_rubric
+
+    ids = ["sub::" + c.id for c in all_planned_checks(load_rubric())]
+    assert [line for line in everything.stdout.lines if "::" in line] == ids
+
+
+def test_tool_grader_in_pyproject_needs_no_option(pytester, graded):
+    """A student's own folder: [tool.grader] submission = "." and pytest with no options."""
+    for path in graded["folder"].iterdir():
+        shutil.copy(path, pytester.path / path.name)
+    pytester.makepyprojecttoml('[tool.grader]\nsubmission = "."\nmax_examples = %s\n' % EXAMPLES)
+    pytester.makepyfile(test_own="def test_students_own_test():\n    assert True\n")
+    result = pytester.runpytest_subprocess("-k", "mlp.forward or students_own", "--junit-xml", "report.xml",
+                                           "-p", "no:cacheprovider")
+    outcomes = _outcomes(pytester.path / "report.xml")
+    assert outcomes.pop("test_students_own_test") == "passed"
+    assert outcomes == _expected(graded["checks"], "mlp.forward")
+    assert result.ret == (0 if all(v == "passed" for v in outcomes.values()) else 1)
+
+
+def test_missing_submission_folder_is_a_clear_collection_error(pytester):
+    result = pytester.runpytest_subprocess("--grader-submission", "no_such_folder", "-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    text = result.stdout.str()
+    assert "grader: the submission folder" in text and "no_such_folder does not exist" in text
+    assert "Traceback" not in text and "grader/" not in text
+    empty = pytester.mkdir("empty")
+    result = pytester.runpytest_subprocess("--grader-submission", str(empty), "-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.INTERRUPTED and "nothing to grade" in result.stdout.str()
+
+
+def test_without_a_submission_the_plugin_adds_nothing(pytester):
+    pytester.makepyfile(test_plain="def test_plain():\n    assert True\n")
+    pytester.makepyprojecttoml("[tool.other]\nx = 1\n")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+
+
+def test_bad_tool_grader_settings_are_usage_errors(pytester):
+    pytester.makepyprojecttoml('[tool.grader]\nsubmision = "."\n')
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert "unknown key 'submision'" in result.stderr.str()
+
+
+def test_tool_grader_items_are_not_added_to_a_run_of_other_test_files(pytester, graded):
+    for path in graded["folder"].iterdir():
+        shutil.copy(path, pytester.path / path.name)
+    pytester.makepyprojecttoml('[tool.grader]\nsubmission = "."\n')
+    pytester.makepyfile(test_own="def test_students_own_test():\n    assert True\n")
+    only_mine = pytester.runpytest_subprocess("test_own.py", "--collect-only", "-q", "-p", "no:cacheprovider")
+    assert [line for line in only_mine.stdout.lines if "::" in line] == ["test_own.py::test_students_own_test"]
+    everything = pytester.runpytest_subprocess(".", "--collect-only", "-q", "-p", "no:cacheprovider")
+    assert len([line for line in everything.stdout.lines if "::" in line]) == 1 + _all_checks()
