@@ -138,6 +138,8 @@ def _late_dates(args: argparse.Namespace):
         submitted = parse_time(args.submitted_at)
     if args.due:
         due = parse_time(args.due)
+    if (args.submitted_at or args.due) and (submitted is None or due is None):
+        raise UsageError("the late policy needs both times: give --submitted-at and --due (or --metadata)")
     return submitted, due
 
 

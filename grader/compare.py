@@ -39,7 +39,8 @@ class Diagnosis:
 
     `name` is the value concerned; `factor` is set for `scaled` (got = factor * expected);
     `about_example` is False when the example does not matter (e.g. "not implemented yet");
-    `others` holds the diagnoses of further wrong values judged alongside this one."""
+    `others` holds the diagnoses of further wrong values judged alongside this one;
+    `location` ({"file", "line"}) is where in the submission it went wrong, when known."""
 
     code: str
     message: str
@@ -47,6 +48,7 @@ class Diagnosis:
     factor: float | None = None
     about_example: bool = True
     others: list = field(default_factory=list)
+    location: dict | None = None
 
 
 def returned_none_hint(got: object, function: str) -> str:

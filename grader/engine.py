@@ -158,7 +158,8 @@ class PartContext:
         status = reply.get("status")
         if status == "exception":
             not_implemented = reply.get("type") == "NotImplementedError"
-            raise CallFailed(Failure("exception", _exception_message(reply), about_example=not not_implemented), key)
+            raise CallFailed(Failure("exception", _exception_message(reply), about_example=not not_implemented,
+                                     location=frame_location(reply)), key)
         if status != "ok":
             raise CallFailed(Failure("crash", "the worker could not run %s" % what), key)
         try:
@@ -171,6 +172,17 @@ class PartContext:
         return result
 
 
+def frame_location(reply: dict) -> dict | None:
+    """{"file", "line"} of the last submission frame of a worker's exception reply."""
+    frames = reply.get("frames")
+    if not isinstance(frames, list) or not frames or not isinstance(frames[-1], dict):
+        return None
+    file, line = frames[-1].get("file"), frames[-1].get("line")
+    if not isinstance(file, str) or type(line) is not int or line < 1 or file.startswith(("/", "..")):
+        return None
+    return {"file": file[:200], "line": line}
+
+
 def _exception_message(reply: dict) -> str:
     if reply.get("type") == "NotImplementedError":
         return "%s is not implemented yet (it raises NotImplementedError)" % str(reply.get("stage", "it"))[:100]
@@ -181,8 +193,12 @@ def _exception_message(reply: dict) -> str:
     return text
 
 
-def _location(part: PartSpec, check: CheckSpec, lines: dict[str, int], shared: dict) -> dict:
-    """The line of the student function a check exercises (its last requirement)."""
+def _location(part: PartSpec, check: CheckSpec, lines: dict[str, int], shared: dict,
+              failure: Failure | None) -> dict:
+    """Where to look: the student line that raised, else the line of the student function the
+    check exercises (its last requirement)."""
+    if failure is not None and failure.location:
+        return failure.location
     uses = shared.get("autograd_static") if check.local_id == "no_autograd" else None
     if uses:
         return {"file": part.filename, "line": uses[0].line}
@@ -346,7 +362,7 @@ class Grading:
             context.start_check()
             outcome = run_check(check, context, self.seed, check.max_examples)
             result = self._result(check, outcome.status, outcome.failure, outcome.examples)
-            result.location = _location(part, check, lines, context.shared)
+            result.location = _location(part, check, lines, context.shared, outcome.failure)
             result.output = context.check_output()
             if outcome.failure is not None and outcome.scenario is not None:
                 result.counterexample = {k: getattr(outcome.scenario, k) for k in check.shown_fields}
@@ -370,7 +386,7 @@ class Grading:
         parts = ["grader", "grade", self.label, "--only", check.id, "--seed", str(self.seed)]
         if self.options.max_examples:
             parts += ["--max-examples", str(self.options.max_examples)]
-        if self.options.rubric_path:
+        if self.options.rubric_path and not self.rubric.is_default():
             parts += ["--rubric", str(self.options.rubric_path)]
         return " ".join(shlex.quote(p) for p in parts)
 
