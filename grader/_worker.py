@@ -92,7 +92,7 @@ def write_frame(fd: int, header: dict, arrays: list | None = None, deadline: flo
         import numpy as np
 
         for a in arrays:
-            a = np.ascontiguousarray(a, dtype="<f8")
+            a = np.array(a, dtype="<f8", order="C")  # keeps 0-d arrays 0-d (ascontiguousarray would not)
             shapes.append(list(a.shape))
             payloads.append(a.tobytes())
     body = json.dumps(dict(header, arrays=shapes), separators=(",", ":")).encode()
@@ -311,6 +311,21 @@ class _Worker:
             raise StudentFailure(stage, exc) from None
 
     def describe_exception(self, stage: str, exc: BaseException) -> dict:
+        try:
+            return self._describe(stage, exc)
+        except BaseException:  # noqa: BLE001 - an exception object built to break its reader
+            return {"status": "exception", "stage": stage, "type": "an unreadable exception", "message": "",
+                    "frames": []}
+
+    def _in_submission(self, filename) -> str | None:
+        """`filename` relative to the submission folder, or None when it is not in it (the
+        grader's own files, the standard library, pseudo-files such as '<frozen ...>')."""
+        if not isinstance(filename, str) or not filename or filename.startswith("<"):
+            return None
+        path = os.path.realpath(filename)
+        return os.path.relpath(path, self.root) if path.startswith(self.root + os.sep) else None
+
+    def _describe(self, stage: str, exc: BaseException) -> dict:
         import traceback
 
         try:
@@ -319,26 +334,29 @@ class _Worker:
             message = "<unprintable>"
         frames = []
         for frame in traceback.extract_tb(exc.__traceback__):
-            path = os.path.realpath(frame.filename)
-            if path.startswith(self.root + os.sep):
+            relative = self._in_submission(frame.filename)
+            if relative is not None:
                 frames.append(
                     {
-                        "file": os.path.relpath(path, self.root),
+                        "file": relative,
                         "line": frame.lineno,
                         "function": frame.name,
                         "code": (frame.line or "")[:200],
                     }
                 )
-        if isinstance(exc, SyntaxError) and exc.filename:
-            path = os.path.realpath(exc.filename)
-            if path.startswith(self.root + os.sep):
+        if isinstance(exc, SyntaxError):
+            relative = self._in_submission(exc.filename)
+            if relative is not None:
                 frames.append({
-                    "file": os.path.relpath(path, self.root),
+                    "file": relative,
                     "line": exc.lineno or 0,
                     "function": "<module>",
                     "code": (exc.text or "").strip()[:200],
                 })
-                message = exc.msg
+                message = str(exc.msg)
+            if "unicode error" in message or "Non-UTF-8" in message:
+                message = ("the file is not UTF-8 text (save it as UTF-8, or declare its encoding in a"
+                           " '# -*- coding: NAME -*-' first line): %s" % message)
         return {
             "status": "exception",
             "stage": stage,
@@ -514,12 +532,16 @@ class _Worker:
                 cache_len = -1
             return {"grads": self.read_grads(net, arrays), "cache_len": cache_len}
         if task == "mlp.repeat":
+            # each run gets inputs of its own, so that a submission that changes its inputs in
+            # place (charged by the input checks) is not also seen as nondeterministic
+            def inputs():
+                return self.tensor32(a["x"]), self.tensor32(a["dJdy_hat"])
+
             net = self.build_net(module, a)
-            x, dJdy_hat = self.tensor32(a["x"]), self.tensor32(a["dJdy_hat"])
-            first = self.forward_backward(net, x, dJdy_hat, arrays)
+            first = self.forward_backward(net, *inputs(), arrays)
             self.student("MLP.clear_grad_and_cache", net.clear_grad_and_cache)
-            second = self.forward_backward(net, x, dJdy_hat, arrays)
-            fresh = self.forward_backward(self.build_net(module, a), x, dJdy_hat, arrays)
+            second = self.forward_backward(net, *inputs(), arrays)
+            fresh = self.forward_backward(self.build_net(module, a), *inputs(), arrays)
             return {"first": first, "second": second, "fresh": fresh}
         if task == "call":
             fn = getattr(module, a["function"])

@@ -30,6 +30,7 @@ WORKER_FILE = Path(_worker.__file__).resolve()
 SANDBOX_ROOT = "/submission"
 SANDBOX_WORKER = "/opt/backprop-grader/worker.py"
 NOBODY = 65534
+SCRATCH_BYTES = 64 << 20   # each of the sandbox's /tmp and /dev/shm
 
 
 class SandboxUnavailable(Exception):
@@ -60,18 +61,43 @@ class SandboxConfig:
 
 
 def resolve_mode(requested: str) -> str:
-    """Map --sandbox auto|bwrap|none to the mode used; `bwrap` without bwrap is an error."""
-    have_bwrap = shutil.which("bwrap") is not None
-    if requested == "auto":
-        return "bwrap" if have_bwrap else "none"
-    if requested == "bwrap" and not have_bwrap:
-        raise SandboxUnavailable(
-            "--sandbox bwrap was requested but bubblewrap (bwrap) is not installed; "
-            "install it (Debian/Ubuntu: apt-get install bubblewrap) or pass --sandbox none"
-        )
-    if requested not in ("bwrap", "none"):
+    """Map --sandbox auto|bwrap|none to the mode used. `auto` is bwrap where bubblewrap can
+    create its sandbox here, else none; `bwrap` where it cannot is an error."""
+    if requested not in ("auto", "bwrap", "none"):
         raise SandboxUnavailable("unknown sandbox %r (choose auto, bwrap or none)" % requested)
-    return requested
+    if requested == "none":
+        return "none"
+    problem = bwrap_problem()
+    if problem is None:
+        return "bwrap"
+    if requested == "auto":
+        return "none"
+    raise SandboxUnavailable("--sandbox bwrap was requested but %s; pass --sandbox none to grade without it"
+                             % problem)
+
+
+_PROBED: dict[str, str | None] = {}
+
+
+def bwrap_problem() -> str | None:
+    """Why bubblewrap cannot be used here (None when it can). Being installed is not enough:
+    unprivileged user namespaces may be switched off (a sysctl, an AppArmor policy, a container
+    without them), so a sandbox like a worker's is started once, and the answer kept."""
+    path = shutil.which("bwrap")
+    if path is None:
+        return "bubblewrap (bwrap) is not installed; install it (Debian/Ubuntu: apt-get install bubblewrap)"
+    if path not in _PROBED:
+        argv = bwrap_argv(Path(os.sep), ["/bin/sh", "-c", "exit 0"])
+        argv[0] = path
+        try:
+            done = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.PIPE, timeout=30, env=worker_env())
+            _PROBED[path] = None if done.returncode == 0 else (
+                "bubblewrap is installed but cannot create its sandbox here (%s)"
+                % (printable(done.stderr.decode(errors="replace").strip()[:200]) or "exit status %d" % done.returncode))
+        except (OSError, subprocess.SubprocessError) as exc:
+            _PROBED[path] = "bubblewrap is installed but could not be started (%s)" % exc
+    return _PROBED[path]
 
 
 class WorkerFailure(Exception):
@@ -124,12 +150,31 @@ def bwrap_argv(snapshot: Path, python_argv: list[str]) -> list[str]:
     argv += [
         "--ro-bind", str(snapshot), SANDBOX_ROOT,
         "--ro-bind", str(WORKER_FILE), SANDBOX_WORKER,
-        "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--chdir", SANDBOX_ROOT,
-        "--clearenv",
+        "--proc", "/proc", "--dev", "/dev",
     ]
+    # Scratch space lives in memory: bounded where this bubblewrap can size a tmpfs, and the
+    # sandbox's own root and /dev are made read-only, so that writing files cannot fill the RAM.
+    sized = ["--size", str(SCRATCH_BYTES)] if _bwrap_supports("--size") else []
+    argv += sized + ["--tmpfs", "/tmp"] + sized + ["--tmpfs", "/dev/shm"]
+    argv += ["--remount-ro", "/dev", "--remount-ro", "/", "--chdir", SANDBOX_ROOT, "--clearenv"]
     for key, value in worker_env().items():
         argv += ["--setenv", key, value]
     return argv + ["--"] + python_argv
+
+
+_OPTIONS: dict[str, str] = {}
+
+
+def _bwrap_supports(option: str) -> bool:
+    """Whether the installed bubblewrap knows `option` (--size came in a later release)."""
+    path = shutil.which("bwrap") or "bwrap"
+    if path not in _OPTIONS:
+        try:
+            done = subprocess.run([path, "--help"], stdin=subprocess.DEVNULL, capture_output=True, timeout=10)
+            _OPTIONS[path] = done.stdout.decode(errors="replace") + done.stderr.decode(errors="replace")
+        except (OSError, subprocess.SubprocessError):
+            _OPTIONS[path] = ""
+    return option in _OPTIONS[path]
 
 
 def worker_env() -> dict[str, str]:
@@ -215,7 +260,8 @@ class ProcessJail:
             return argv
         if self.path is not None:
             script = ('cg="$1"; shift; echo $$ > "$cg" || exit 126; '
-                      'trap \'for i in 1 2 3 4 5; do kill -9 $(grep -vx "$$" "$cg") 2>/dev/null; done; exit 137\' TERM; '
+                      'trap \'for i in 1 2 3 4 5; do kill -9 $(grep -vx "$$" "$cg") 2>/dev/null; done; '
+                      'exit 137\' TERM; '
                       '"$@" & wait $!')
             return ["/bin/sh", "-c", script, "sh", str(self.path / "cgroup.procs")] + argv
         return ["/bin/sh", "-c", '"$@"', "sh"] + argv
@@ -551,6 +597,8 @@ class Worker:
                     pass
         if self.drain is not None:
             self.drain.join(timeout=2)
+            if not self.drain.is_alive() and self.process is not None and self.process.stdout is not None:
+                self.process.stdout.close()
 
 
 def _signal_name(number: int) -> str:

@@ -10,12 +10,16 @@ import os
 import shutil
 import stat
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from ._worker import printable
 
 MAX_FILE_BYTES = 5 << 20
 MAX_TOTAL_BYTES = 50 << 20
 MAX_FILES = 2000
+MAX_SEEN = 20000
 SKIPPED_DIRS = {".git", "__pycache__", ".hypothesis", ".pytest_cache", "node_modules", ".venv", "venv"}
 
 
@@ -25,7 +29,7 @@ class SubmissionError(Exception):
 
 @dataclass
 class SourceFile:
-    """One expected file: `status` is ok | missing | not_a_file | outside | unreadable."""
+    """One expected file: `status` is ok | missing | not_a_file | outside | too_large | unreadable."""
 
     name: str
     status: str
@@ -38,13 +42,15 @@ class SourceFile:
 
     def problem(self) -> str:
         """Why the file cannot be graded, in words (empty when it can)."""
+        detail = printable(self.detail)
         return {
             "ok": "",
             "missing": "the submission has no %s" % self.name,
-            "not_a_file": "%s in the submission is not a regular file (%s)" % (self.name, self.detail),
+            "not_a_file": "%s in the submission is not a regular file (%s)" % (self.name, detail),
             "outside": "%s is a symlink to %s, outside the submission folder; it was not followed"
-                       % (self.name, self.detail),
-            "unreadable": "%s could not be read (%s)" % (self.name, self.detail),
+                       % (self.name, detail),
+            "too_large": "%s is too large to grade (%s)" % (self.name, detail),
+            "unreadable": "%s could not be read (%s)" % (self.name, detail),
         }[self.status]
 
 
@@ -80,15 +86,21 @@ def take_snapshot(path: str | os.PathLike, expected: list[str]) -> Snapshot:
         raise SubmissionError("%s is a file, not a folder; pass the folder that holds %s"
                               % (original, " and ".join(expected)))
     folder = original.resolve()
-    work = Path(tempfile.mkdtemp(prefix="backprop-grader-"))
+    _sweep_stale_snapshots()
+    work = Path(tempfile.mkdtemp(prefix="backprop-grader-%d-" % os.getpid()))
     root = work / "submission"
     root.mkdir()
     snapshot = Snapshot(original=original, root=root)
     total = 0
     count = 0
+    seen = 0
+    skipped: list[str] = []
     for dirpath, dirnames, filenames in os.walk(folder):
         dirnames[:] = sorted(d for d in dirnames if d not in SKIPPED_DIRS and not Path(dirpath, d).is_symlink())
         for name in sorted(filenames):
+            seen += 1
+            if seen > MAX_SEEN:
+                break
             source = Path(dirpath) / name
             relative = source.relative_to(folder)
             if not _inside(source, folder):
@@ -100,8 +112,7 @@ def take_snapshot(path: str | os.PathLike, expected: list[str]) -> Snapshot:
             if not stat.S_ISREG(info.st_mode):
                 continue
             if info.st_size > MAX_FILE_BYTES or total + info.st_size > MAX_TOTAL_BYTES or count >= MAX_FILES:
-                snapshot.notices.append("skipped %s (the snapshot keeps files up to %d MB, %d MB in all)"
-                                        % (relative, MAX_FILE_BYTES >> 20, MAX_TOTAL_BYTES >> 20))
+                skipped.append(printable(str(relative)))
                 continue
             target = root / relative
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -112,6 +123,15 @@ def take_snapshot(path: str | os.PathLike, expected: list[str]) -> Snapshot:
             target.chmod(0o444)
             total += info.st_size
             count += 1
+        if seen > MAX_SEEN:
+            snapshot.notices.append("the submission holds more than %d files; only the first were looked at"
+                                    % MAX_SEEN)
+            break
+    if skipped:
+        snapshot.notices.append(
+            "skipped %d file%s (the snapshot keeps files up to %d MB, %d MB and %d files in all): %s%s"
+            % (len(skipped), "" if len(skipped) == 1 else "s", MAX_FILE_BYTES >> 20, MAX_TOTAL_BYTES >> 20,
+               MAX_FILES, ", ".join(skipped[:5]), ", ..." if len(skipped) > 5 else ""))
     for name in expected:
         snapshot.files[name] = _expected_file(folder, root, name)
     for dirpath, _, _ in os.walk(root):
@@ -120,15 +140,64 @@ def take_snapshot(path: str | os.PathLike, expected: list[str]) -> Snapshot:
     return snapshot
 
 
+def _sweep_stale_snapshots(min_age_s: float = 3600.0) -> None:
+    """Remove the snapshots of graders that were killed before they could clean up: their
+    folder names carry the grader's pid. Only folders of processes that no longer exist and
+    that are at least `min_age_s` old (in case /tmp is shared across pid namespaces) go."""
+    now = time.time()
+    for work in Path(tempfile.gettempdir()).glob("backprop-grader-*-*"):
+        owner = work.name.split("-")[2]
+        if not owner.isdigit() or _alive(int(owner)):
+            continue
+        try:
+            if now - work.stat().st_mtime < min_age_s:
+                continue
+            Snapshot(original=work, root=work / "submission").cleanup()
+        except OSError:
+            pass
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
+
+
 def _expected_file(folder: Path, root: Path, name: str) -> SourceFile:
     original = folder / name
-    if original.is_symlink() and not _inside(original, folder):
-        return SourceFile(name, "outside", detail=os.readlink(original))
+    if original.is_symlink():
+        target = os.readlink(original)
+        try:
+            resolved = original.resolve(strict=True)
+        except FileNotFoundError:
+            return SourceFile(name, "not_a_file", detail="a symlink to %s, which does not exist" % target)
+        except (OSError, RuntimeError):
+            return SourceFile(name, "not_a_file", detail="a symlink that leads back to itself (%s)" % target)
+        try:
+            resolved.relative_to(folder)
+        except ValueError:
+            return SourceFile(name, "outside", detail=target)
     if not original.exists():
         return SourceFile(name, "missing")
     if not original.is_file():
         return SourceFile(name, "not_a_file", detail="a folder" if original.is_dir() else "a special file")
     copy = root / name
+    if not copy.exists():
+        try:
+            size = original.stat().st_size
+        except OSError as exc:
+            return SourceFile(name, "unreadable", detail=str(exc))
+        if size > MAX_FILE_BYTES:
+            return SourceFile(name, "too_large", detail="%.1f MB; the grader takes files up to %d MB"
+                              % (size / (1 << 20), MAX_FILE_BYTES >> 20))
+        return SourceFile(name, "too_large", detail="the submission holds more than %d MB or %d files in all"
+                          % (MAX_TOTAL_BYTES >> 20, MAX_FILES))
     try:
         return SourceFile(name, "ok", source=copy.read_bytes())
     except OSError as exc:
