@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import os
 from dataclasses import dataclass, field
 
 from hypothesis import HealthCheck, Phase, Verbosity, given, settings
@@ -52,6 +53,18 @@ class _State:
     aborted: tuple | None = None
     last_failure: tuple | None = None
     no_evidence: list = field(default_factory=list)
+
+
+def _private_hypothesis_home() -> None:
+    """Hypothesis keeps a cache of its own; keep it in the user's cache folder, never in the
+    folder the grader runs in (which may be a student's submission or a CI workspace)."""
+    from hypothesis.configuration import set_hypothesis_home_dir
+
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    set_hypothesis_home_dir(os.path.join(base, "backprop-grader", "hypothesis"))
+
+
+_private_hypothesis_home()
 
 
 def check_seed(grading_seed: int, check_id: str) -> int:

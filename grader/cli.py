@@ -197,6 +197,9 @@ def _grade(args: argparse.Namespace) -> int:
     paths = _submission_paths(args)
     if args.format == "gradescope" and len(paths) > 1:
         raise UsageError("--format gradescope describes one submission; grade them one at a time")
+    from .sandbox import resolve_mode
+
+    resolve_mode(args.sandbox)
     rubric = load_rubric(args.rubric)
     submitted, due = _late_dates(args)
     if args.only:
@@ -273,6 +276,19 @@ def _export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _exit_on_sigterm() -> None:
+    """SIGTERM ends the grader like Ctrl-C, so that workers and the snapshot are cleaned up."""
+    import signal
+
+    def stop(signum, frame):
+        raise KeyboardInterrupt
+
+    try:
+        signal.signal(signal.SIGTERM, stop)
+    except ValueError:  # not the main thread (e.g. called from a test runner's thread)
+        pass
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -304,6 +320,7 @@ def main(argv: list[str] | None = None) -> int:
 def run() -> None:
     """Console entry point: run `main`, flush, and exit without the slow interpreter teardown
     (torch's module graph takes most of a second to dismantle; nothing is left to clean up)."""
+    _exit_on_sigterm()
     code = main()
     sys.stdout.flush()
     sys.stderr.flush()

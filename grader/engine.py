@@ -344,7 +344,11 @@ class Grading:
             message = loaded.message
             if loaded.output.strip():
                 message += "; output before it failed: " + loaded.output.strip()[-300:]
-            return [self._result(c, "error", Failure(loaded.code or "import_error", message)) for c in checks], {}
+            where = frame_location({"frames": loaded.frames}) or {"file": part.filename, "line": 1}
+            results = [self._result(c, "error", Failure(loaded.code or "import_error", message)) for c in checks]
+            for result in results:
+                result.location = where
+            return results, {}
         context = PartContext(session, self.rubric, part.name, self.call_timeout_s, self.started + self.budget_s)
         context.shared.update(part.static_checks(file.source, self.rubric.settings))
         context.shared["attrs"] = loaded.attrs

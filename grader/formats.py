@@ -193,7 +193,6 @@ def render_markdown(reports: list[GradeReport]) -> str:
 
 # Characters some readers take as line breaks besides \n and \r; never let them through.
 _LINE_BREAKS = re.compile("[\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
-_AT_LINE = re.compile(r"\(at ([A-Za-z_][A-Za-z0-9_]*\.py):(\d{1,7}) in ")
 
 
 def _gh_data(text: str) -> str:
@@ -218,18 +217,13 @@ def _gh_path(submission: str, name: str) -> str:
 
 
 def _location(check: CheckResult) -> tuple[str, int | None]:
-    """Where to annotate: the check's static location, else the file its question belongs to
-    (and, for an import error, the line the grader quoted in its message)."""
+    """Where to annotate: the check's location, else the file its question belongs to."""
     if check.location and check.location.get("file"):
         try:
             return str(check.location["file"]), int(check.location.get("line") or 1)
         except (TypeError, ValueError):
             return str(check.location["file"]), None
-    filename = check.question.split(".", 1)[0] + ".py"
-    found = _AT_LINE.search(check.message or "")
-    if found and found.group(1) == filename:
-        return filename, int(found.group(2))
-    return filename, None
+    return check.question.split(".", 1)[0] + ".py", None
 
 
 def render_github(reports: list[GradeReport]) -> str:

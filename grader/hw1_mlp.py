@@ -238,10 +238,13 @@ def _evidence_call(ctx, task: str, args: dict, what: str, key: str):
         return NoEvidence(failed.failure, key)
 
 
-def _mutated(ctx, function: str, sent: dict, after: dict) -> Failure | None:
+def _mutated(ctx, function: str, sent: dict, after: dict) -> Failure | NoEvidence | None:
+    """input_mutated when an argument changed; no evidence when the worker did not report it."""
     for name, original in sent.items():
         now = after.get(name)
-        if isinstance(now, np.ndarray) and not np.array_equal(np.asarray(now), original, equal_nan=True):
+        if not isinstance(now, np.ndarray):
+            return NoEvidence(Failure("crash", "the worker did not report %s after %s" % (name, function)))
+        if not np.array_equal(np.asarray(now), original, equal_nan=True):
             return Failure(
                 "input_mutated",
                 "%s changed its argument %s in place (an in-place operation such as %s *= ..., %s[...] = ..."

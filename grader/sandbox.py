@@ -617,6 +617,7 @@ class LoadResult:
     code: str | None = None
     message: str = ""
     output: str = ""
+    frames: list = field(default_factory=list)
 
 
 class WorkerSession:
@@ -666,8 +667,9 @@ class WorkerSession:
             if reply.get("status") == "ok" and isinstance(reply.get("attrs"), dict):
                 result = LoadResult(True, attrs=reply["attrs"], output=str(reply.get("output", "")))
             else:
+                frames = reply.get("frames") if isinstance(reply.get("frames"), list) else []
                 result = LoadResult(False, code="import_error", message=describe_exception(reply),
-                                    output=str(reply.get("output", "")))
+                                    output=str(reply.get("output", "")), frames=frames)
         if self.load_result is None:
             self.load_result = result
         worker.loaded = result.ok

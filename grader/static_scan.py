@@ -9,6 +9,8 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass
 
+from ._worker import printable
+
 AUTOGRAD_ATTRIBUTES = {
     "requires_grad": "sets or reads requires_grad",
     "requires_grad_": "calls requires_grad_()",
@@ -51,7 +53,7 @@ class _Scanner(ast.NodeVisitor):
 
     def _add(self, node: ast.AST, what: str) -> None:
         line = getattr(node, "lineno", 0)
-        code = self.lines[line - 1].strip() if 0 < line <= len(self.lines) else ""
+        code = printable(self.lines[line - 1].strip()) if 0 < line <= len(self.lines) else ""
         self.uses.append(AutogradUse(line, ".".join(self.scope) or "<module>", what, code[:120]))
 
     def _scoped(self, node) -> None:

@@ -1,4 +1,4 @@
-"""Adversarial submissions: one folder per attack in submissions/attack_*.
+"""Adversarial submissions: one folder per attack in tests/attacks/attack_*.
 
 Each attack is graded the way a student would submit it: the attack folder is copied into a
 fresh test folder (with the honest reference file for the part it does not attack, and a fresh
@@ -42,7 +42,9 @@ from grader.engine import GradeOptions, Grading
 from grader.report import render_json, render_terminal
 from grader.sandbox import ProcessJail, SandboxConfig
 
-from .conftest import REFERENCE, ROOT, SUBMISSIONS, run_cli
+from .conftest import REFERENCE, ROOT, run_cli
+
+ATTACK_FOLDERS = Path(__file__).resolve().parent / "attacks"
 
 HAVE_BWRAP = shutil.which("bwrap") is not None
 MODES = ["bwrap", "none"]
@@ -196,7 +198,7 @@ def stage(name: str, tmp_path: Path, port: int | None = None) -> Stage:
     tmp_path/cwd (the command line's working folder, with a Gradescope-style results/)."""
     marker = "adv-%s-%s" % (name.replace("attack_", "").replace("_", "-"), uuid.uuid4().hex[:10])
     submission = tmp_path / "class" / "attack"
-    shutil.copytree(SUBMISSIONS / name, submission)
+    shutil.copytree(ATTACK_FOLDERS / name, submission)
     for key, source in KEY_FILES.items():
         if (submission / key).exists():
             shutil.copy(source, submission / key)
@@ -442,19 +444,16 @@ def test_attack_edit_own_files(tmp_path: Path) -> None:
 
 
 def test_every_attack_folder_is_tested() -> None:
-    folders = {p.name for p in SUBMISSIONS.iterdir() if p.is_dir() and p.name.startswith("attack_")}
+    folders = {p.name for p in ATTACK_FOLDERS.iterdir() if p.is_dir() and p.name.startswith("attack_")}
     tested = set(BY_NAME) | {"attack_write_outputs", "attack_read_secrets", "attack_edit_own_files"}
     assert folders == tested
     assert len(folders) >= 15
     for folder in folders:
-        source = "".join(p.read_text() for p in (SUBMISSIONS / folder).glob("*.py") if not p.name.startswith("_"))
+        source = "".join(p.read_text() for p in (ATTACK_FOLDERS / folder).glob("*.py") if not p.name.startswith("_"))
         assert source.lstrip().startswith('"""ATTACK'), "%s must say what it attacks and what to expect" % folder
         assert "Expected" in source
 
 
-@pytest.mark.xfail(strict=False, reason="Hypothesis (>= 6.13x) caches 'local constants' of the grader's own modules"
-                   " in ./.hypothesis/constants; checkrun should point hypothesis.configuration."
-                   "set_hypothesis_home_dir at a private temporary folder")
 def test_grader_leaves_its_working_folder_alone(tmp_path: Path) -> None:
     """Grading writes the report it was asked for and nothing else where it runs."""
     folder = tmp_path / "sub"

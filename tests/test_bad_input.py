@@ -242,8 +242,6 @@ def test_a_folder_full_of_files_is_bounded(tmp_path: Path) -> None:
 
 # -- the sandbox option ----------------------------------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason="cli._grade lets SandboxUnavailable reach batch.grade_in_process, which reports"
-                   " it as 'internal grader error: SandboxUnavailable: ...'; resolve the mode before grading")
 def test_sandbox_bwrap_without_bubblewrap_is_an_error(tmp_path: Path) -> None:
     folder = tmp_path / "sub"
     _write(folder)

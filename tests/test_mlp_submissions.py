@@ -4,10 +4,6 @@ Every folder `submissions/mlp_<name>/` holds a complete student file with exactl
 (its docstring says which). For each, `EXPECTED` gives the exact {question: {codes}} of the
 mlp.* checks that cost points, and `MESSAGES` the words the diagnosis must contain so that a
 student can act on it. `submissions/correct/` is an independent correct solution.
-
-Tests marked xfail(strict=True) state the right diagnosis where the grader currently gets it
-wrong (see each reason); they turn into failures once the grader is fixed, so the marker can
-be removed.
 """
 
 from __future__ import annotations
@@ -48,14 +44,8 @@ EXPECTED: dict[str, dict[str, set[str]]] = {
     "mlp_bce_renamed": {"mlp.bce_loss": {"missing"}},
     # tiny random noise: values within tolerance, but not the same twice; and no clamp at -100
     "mlp_bce_random_eps": {"mlp.bce_loss": {"wrong_values"}, "mlp.hygiene": {"nondeterministic"}},
-}
-
-# Where the grader's verdict is wrong today: the right verdict, tested under strict xfail.
-MISDIAGNOSED: dict[str, tuple[dict[str, set[str]], str]] = {
-    "mlp_mutates_upstream": (
-        {"mlp.hygiene": {"input_mutated"}},
-        "hygiene[deterministic] also fails as `nondeterministic`: the worker passes the same"
-        " dJdy_hat tensor to all three runs, so a mutation is charged twice, blamed on randomness"),
+    # an in-place `dJdy_hat *= ...`: charged once, as a mutation (each determinism run gets fresh inputs)
+    "mlp_mutates_upstream": {"mlp.hygiene": {"input_mutated"}},
 }
 
 # Submissions whose codes depend on the example (checked by their own tests below).
@@ -113,7 +103,7 @@ def _failing(report, prefix: str) -> list:
 
 def test_every_submission_folder_is_in_a_table():
     folders = {p.name for p in SUBMISSIONS.iterdir() if p.name.startswith("mlp_") and p.is_dir()}
-    tabled = set(EXPECTED) | set(MISDIAGNOSED) | set(OTHER)
+    tabled = set(EXPECTED) | set(OTHER)
     assert folders == tabled
     for name in folders:
         source = (SUBMISSIONS / name / "mlp.py").read_text()
@@ -258,18 +248,6 @@ def test_mutation_is_reported_for_the_backward_input():
     assert all(c.status == "pass" for c in report.checks if c.question in ("mlp.forward", "mlp.backward"))
 
 
-# -- known grader problems: the right verdict, expected to fail until the grader is fixed ------
-
-@pytest.mark.parametrize("name", sorted(MISDIAGNOSED))
-def test_misdiagnosed(name, request):
-    expected, reason = MISDIAGNOSED[name]
-    request.applymarker(pytest.mark.xfail(strict=True, raises=AssertionError, reason=reason))
-    found = mlp_lost(_grade(name))
-    # an in-place mutation must not also be reported as nondeterminism
-    assert "nondeterministic" not in set().union(*found.values())
-    assert found == expected
-
-
 def test_missing_factor_two_does_not_name_another_convention():
     """At B=K=1, where the shrunk example lands, a missing factor 2 equals the half_batch_mean
     convention; only the law across sizes may name a convention."""
@@ -282,12 +260,10 @@ def test_missing_factor_two_does_not_name_another_convention():
 def test_every_code_produced_is_asserted_somewhere():
     """Each code any of these submissions produces appears in an expectation above."""
     named = {code for table in EXPECTED.values() for codes in table.values() for code in codes}
-    named |= {code for table, _ in MISDIAGNOSED.values() for codes in table.values() for code in codes}
-    # asserted by test_forward_without_transpose_crashes_or_gives_wrong_values and (as absent)
-    # by test_misdiagnosed
-    named |= {"exception", "wrong_values", "nondeterministic"}
+    # asserted by test_forward_without_transpose_crashes_or_gives_wrong_values
+    named |= {"exception", "wrong_values"}
     produced = set()
-    for name in sorted(set(EXPECTED) | set(MISDIAGNOSED) | set(OTHER)):
+    for name in sorted(set(EXPECTED) | set(OTHER)):
         produced |= {c.code for c in _grade(name).checks if c.question.startswith("mlp.") and c.status != "pass"}
     assert produced <= named, produced - named
     assert len(produced) >= 12
