@@ -145,7 +145,7 @@ class PartContext:
         encoded, arrays = encode_args(args)
         try:
             reply, reply_arrays = self.session.call(
-                task, encoded, arrays, timeout_s=min(self.call_timeout_s, remaining), what=what)
+                task, encoded, arrays, timeout_s=min(self.call_timeout_s, remaining), what=what, budget_s=remaining)
         except WorkerFailure as failure:
             if key:
                 self.dead.add(key)

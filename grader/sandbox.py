@@ -624,7 +624,9 @@ class WorkerSession:
     """Serves calls to one submission module, restarting the worker after it dies.
 
     The first load's result is kept: if the module cannot be imported, every later call
-    fails the same way without starting more workers.
+    fails the same way without starting more workers. After a worker has died once, a spare
+    is kept starting in the background, so that further timeouts or crashes do not each wait
+    for a fresh interpreter to import torch.
     """
 
     def __init__(self, snapshot: Path, module: str, inspect: list[str], config: SandboxConfig,
@@ -635,6 +637,7 @@ class WorkerSession:
         self.config = config
         self.with_torch = with_torch
         self.worker: Worker | None = None
+        self.spare: Worker | None = None
         self.load_result: LoadResult | None = None
         self.restarts = 0
 
@@ -644,22 +647,30 @@ class WorkerSession:
             self.worker = Worker(self.snapshot, self.config, self.with_torch)
             self.worker.start()
 
+    def _new_worker(self) -> Worker:
+        worker = Worker(self.snapshot, self.config, self.with_torch)
+        worker.start()
+        return worker
+
     def _live_worker(self) -> Worker:
-        if self.worker is None or self.worker.closed:
-            if self.worker is not None:
-                self.restarts += 1
-            self.worker = Worker(self.snapshot, self.config, self.with_torch)
-            self.worker.start()
+        if self.worker is None:
+            self.worker = self._new_worker()
+        elif self.worker.closed:
+            self.restarts += 1
+            self.worker, self.spare = self.spare or self._new_worker(), None
+            self.spare = self._new_worker()
         return self.worker
 
-    def load(self) -> LoadResult:
-        """Import the module (once per worker); the first outcome is remembered."""
+    def load(self, budget_s: float | None = None) -> LoadResult:
+        """Import the module (once per worker), within `budget_s` seconds when given; the first
+        outcome is remembered."""
         worker = self._live_worker()
         what = "importing %s.py" % self.module
+        timeout_s = self.config.load_timeout_s if budget_s is None else min(self.config.load_timeout_s, budget_s)
         try:
             reply, _ = worker.request(
                 {"op": "load", "module": self.module, "inspect": self.inspect},
-                timeout_s=self.config.load_timeout_s, what=what,
+                timeout_s=timeout_s, what=what,
             )
         except WorkerFailure as failure:
             result = LoadResult(False, code=failure.code, message=failure.message, output=worker.output())
@@ -676,13 +687,14 @@ class WorkerSession:
         return result
 
     def call(self, task: str, args: dict, arrays: list, timeout_s: float | None = None,
-             what: str = "a call") -> tuple[dict, list]:
-        """Run `task` in a live worker (starting and loading one if needed)."""
+             what: str = "a call", budget_s: float | None = None) -> tuple[dict, list]:
+        """Run `task` in a live worker (starting and loading one if needed, the import within
+        `budget_s` seconds when given)."""
         if self.load_result is not None and not self.load_result.ok:
             raise WorkerFailure(self.load_result.code or "crash", self.load_result.message)
         worker = self._live_worker()
         if not getattr(worker, "loaded", False):
-            result = self.load()
+            result = self.load(budget_s)
             if not result.ok:
                 raise WorkerFailure(result.code or "crash", result.message)
         return worker.request(
@@ -690,8 +702,9 @@ class WorkerSession:
         )
 
     def close(self) -> None:
-        if self.worker is not None:
-            self.worker.kill()
+        for worker in (self.worker, self.spare):
+            if worker is not None:
+                worker.kill()
 
 
 def describe_exception(reply: dict) -> str:
