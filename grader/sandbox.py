@@ -141,6 +141,10 @@ def bwrap_argv(snapshot: Path, python_argv: list[str]) -> list[str]:
                  "/etc/passwd", "/etc/group", "/etc/nsswitch.conf"):
         if os.path.exists(path):
             argv += ["--ro-bind", path, path]
+    # Scratch space lives in memory: bounded where this bubblewrap can size a tmpfs. /tmp comes
+    # before the Python binds, which may lie under /tmp (a virtual environment there).
+    sized = ["--size", str(SCRATCH_BYTES)] if _bwrap_supports("--size") else []
+    argv += sized + ["--tmpfs", "/tmp"]
     package_dir = str(WORKER_FILE.parent)
     for path in _python_paths():
         if not path.startswith("/usr/"):
@@ -152,10 +156,8 @@ def bwrap_argv(snapshot: Path, python_argv: list[str]) -> list[str]:
         "--ro-bind", str(WORKER_FILE), SANDBOX_WORKER,
         "--proc", "/proc", "--dev", "/dev",
     ]
-    # Scratch space lives in memory: bounded where this bubblewrap can size a tmpfs, and the
-    # sandbox's own root and /dev are made read-only, so that writing files cannot fill the RAM.
-    sized = ["--size", str(SCRATCH_BYTES)] if _bwrap_supports("--size") else []
-    argv += sized + ["--tmpfs", "/tmp"] + sized + ["--tmpfs", "/dev/shm"]
+    # The sandbox's own root and /dev are made read-only, so that writing files cannot fill the RAM.
+    argv += sized + ["--tmpfs", "/dev/shm"]
     argv += ["--remount-ro", "/dev", "--remount-ro", "/", "--chdir", SANDBOX_ROOT, "--clearenv"]
     for key, value in worker_env().items():
         argv += ["--setenv", key, value]

@@ -468,3 +468,15 @@ def test_snapshots_left_by_killed_graders_are_swept(tmp_path: Path, monkeypatch)
         snapshot.cleanup()
         for work in (young, mine, other):
             (work / "submission").chmod(0o755)
+
+
+def test_python_installed_under_tmp_stays_visible_in_the_sandbox(monkeypatch) -> None:
+    """A virtual environment under /tmp must be bound after the sandbox's own /tmp is mounted,
+    or the private /tmp would hide the interpreter (bwrap: execvp ...: No such file)."""
+    from grader import sandbox
+
+    monkeypatch.setattr(sandbox, "_python_paths", lambda: ["/tmp/some-venv", "/opt/python"])
+    argv = sandbox.bwrap_argv(Path("/tmp/snapshot"), ["/tmp/some-venv/bin/python", "-I"])
+    tmp_mount = max(i for i, a in enumerate(argv) if a == "/tmp" and argv[i - 1] == "--tmpfs")
+    venv_bind = argv.index("/tmp/some-venv")
+    assert argv[venv_bind - 1] == "--ro-bind" and tmp_mount < venv_bind
