@@ -75,7 +75,7 @@ def run_grader(submission: str) -> tuple[float, dict]:
     try:
         report = json.loads(done.stdout)
     except ValueError as exc:
-        raise BenchError("the grader's output is not JSON (%s):\n%s" % (exc, done.stdout[:2000]))
+        raise BenchError("the grader's output is not JSON (%s):\n%s" % (exc, done.stdout[:2000])) from None
     return wall, report
 
 
@@ -160,7 +160,7 @@ def _tree_sampler(root_pid: int, stop: threading.Event, peaks: dict) -> None:
 def _classify(peaks: dict) -> dict:
     """Split sampled peaks into the grader process, its workers, and helpers (bwrap...)."""
     grader_kb, workers, helpers = 0, [], []
-    for pid, (kb, argv, _parent) in sorted(peaks.items()):
+    for _pid, (kb, argv, _parent) in sorted(peaks.items()):
         text = " ".join(argv)
         if "-m grader grade" in text:
             grader_kb = max(grader_kb, kb)
@@ -280,7 +280,7 @@ def summarize(samples: list[float], cpu: list[float]) -> dict:
 
 
 def render(result: dict) -> str:
-    m, a, b, c = result["machine"], result["A"], result["B"], result["C"]
+    m, a, b = result["machine"], result["A"], result["B"]
     lines = [
         "grade_speed: grader vs. course-style test scripts (%d interleaved runs after 1 warm-up)"
         % result["runs"],

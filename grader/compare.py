@@ -120,22 +120,24 @@ def _same_shape(name: str, got: np.ndarray, expected: np.ndarray, tol: Tolerance
     if not np.all(np.isfinite(got)) and np.all(np.isfinite(expected)):
         bad = int(np.size(got) - np.count_nonzero(np.isfinite(got)))
         kinds = "NaN" if np.isnan(got).any() else "inf"
-        return Diagnosis(code="nonfinite", name=name, message="%s contains %s (%d of %d entries) where the true value is finite"
-                         % (name, kinds, bad, got.size))
+        return Diagnosis(code="nonfinite", name=name, message="%s contains %s (%d of %d entries) where the true"
+                         " value is finite" % (name, kinds, bad, got.size))
     if is_close(got, expected, tol):
         return None
     if (got.ndim == 2 and got.shape[0] == got.shape[1] and got.shape[0] > 1
             and not is_close(expected.T, expected, tol) and is_close(got, expected.T, tol)):
-        return Diagnosis(code="transposed", name=name, message="%s is transposed: it equals the expected %s matrix transposed"
-                         % (name, shape_text(expected.shape)))
+        return Diagnosis(code="transposed", name=name, message="%s is transposed: it equals the expected %s matrix"
+                         " transposed" % (name, shape_text(expected.shape)))
     if is_close(got, -expected, tol) and float(np.linalg.norm(expected)) > 0:
-        return Diagnosis(code="sign", name=name, message="%s has the wrong sign: it equals minus the expected value" % name)
+        return Diagnosis(code="sign", name=name,
+                         message="%s has the wrong sign: it equals minus the expected value" % name)
     factor = fitted_factor(got, expected)
     if (factor is not None and abs(factor) > 1e-12 and is_close(got, factor * expected, tol)
             and (is_simple_factor(factor) or (np.count_nonzero(expected) > 1 and abs(factor - 1) > 0.01))):
         return Diagnosis(code="scaled", name=name, message="%s is scaled: it equals %s times the expected value"
                          % (name, format_factor(factor)), factor=factor)
-    return Diagnosis(code="wrong_values", name=name, message="%s has wrong values (%s)" % (name, describe_value_error(got, expected)))
+    return Diagnosis(code="wrong_values", name=name,
+                     message="%s has wrong values (%s)" % (name, describe_value_error(got, expected)))
 
 
 def format_factor(c: float) -> str:

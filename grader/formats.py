@@ -74,8 +74,8 @@ def render_junit(reports: list[GradeReport]) -> str:
             case = ET.SubElement(suite, "testcase", classname=check.question, name=check.id, time="0")
             if check.status != "pass":
                 tag = "failure" if check.status == "fail" else "error"
-                element = ET.SubElement(case, tag, message=_xml_text("[%s] %s" % (check.code, check.full_message))[:500],
-                                        type=str(check.code))
+                summary = _xml_text("[%s] %s" % (check.code, check.full_message))[:500]
+                element = ET.SubElement(case, tag, message=summary, type=str(check.code))
                 element.text = _xml_text(failure_text(check))
         for key in totals:
             totals[key] += int(suite.get(key))

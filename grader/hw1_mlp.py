@@ -454,11 +454,12 @@ def finalize(results: list, shared: dict) -> None:
     static = shared.get("autograd_static", [])
     runtime = shared.get("autograd_runtime", {})
     if static or runtime:
-        where = "; ".join(u.describe("mlp.py") for u in static[:2]) or "torch.autograd called during " + ", ".join(sorted(runtime))
+        where = ("; ".join(u.describe("mlp.py") for u in static[:2])
+                 or "torch.autograd called during " + ", ".join(sorted(runtime)))
         for r in results:
             if r.question == "mlp.backward":
                 _forfeit(r, "backward points are forfeited because mlp.py uses autograd (%s)" % where)
-        for kind, function in LOSS_FUNCTIONS.items():
+        for function in LOSS_FUNCTIONS.values():
             if function in runtime or any(u.function == function for u in static):
                 for r in results:
                     if r.question == "mlp." + function and r.id.endswith(("[gradient]", "[saturated]")):

@@ -181,5 +181,6 @@ class GradeReport:
             submission=data.get("submission", ""), seed=int(data.get("seed", 0)), questions=questions,
             duration_s=float(data.get("duration_s", 0.0)), sandbox=data.get("sandbox", "none"),
             notices=list(data.get("notices", [])),
-            penalties=[Penalty(p["policy"], float(p["points"]), p.get("reason", "")) for p in data.get("penalties", [])],
+            penalties=[Penalty(p["policy"], float(p["points"]), p.get("reason", ""))
+                       for p in data.get("penalties", [])],
             not_run=data.get("not_run"), error=data.get("error"))

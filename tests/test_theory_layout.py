@@ -197,7 +197,7 @@ def _same(got, expected, what):
     np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-12, err_msg=what)
 
 
-@settings(database=None, deadline=None, max_examples=150)
+@settings(database=None, deadline=None, max_examples=150, derandomize=True)
 @given(GRID, st.sampled_from(("numerator", "mixed")))
 def test_reference_theory_equals_oracle_in_both_layouts(s, layout):
     v = theory_values(s)
@@ -209,10 +209,10 @@ def test_reference_theory_equals_oracle_in_both_layouts(s, layout):
         _same(got[k], expected[k], k)
 
     inputs = theory_loss_inputs(s)
-    _same(KEY.loss(inputs["y"], inputs["y_hat"], s.loss), np.asarray(oracle.theory_loss(inputs["y"], inputs["y_hat"], s.loss)),
-          "loss")
-    _same(KEY.loss(v["y"], expected["y_hat"], s.loss), np.asarray(oracle.theory_loss(v["y"], expected["y_hat"], s.loss)),
-          "loss at the network's prediction")
+    truth = oracle.theory_loss(inputs["y"], inputs["y_hat"], s.loss)
+    _same(KEY.loss(inputs["y"], inputs["y_hat"], s.loss), np.asarray(truth), "loss")
+    truth = oracle.theory_loss(v["y"], expected["y_hat"], s.loss)
+    _same(KEY.loss(v["y"], expected["y_hat"], s.loss), np.asarray(truth), "loss at the network's prediction")
 
     got = KEY.jacobians(v["x"], v["y"], *net[1:], s.f, s.g, s.loss, layout=layout)
     jac = oracle.theory_jacobians(v["x"], v["y"], *net[1:], s.f, s.g, s.loss, layout)

@@ -19,8 +19,8 @@ from .conftest import REFERENCE, SUBMISSIONS, grade, lost
 
 OPTIONS = dict(only=["theory"], call_timeout_s=2)
 THEORY_QUESTIONS = {"theory.forward", "theory.loss", "theory.jacobians", "theory.backward", "theory.sgd_step"}
-THEORY_POINTS = sum(q["points"] for qid, q in tomllib.loads((REFERENCE / "rubric.toml").read_text())["questions"].items()
-                    if qid.startswith("theory."))
+RUBRIC_QUESTIONS = tomllib.loads((REFERENCE / "rubric.toml").read_text())["questions"]
+THEORY_POINTS = sum(q["points"] for qid, q in RUBRIC_QUESTIONS.items() if qid.startswith("theory."))
 MLP_QUESTIONS = {"mlp.forward", "mlp.mse_loss", "mlp.bce_loss", "mlp.backward", "mlp.hygiene"}
 
 # {submission folder: {question: {codes of its checks that cost points}}}
@@ -211,7 +211,8 @@ def test_one_d_bias_gradient_fails_even_at_size_one():
     assert sorted(c.id for c in failing) == sorted(
         "theory.backward[%s]" % case for case in ("regression", "classification-mse", "classification-bce", "grid"))
     for check in failing:     # written as numpy prints a 1-D shape, so the student recognises it
-        assert check.message.startswith("dl_db2 has shape (%d,); expected (1,%d)" % ((_ce(check)["K"],) * 2)), check.message
+        expected = "dl_db2 has shape (%d,); expected (1,%d)" % ((_ce(check)["K"],) * 2)
+        assert check.message.startswith(expected), check.message
     assert any(_ce(c)["K"] == 1 for c in failing)
 
 
