@@ -46,3 +46,18 @@ def lost(report: GradeReport) -> dict[str, set[str]]:
 @pytest.fixture
 def grade_folder():
     return grade
+
+
+def failing(report: GradeReport, prefix: str) -> list:
+    """The checks whose id starts with `prefix` and that did not pass."""
+    return [c for c in report.checks if c.id.startswith(prefix) and c.status != "pass"]
+
+
+def assert_messages(report: GradeReport, expectations: list[tuple[str, tuple[str, ...]]]) -> None:
+    """Each (check id prefix, words): some failing check with that prefix says every word."""
+    for prefix, needles in expectations:
+        found = failing(report, prefix)
+        assert found, "no failing check %s*" % prefix
+        for needle in needles:
+            assert any(needle in c.to_json()["message"] for c in found), (
+                prefix, needle, [c.to_json()["message"] for c in found])

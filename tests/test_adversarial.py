@@ -50,6 +50,7 @@ HAVE_BWRAP = shutil.which("bwrap") is not None
 MODES = ["bwrap", "none"]
 OPTIONS = dict(seed=0, max_examples=2, call_timeout_s=5.0, import_timeout_s=12.0, submission_timeout_s=120.0)
 BOUND_S = 150.0
+# Copied into each staged attack (not committed twice): the reference answers it may import.
 KEY_FILES = {"_key.py": REFERENCE / "mlp.py", "_tkey.py": REFERENCE / "theory.py"}
 
 
@@ -199,9 +200,8 @@ def stage(name: str, tmp_path: Path, port: int | None = None) -> Stage:
     marker = "adv-%s-%s" % (name.replace("attack_", "").replace("_", "-"), uuid.uuid4().hex[:10])
     submission = tmp_path / "class" / "attack"
     shutil.copytree(ATTACK_FOLDERS / name, submission)
-    for key, source in KEY_FILES.items():
-        if (submission / key).exists():
-            shutil.copy(source, submission / key)
+    for key, source in KEY_FILES.items():  # the honest answers an attack builds on
+        shutil.copy(source, submission / key)
     for part in ("mlp.py", "theory.py"):
         if not (submission / part).exists():
             shutil.copy(REFERENCE / part, submission / part)

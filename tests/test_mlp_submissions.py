@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from .conftest import SUBMISSIONS, grade, lost
+from .conftest import assert_messages, failing as _failing, SUBMISSIONS, grade, lost
 
 OPTIONS = dict(call_timeout_s=2)
 
@@ -97,8 +97,6 @@ def mlp_lost(report) -> dict[str, set[str]]:
     return {q: codes for q, codes in lost(report).items() if q.startswith("mlp.")}
 
 
-def _failing(report, prefix: str) -> list:
-    return [c for c in report.checks if c.id.startswith(prefix) and c.status != "pass"]
 
 
 def test_every_submission_folder_is_in_a_table():
@@ -117,13 +115,7 @@ def test_diagnosis(name):
 
 @pytest.mark.parametrize("name", sorted(MESSAGES))
 def test_message(name):
-    report = _grade(name)
-    for prefix, needles in MESSAGES[name]:
-        failing = _failing(report, prefix)
-        assert failing, "no failing check %s*" % prefix
-        for needle in needles:
-            assert any(needle in c.to_json()["message"] for c in failing), (
-                name, prefix, needle, [c.to_json()["message"] for c in failing])
+    assert_messages(_grade(name), MESSAGES[name])
 
 
 # -- details of single submissions -------------------------------------------------------------
