@@ -285,11 +285,7 @@ class ProcessJail:
             known = set()
             if not pids:
                 break
-            for pid in pids:
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except (ProcessLookupError, PermissionError):
-                    pass
+            _kill_pids(pids)
             for pid in pids:
                 try:
                     os.waitpid(pid, os.WNOHANG)
@@ -351,11 +347,7 @@ def _sweep_stale(base: Path) -> None:
                 pids = [int(p) for p in (entry / "cgroup.procs").read_text().split()]
             except (OSError, ValueError):
                 break
-            for pid in pids:
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except OSError:
-                    pass
+            _kill_pids(pids)
             time.sleep(0.01)
         try:
             entry.rmdir()
@@ -373,6 +365,15 @@ def _become_subreaper() -> None:
         _SUBREAPER = ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0) == 0  # PR_SET_CHILD_SUBREAPER
     except (OSError, AttributeError):
         _SUBREAPER = False
+
+
+def _kill_pids(pids) -> None:
+    """SIGKILL each pid, ignoring the ones already gone or not ours."""
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
 
 
 def _parents() -> dict[int, int]:
