@@ -622,13 +622,13 @@ def _apply_limits(limits: dict) -> list[str]:
     for key, which in table.items():
         if key not in limits:
             continue
-        value = int(limits[key])
         try:
+            value = int(limits[key])
             _, hard = resource.getrlimit(which)
             if hard != resource.RLIM_INFINITY:
                 value = min(value, hard)
             resource.setrlimit(which, (value, value))
-        except (ValueError, OSError):
+        except (ValueError, OverflowError, OSError):
             failed.append(key)
     return failed
 

@@ -19,6 +19,8 @@ from .assignment import ASSIGNMENT
 from .results import GradeReport
 
 CHILD_MARGIN_S = 120.0
+"""How much longer than the rubric's submission_timeout_s a child grader may take: start-up,
+Hypothesis and the report, on top of the time the submission itself may use."""
 
 
 def error_report(path: str, seed: int, message: str) -> GradeReport:
@@ -28,12 +30,15 @@ def error_report(path: str, seed: int, message: str) -> GradeReport:
 
 def grade_in_process(path: str, grade_one: Callable[[str], GradeReport], seed: int) -> GradeReport:
     """Grade one submission here; any failure of the grader becomes an error report."""
+    from .scoring import RubricError
     from .submission import SubmissionError
 
     try:
         return grade_one(path)
     except SubmissionError as exc:
         return error_report(path, seed, str(exc))
+    except RubricError:
+        raise  # the rubric is wrong for every submission: a usage error, not this submission's
     except Exception as exc:  # noqa: BLE001 - one submission's grader failure must not stop the rest
         return error_report(path, seed, "internal grader error: %s: %s" % (type(exc).__name__, exc))
 
@@ -51,14 +56,15 @@ def _child_python() -> tuple[list[str], dict]:
 
 
 def grade_in_child(path: str, child_args: list[str], seed: int, timeout_s: float) -> GradeReport:
-    """Grade one submission in a fresh grader process (`grader grade`, see `_child_main`) with a
-    hard deadline."""
+    """Grade one submission in a fresh grader process (`grader grade --exact-points`, whose JSON
+    keeps the unrounded points, so that a batch graded with --jobs scores and passes --fail-under
+    exactly as one graded in this process) with a hard deadline."""
     with tempfile.TemporaryDirectory(prefix="backprop-grader-batch-") as folder:
         out = Path(folder) / "report.json"
         # The folder goes after "--": a sub-folder named like an option ("-x") is still a folder.
         python, env = _child_python()
-        argv = python + ["-m", "grader.batch", "grade", "--format", "json", "-o", str(out)] + child_args + [
-            "--", path]
+        argv = python + ["-m", "grader", "grade", "--exact-points", "--format", "json", "-o", str(out)]
+        argv += child_args + ["--", path]
         try:
             done = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                                   timeout=timeout_s, env=env)
@@ -66,7 +72,7 @@ def grade_in_child(path: str, child_args: list[str], seed: int, timeout_s: float
             return error_report(path, seed, "grading did not finish within %g s" % timeout_s)
         if out.exists():
             try:
-                return read_child_report(json.loads(out.read_text(encoding="utf-8")))
+                return GradeReport.from_json(json.loads(out.read_text(encoding="utf-8")))
             except (ValueError, KeyError, TypeError) as exc:
                 return error_report(path, seed, "unreadable report from the child grader (%s)" % exc)
         lines = [line for line in done.stderr.strip().splitlines() if line.strip()]
@@ -101,56 +107,3 @@ def grade_many(paths: list[str], grade_one: Callable[[str], GradeReport], child_
                 for future in as_completed(futures):
                     finish(futures[future], future.result())
     return [r for r in reports if r is not None]
-
-
-# -- the child grader ------------------------------------------------------------------------------
-#
-# A child grader is `grader grade` itself, run as `python -m grader.batch grade ...`: the same
-# command line, the same report, except that the JSON it writes also carries every score and
-# penalty unrounded under "exact". The JSON report rounds points to 4 decimals, and a total
-# rebuilt from rounded check scores would drift (10/9 * 9 = 9.9999), so that a batch graded with
-# --jobs would score and pass --fail-under differently from one graded in-process.
-
-EXACT_KEY = "exact"
-
-
-def _exact(report: GradeReport) -> dict:
-    return {"checks": [[c.score, c.max_score] for c in report.checks],
-            "penalties": [p.points for p in report.penalties]}
-
-
-def read_child_report(data: dict) -> GradeReport:
-    """A child grader's JSON report, with its unrounded points where it carries them."""
-    report = GradeReport.from_json(data)
-    exact = data.get(EXACT_KEY)
-    if isinstance(exact, dict):
-        checks, penalties = exact.get("checks"), exact.get("penalties")
-        if isinstance(checks, list) and len(checks) == len(report.checks):
-            for check, (score, max_score) in zip(report.checks, checks):
-                check.score, check.max_score = float(score), float(max_score)
-        if isinstance(penalties, list) and len(penalties) == len(report.penalties):
-            for penalty, points in zip(report.penalties, penalties):
-                penalty.points = float(points)
-    return report
-
-
-def _child_main(argv: list[str]) -> int:
-    """`grader ARGV`, whose JSON reports also carry their unrounded points."""
-    rounded = GradeReport.to_json
-
-    def to_json(self: GradeReport) -> dict:
-        data = rounded(self)
-        data[EXACT_KEY] = _exact(self)
-        return data
-
-    GradeReport.to_json = to_json  # this process is the child grader and nothing else
-    from .cli import main
-
-    return main(argv)
-
-
-if __name__ == "__main__":
-    code = _child_main(sys.argv[1:])
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)

@@ -84,9 +84,10 @@ def run_check(spec: CheckSpec, context, grading_seed: int, max_examples: int) ->
     state = _State()
 
     def prop(scenario) -> None:
-        state.examples += 1
         if state.aborted is not None:
             return
+        if state.first_code is None:  # generated examples; the shrinker's reruns are not counted
+            state.examples += 1
         outcome = evaluate(spec, context, scenario)
         if outcome is None:
             state.evidence += 1

@@ -76,7 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="grade only this question (mlp.backward), check (mlp.backward[relu-identity]) or "
                             "part (mlp, theory); repeatable")
     grade.add_argument("--max-examples", type=int, default=None, metavar="N",
-                       help="Hypothesis examples per check (default: each check's own, 5 to 15)")
+                       help="Hypothesis examples per check (default: each check's own, at most 15)")
     grade.add_argument("--fail-under", type=float, default=None, metavar="PERCENT",
                        help="exit 0 when the final score is at least PERCENT of the maximum, else 1 "
                             "(default: exit 0 only if every check passed)")
@@ -91,6 +91,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="deadline for one call into the submission (default: the rubric's, 5 s)")
     grade.add_argument("--jobs", type=int, default=1, metavar="N",
                        help="grade N submissions at a time, each in its own grader process (default 1)")
+    # For child graders of --jobs only: their JSON keeps the unrounded points (GradeReport.to_json).
+    grade.add_argument("--exact-points", action="store_true", help=argparse.SUPPRESS)
     late = grade.add_argument_group("late policy (the rubric's [policies.late])")
     late.add_argument("--metadata", type=Path, metavar="FILE",
                       help="Gradescope's submission_metadata.json: submission time and due date")
@@ -171,12 +173,12 @@ def _submission_paths(args: argparse.Namespace) -> list[str]:
     return paths
 
 
-def _render(fmt: str, reports: list) -> str:
+def _render(fmt: str, reports: list, exact_points: bool = False) -> str:
     from . import formats
     from .report import render_json
 
     if fmt == "json":
-        return render_json(reports[0]) if len(reports) == 1 else render_json(reports)
+        return render_json(reports[0] if len(reports) == 1 else reports, exact=exact_points)
     return {
         "junit": formats.render_junit, "gradescope": formats.render_gradescope,
         "markdown": formats.render_markdown, "github": formats.render_github, "csv": formats.render_csv,
@@ -184,7 +186,7 @@ def _render(fmt: str, reports: list) -> str:
 
 
 def _grade(args: argparse.Namespace) -> int:
-    from .batch import grade_many
+    from .batch import CHILD_MARGIN_S, grade_many
     from .engine import GradeOptions, Grading, all_planned_checks, validate_selectors
     from .scoring import load_rubric
 
@@ -213,7 +215,7 @@ def _grade(args: argparse.Namespace) -> int:
         return Grading(path, options, rubric).run()
 
     seed = args.seed if args.seed is not None else int(rubric.settings["seed"])
-    timeout = float(rubric.settings["submission_timeout_s"]) + 120.0
+    timeout = float(rubric.settings["submission_timeout_s"]) + CHILD_MARGIN_S
     progress = len(paths) > 1 and sys.stderr.isatty()
     reports = grade_many(paths, grade_one, _child_args(args), args.jobs, seed, timeout, progress)
 
@@ -227,7 +229,7 @@ def _grade(args: argparse.Namespace) -> int:
         if report.error:
             print("grader: error: %s" % report.error, file=sys.stderr)
     if args.format != "table":
-        text = _render(args.format, reports)
+        text = _render(args.format, reports, args.exact_points)
         if args.output:
             _write_atomic(args.output, text)
         else:

@@ -67,12 +67,16 @@ def shape_text(shape: tuple) -> str:
     return "(" + ",".join(str(s) for s in shape) + ")"
 
 
+def tolerance_bound(expected: np.ndarray, tol: Tolerance) -> float:
+    """The largest ||got - expected|| that still counts as right."""
+    return tol.rtol * float(np.linalg.norm(expected)) + tol.atol * math.sqrt(max(expected.size, 1))
+
+
 def is_close(got: np.ndarray, expected: np.ndarray, tol: Tolerance) -> bool:
     """Same shape, all finite, and within the tolerance."""
     if got.shape != expected.shape or not np.all(np.isfinite(got)):
         return False
-    bound = tol.rtol * float(np.linalg.norm(expected)) + tol.atol * math.sqrt(max(expected.size, 1))
-    return float(np.linalg.norm(got - expected)) <= bound
+    return float(np.linalg.norm(got - expected)) <= tolerance_bound(expected, tol)
 
 
 def relative_error(got: np.ndarray, expected: np.ndarray) -> float:
@@ -167,10 +171,9 @@ def diagnose(name: str, got: object, expected: np.ndarray, tol: Tolerance) -> Di
         message = "%s has shape %s, the transpose of the expected %s" % (
             name, shape_text(got.shape), shape_text(expected.shape))
         if inner is None:
-            message += ", and transposed it is correct"
-        else:
-            message += "; even transposed it is wrong (%s)" % inner.message.split(": ", 1)[-1]
-        return Diagnosis(code="transposed", name=name, message=message)
+            return Diagnosis(code="transposed", name=name, message=message + ", and transposed it is correct")
+        message += "; even transposed it is wrong (%s)" % inner.message.split(": ", 1)[-1]
+        return Diagnosis(code="shape", name=name, message=message)
     message = "%s has shape %s; expected %s" % (name, shape_text(got.shape), shape_text(expected.shape))
     if got.size == expected.size:
         flat = got.reshape(expected.shape)

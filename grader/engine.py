@@ -22,7 +22,7 @@ from .compare import Absent, NotArray
 from .policies import format_penalty, late_penalty, submission_files
 from .results import CheckResult, GradeReport, QuestionResult
 from .sandbox import SandboxConfig, WorkerFailure, WorkerSession, describe_exception, resolve_mode
-from .scoring import Rubric, allocate_points, load_rubric
+from .scoring import VISIBILITIES, Rubric, RubricError, allocate_points, load_rubric
 from .spec import CallFailed, CheckSpec, Failure, PartSpec
 from .static_scan import definition_lines
 from .submission import SourceFile, SubmissionError, take_snapshot
@@ -237,7 +237,39 @@ def plan_checks(part: PartSpec, rubric: Rubric, max_examples: int | None = None)
 
 def all_planned_checks(rubric: Rubric) -> list[CheckSpec]:
     """Every check of every part, in report order (imports the parts' checks)."""
-    return [c for info in PARTS for c in plan_checks(load_part(info), rubric)]
+    checks = [c for info in PARTS for c in plan_checks(load_part(info), rubric)]
+    validate_rubric(rubric, checks)
+    return checks
+
+
+def validate_rubric(rubric: Rubric, checks: list[CheckSpec]) -> None:
+    """RubricError for a rubric that does not fit the assignment's checks: an unknown or a
+    missing question, a weight or visibility for a check that does not exist, an unknown
+    visibility or tolerance part (a typo must not silently move points)."""
+    where = rubric.path or "the rubric"
+    questions = {c.question for c in checks}
+    unknown = sorted(set(rubric.questions) - questions)
+    if unknown:
+        raise RubricError("%s: unknown question(s) %s (known: %s)" % (where, ", ".join(unknown), ", ".join(
+            sorted(questions))))
+    missing = sorted(questions - set(rubric.questions))
+    if missing:
+        raise RubricError("%s: no points given for question(s) %s" % (where, ", ".join(missing)))
+    for qid, question in rubric.questions.items():
+        local = {c.local_id for c in checks if c.question == qid}
+        for table, keys, extra in (("weights", question.weights, set()), ("visibility", question.visibility, {"*"})):
+            wrong = sorted(set(keys) - local - extra)
+            if wrong:
+                raise RubricError("%s: [questions.%s.%s] names no check: %s (checks: %s)" % (
+                    where, qid, table, ", ".join(wrong), ", ".join(sorted(local))))
+        bad = sorted(v for v in question.visibility.values() if v not in VISIBILITIES)
+        if bad:
+            raise RubricError("%s: [questions.%s.visibility] has %s; choose from %s" % (
+                where, qid, ", ".join(bad), ", ".join(VISIBILITIES)))
+    parts = {info.module for info in PARTS}
+    if set(rubric.tolerances) - parts:
+        raise RubricError("%s: [tolerance] names unknown part(s) %s (parts: %s)" % (
+            where, ", ".join(sorted(set(rubric.tolerances) - parts)), ", ".join(sorted(parts))))
 
 
 def points_of(rubric: Rubric, checks: list[CheckSpec], check: CheckSpec) -> float:
@@ -278,6 +310,7 @@ class Grading:
         try:
             parts = [(info, load_part(info)) for info in PARTS]
             planned = {info.module: plan_checks(part, self.rubric, self.options.max_examples) for info, part in parts}
+            validate_rubric(self.rubric, [c for checks in planned.values() for c in checks])
             validate_selectors(self.options.only, [c for checks in planned.values() for c in checks])
             questions = []
             for info, part in parts:
@@ -291,6 +324,10 @@ class Grading:
             grader_version=__version__, assignment=ASSIGNMENT, submission=self.label, seed=self.seed,
             questions=questions, sandbox=self.mode, notices=list(self.snapshot.notices),
             not_run=self.not_run if self.options.public_only else None)
+        unenforced = sorted(set().union(*(s.unenforced_limits for s in self.sessions.values())))
+        if unenforced:
+            report.notices.append("sandbox: the worker could not set these resource limits on itself: %s"
+                                  % ", ".join(unenforced))
         if self.mode == "none":
             report.notices.insert(0, "sandbox: none (bubblewrap is not in use; student code ran as a plain"
                                      " subprocess with resource limits only)")
@@ -318,7 +355,7 @@ class Grading:
     def _grade_part(self, info: PartInfo, part: PartSpec, all_checks: list[CheckSpec]) -> list[QuestionResult]:
         checks = self._selected(all_checks)
         if not checks:
-            session = self.sessions.pop(info.module, None)
+            session = self.sessions.get(info.module)
             if session:
                 session.close()
             return []
@@ -329,7 +366,8 @@ class Grading:
         by_question = {}
         for result in results:
             by_question.setdefault(result.question, []).append(result)
-        return [QuestionResult(q, title, by_question[q]) for q, title in part.questions.items() if q in by_question]
+        return [QuestionResult(q, self.rubric.questions[q].title if q in self.rubric.questions else title,
+                               by_question[q]) for q, title in part.questions.items() if q in by_question]
 
     def _run_checks(self, part: PartSpec, checks: list[CheckSpec], file: SourceFile
                     ) -> tuple[list[CheckResult], dict]:
@@ -390,6 +428,8 @@ class Grading:
         parts = ["grader", "grade", self.label, "--only", check.id, "--seed", str(self.seed)]
         if self.options.max_examples:
             parts += ["--max-examples", str(self.options.max_examples)]
+        if self.options.call_timeout_s:
+            parts += ["--timeout", "%g" % self.options.call_timeout_s]
         if self.options.rubric_path and not self.rubric.is_default():
             parts += ["--rubric", str(self.options.rubric_path)]
         return " ".join(shlex.quote(p) for p in parts)

@@ -15,14 +15,10 @@ import os
 import re
 import xml.etree.ElementTree as ET
 
-from .results import CheckResult, GradeReport
+from .results import CheckResult, GradeReport, format_points
 
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 GITHUB_ANNOTATION_LIMIT = 10
-
-
-def _num(value: float) -> str:
-    return ("%.2f" % value).rstrip("0").rstrip(".")
 
 
 def _xml_text(text: str) -> str:
@@ -54,17 +50,17 @@ def render_junit(reports: list[GradeReport]) -> str:
                               failures=str(failures), errors=str(errors), skipped="0",
                               time="%.3f" % report.duration_s)
         properties = ET.SubElement(suite, "properties")
-        for key, value in (("score", _num(report.score)), ("max_score", _num(report.max_score)),
-                           ("final_score", _num(report.final_score)), ("seed", str(report.seed)),
+        for key, value in (("score", format_points(report.score)), ("max_score", format_points(report.max_score)),
+                           ("final_score", format_points(report.final_score)), ("seed", str(report.seed)),
                            ("sandbox", report.sandbox)):
             ET.SubElement(properties, "property", name=key, value=value)
         for penalty in report.penalties:
             ET.SubElement(properties, "property", name="penalty." + penalty.policy,
-                          value=_xml_text("-%s: %s" % (_num(penalty.points), penalty.reason)))
+                          value=_xml_text("-%s: %s" % (format_points(penalty.points), penalty.reason)))
         if report.not_run:
             ET.SubElement(properties, "property", name="not_run.checks", value=str(report.not_run.get("checks", 0)))
             ET.SubElement(properties, "property", name="not_run.points",
-                          value=_num(float(report.not_run.get("points", 0.0))))
+                          value=format_points(float(report.not_run.get("points", 0.0))))
         for notice in report.notices:
             ET.SubElement(properties, "property", name="notice", value=_xml_text(notice))
         if report.error:
@@ -106,11 +102,11 @@ def gradescope_results(report: GradeReport) -> dict:
             "tags": [check.question] + ([check.code] if check.code else []),
         })
     lines = ["Score %s / %s (seed %d, sandbox %s)." % (
-        _num(report.score), _num(report.max_score), report.seed, report.sandbox)]
+        format_points(report.score), format_points(report.max_score), report.seed, report.sandbox)]
     for penalty in report.penalties:
-        lines.append("Penalty -%s: %s" % (_num(penalty.points), penalty.reason))
+        lines.append("Penalty -%s: %s" % (format_points(penalty.points), penalty.reason))
     if report.penalties:
-        lines.append("Final score %s (raw %s)." % (_num(report.final_score), _num(report.score)))
+        lines.append("Final score %s (raw %s)." % (format_points(report.final_score), format_points(report.score)))
     lines += report.notices
     if report.error:
         lines.append("The grader could not grade this submission: %s" % report.error)
@@ -159,11 +155,11 @@ def render_markdown(reports: list[GradeReport]) -> str:
     for report in reports:
         status = "passed" if report.all_passed else "failed"
         out.append("## backprop-grader: %s — %s / %s (%s)\n" % (
-            _md(report.submission), _num(report.final_score), _num(report.max_score), status))
+            _md(report.submission), format_points(report.final_score), format_points(report.max_score), status))
         for penalty in report.penalties:
-            out.append("- **Penalty** −%s: %s" % (_num(penalty.points), _md(penalty.reason)))
+            out.append("- **Penalty** −%s: %s" % (format_points(penalty.points), _md(penalty.reason)))
         if report.penalties:
-            out.append("- Raw score %s, final %s\n" % (_num(report.score), _num(report.final_score)))
+            out.append("- Raw score %s, final %s\n" % (format_points(report.score), format_points(report.final_score)))
         for notice in report.notices:
             out.append("> %s\n" % _md(notice))
         if report.error:
@@ -172,8 +168,8 @@ def render_markdown(reports: list[GradeReport]) -> str:
         out.append("|---|---:|---:|")
         for q in report.questions:
             passed = sum(c.status == "pass" for c in q.checks)
-            out.append("| %s %s | %s / %s | %d / %d |" % (_code(q.id), _md(q.title), _num(q.score), _num(q.max_score),
-                                                          passed, len(q.checks)))
+            out.append("| %s %s | %s / %s | %d / %d |" % (_code(q.id), _md(q.title), format_points(q.score),
+                                                          format_points(q.max_score), passed, len(q.checks)))
         failed = [c for c in report.checks if c.status != "pass"]
         if failed:
             out.append("\n<details><summary>%d failed checks</summary>\n" % len(failed))
@@ -266,9 +262,9 @@ def render_github(reports: list[GradeReport]) -> str:
                 "%d more failed checks are not annotated; the job summary lists every one" % hidden)))
         for penalty in report.penalties:
             out.append("::warning title=%s::%s" % (_gh_property("backprop-grader: penalty"), _gh_data(
-                "-%s: %s" % (_num(penalty.points), penalty.reason))))
+                "-%s: %s" % (format_points(penalty.points), penalty.reason))))
         out.append("::notice title=%s::%s" % (_gh_property("backprop-grader"), _gh_data(
-            "%s: %s / %s" % (report.submission, _num(report.final_score), _num(report.max_score)))))
+            "%s: %s / %s" % (report.submission, format_points(report.final_score), format_points(report.max_score)))))
     return "\n".join(out) + "\n"
 
 
@@ -297,15 +293,15 @@ def render_csv(reports: list[GradeReport]) -> str:
         points = {name: sum(p.points for p in report.penalties if p.policy == name) for name in policies}
         not_run = report.not_run or {}
         writer.writerow(
-            [_csv_cell(report.submission), _num(report.final_score), _num(report.score), _num(report.max_score),
-             "%.1f" % report.percent()]
-            + [_num(points[name]) for name in policies]
+            [_csv_cell(report.submission), format_points(report.final_score), format_points(report.score),
+             format_points(report.max_score), "%.1f" % report.percent()]
+            + [format_points(points[name]) for name in policies]
             + [_csv_cell("; ".join(p.reason for p in report.penalties)),
                sum(c.status == "pass" for c in report.checks), len(report.checks),
                not_run.get("checks", "") if report.not_run else "",
-               _num(float(not_run.get("points", 0.0))) if report.not_run else "",
+               format_points(float(not_run.get("points", 0.0))) if report.not_run else "",
                report.sandbox, report.seed, "%.2f" % report.duration_s, _csv_cell(report.error or "")]
-            + [_num(by_id[q].score) if q in by_id else "" for q in question_ids])
+            + [format_points(by_id[q].score) if q in by_id else "" for q in question_ids])
     return buffer.getvalue()
 
 

@@ -33,12 +33,12 @@ BCE_CONVENTIONS = {
 }
 
 
-def _t(array: np.ndarray, grad: bool = False) -> torch.Tensor:
-    return torch.tensor(np.asarray(array, dtype=np.float64), dtype=torch.float64, requires_grad=grad)
+def _t(array: np.ndarray, grad: bool = False, dtype: torch.dtype = torch.float64) -> torch.Tensor:
+    return torch.tensor(np.asarray(array, dtype=np.float64), dtype=dtype, requires_grad=grad)
 
 
 def _np(tensor: torch.Tensor) -> np.ndarray:
-    return tensor.detach().numpy().copy()
+    return tensor.detach().to(torch.float64).numpy().copy()
 
 
 def mlp_forward_torch(params: dict, x: torch.Tensor, f: str, g: str) -> torch.Tensor:
@@ -47,27 +47,39 @@ def mlp_forward_torch(params: dict, x: torch.Tensor, f: str, g: str) -> torch.Te
     return ACTIVATIONS[g](z3)
 
 
-def mlp_forward(params: dict, x: np.ndarray, f: str, g: str) -> np.ndarray:
-    """y_hat (B,K) for the two-layer net."""
+def mlp_forward(params: dict, x: np.ndarray, f: str, g: str, dtype: torch.dtype = torch.float64) -> np.ndarray:
+    """y_hat (B,K) for the two-layer net. `dtype` float32 shows what float32 arithmetic can
+    reach on an example; the truth is always float64."""
     with torch.no_grad():
-        return _np(mlp_forward_torch({k: _t(v) for k, v in params.items()}, _t(x), f, g))
+        return _np(mlp_forward_torch({k: _t(v, dtype=dtype) for k, v in params.items()}, _t(x, dtype=dtype), f, g))
 
 
-def loss_and_grad(kind: str, y: np.ndarray, y_hat: np.ndarray, convention: str = "mean") -> tuple[float, np.ndarray]:
+def loss_and_grad(kind: str, y: np.ndarray, y_hat: np.ndarray, convention: str = "mean",
+                  dtype: torch.dtype = torch.float64) -> tuple[float, np.ndarray]:
     """(J, dJ/dy_hat (B,K)) for `kind` in mse|bce under the named convention."""
     table = MSE_CONVENTIONS if kind == "mse" else BCE_CONVENTIONS
-    y_hat_t = _t(y_hat, grad=True)
-    J = table[convention](y_hat_t, _t(y))
+    y_hat_t = _t(y_hat, grad=True, dtype=dtype)
+    J = table[convention](y_hat_t, _t(y, dtype=dtype))
     J.backward()
     return float(J.detach()), _np(y_hat_t.grad)
 
 
-def mlp_param_grads(params: dict, x: np.ndarray, f: str, g: str, dJdy_hat: np.ndarray) -> dict:
+def mlp_param_grads(params: dict, x: np.ndarray, f: str, g: str, dJdy_hat: np.ndarray,
+                    dtype: torch.dtype = torch.float64) -> dict:
     """Parameter gradients (each its parameter's shape) given the upstream dJ/dy_hat (B,K)."""
-    leaves = {k: _t(v, grad=True) for k, v in params.items()}
-    y_hat = mlp_forward_torch(leaves, _t(x), f, g)
-    y_hat.backward(_t(dJdy_hat))
+    leaves = {k: _t(v, grad=True, dtype=dtype) for k, v in params.items()}
+    y_hat = mlp_forward_torch(leaves, _t(x, dtype=dtype), f, g)
+    y_hat.backward(_t(dJdy_hat, dtype=dtype))
     return {"dJd" + k: _np(v.grad) for k, v in leaves.items()}
+
+
+def mlp_end_to_end_grads(params: dict, x: np.ndarray, y: np.ndarray, f: str, g: str, kind: str,
+                         convention: str = "mean", dtype: torch.dtype = torch.float64) -> dict:
+    """Parameter gradients of the loss of the network's own prediction, as the course's tests
+    compute them."""
+    y_hat = mlp_forward(params, x, f, g, dtype)
+    _, dJdy_hat = loss_and_grad(kind, y, y_hat, convention, dtype)
+    return mlp_param_grads(params, x, f, g, dJdy_hat, dtype)
 
 
 # -- theory part: one data point, column vectors, float64 (DESIGN 2b, 2c) --------------------

@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 _REPORT = pytest.StashKey[dict]()
+_NOT_RUN = pytest.StashKey[str]()
 _SANDBOXES = ("auto", "bwrap", "none")
 TOOL_KEYS = {"submission": str, "seed": int, "max_examples": int, "rubric": str, "sandbox": str,
              "timeout": (int, float), "public": bool}
@@ -262,7 +263,7 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     settings = _settings(config)
     if settings is None:
         return
-    from .engine import all_planned_checks
+    from .engine import all_planned_checks, points_of
     from .scoring import RubricError, load_rubric
 
     submission = settings["submission"]
@@ -273,6 +274,11 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     except RubricError as exc:
         raise pytest.UsageError("grader: %s" % exc) from None
     if settings["public"]:
+        hidden = [c for c in checks if c.visibility != "visible"]
+        if hidden:
+            points = sum(points_of(rubric, checks, c) for c in hidden)
+            config.stash[_NOT_RUN] = ("backprop-grader --grader-public: %d hidden checks worth %.4g points were not"
+                                      " run here; the final grade includes them" % (len(hidden), points))
         checks = [c for c in checks if c.visibility == "visible"]
     try:
         nodeid = Path(os.path.relpath(submission, config.rootpath)).as_posix()
@@ -281,3 +287,9 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     collector = GraderCollector.from_parent(session, name=submission.name or nodeid, nodeid=nodeid,
                                             path=submission, checks=checks, problem=problem)
     items.extend(session.genitems(collector))
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    """With --grader-public, say how many points the hidden checks hold."""
+    if _NOT_RUN in config.stash:
+        terminalreporter.write_line(config.stash[_NOT_RUN], yellow=True, bold=True)

@@ -15,7 +15,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from .results import CheckResult, GradeReport
+from .results import CheckResult, GradeReport, format_points
 
 STATUS_STYLE = {"pass": "green", "fail": "red", "error": "yellow"}
 
@@ -33,11 +33,7 @@ def make_console(stream: TextIO | None = None) -> Console:
 
 
 def _points(score: float, max_score: float) -> str:
-    return "%s/%s" % (_num(score), _num(max_score))
-
-
-def _num(value: float) -> str:
-    return ("%.2f" % value).rstrip("0").rstrip(".")
+    return "%s/%s" % (format_points(score), format_points(max_score))
 
 
 def _diagnosis(check: CheckResult) -> Text:
@@ -91,17 +87,22 @@ def render_terminal(report: GradeReport, console: Console) -> None:
     passed = sum(c.status == "pass" for c in checks)
     style = "green" if report.all_passed else "red"
     for penalty in report.penalties:
-        console.print("[yellow]penalty -%s:[/] %s" % (_num(penalty.points), escape(penalty.reason)))
+        console.print("[yellow]penalty -%s:[/] %s" % (format_points(penalty.points), escape(penalty.reason)))
     if report.penalties:
-        console.print("raw score %s / %s" % (_num(report.score), _num(report.max_score)))
+        console.print("raw score %s / %s" % (format_points(report.score), format_points(report.max_score)))
     console.print(
         "[bold %s]Score %s / %s (%.1f%%)[/] - %d of %d checks passed - %d examples - %.1f s"
-        % (style, _num(report.final_score), _num(report.max_score), report.percent(), passed, len(checks),
-           sum(c.examples for c in checks), report.duration_s))
+        % (style, format_points(report.final_score), format_points(report.max_score), report.percent(), passed,
+           len(checks), sum(c.examples for c in checks), report.duration_s))
+    if report.not_run and report.not_run.get("checks"):
+        console.print("[bold yellow]Not run here: %d hidden checks worth %s more points[/] (of %s in all); the final"
+                      " grade includes them" % (report.not_run["checks"], format_points(report.not_run["points"]),
+                                                format_points(report.max_score + report.not_run["points"])))
 
 
-def render_json(reports: GradeReport | list[GradeReport]) -> str:
-    """One report as an object; a list of reports as a JSON array of objects."""
+def render_json(reports: GradeReport | list[GradeReport], exact: bool = False) -> str:
+    """One report as an object; a list of reports as a JSON array of objects. `exact` adds the
+    unrounded points (see `GradeReport.to_json`)."""
     if isinstance(reports, list):
-        return json.dumps([r.to_json() for r in reports], indent=2) + "\n"
-    return reports.dumps() + "\n"
+        return json.dumps([r.to_json(exact) for r in reports], indent=2) + "\n"
+    return reports.dumps(exact) + "\n"

@@ -11,6 +11,12 @@ import json
 from dataclasses import dataclass, field
 
 SCHEMA = 1
+EXACT_KEY = "exact"
+
+
+def format_points(value: float) -> str:
+    """Points for people: at most two decimals, no trailing zeros (7.5, 10, 3.33)."""
+    return ("%.2f" % value).rstrip("0").rstrip(".")
 
 
 @dataclass
@@ -137,7 +143,8 @@ class GradeReport:
 
     @property
     def all_passed(self) -> bool:
-        return self.error is None and all(c.status == "pass" for c in self.checks)
+        """Graded, and every check that carries points passed (0-point checks only inform)."""
+        return self.error is None and all(c.status == "pass" for c in self.checks if c.max_score > 0)
 
     def percent(self) -> float:
         """The final score as a percentage of the maximum (0 when the submission was not graded)."""
@@ -145,7 +152,10 @@ class GradeReport:
             return 0.0
         return 100.0 * self.final_score / self.max_score if self.max_score else 100.0
 
-    def to_json(self) -> dict:
+    def to_json(self, exact: bool = False) -> dict:
+        """The schema-v1 object. With `exact`, it also carries every check's and penalty's
+        unrounded points under "exact": a parent process that rebuilds a report from a child
+        grader's JSON then scores it exactly as the child did (10/9 * 9 stays 10)."""
         data = {
             "schema": SCHEMA,
             "grader_version": self.grader_version,
@@ -164,19 +174,23 @@ class GradeReport:
         }
         if self.error is not None:
             data["error"] = self.error
+        if exact:
+            data[EXACT_KEY] = {"checks": [[c.score, c.max_score] for c in self.checks],
+                               "penalties": [p.points for p in self.penalties]}
         return data
 
-    def dumps(self) -> str:
-        return json.dumps(self.to_json(), indent=2)
+    def dumps(self, exact: bool = False) -> str:
+        return json.dumps(self.to_json(exact), indent=2)
 
     @classmethod
     def from_json(cls, data: dict) -> "GradeReport":
-        """Rebuild a report from its JSON form (e.g. one written by a child grader process)."""
+        """Rebuild a report from its JSON form (e.g. one written by a child grader process),
+        with its unrounded points where it carries them (see `to_json`)."""
         questions = [
             QuestionResult(q["id"], q.get("title", ""), [CheckResult.from_json(c, q["id"]) for c in q["checks"]])
             for q in data.get("questions", [])
         ]
-        return cls(
+        report = cls(
             grader_version=data.get("grader_version", ""), assignment=data.get("assignment", ""),
             submission=data.get("submission", ""), seed=int(data.get("seed", 0)), questions=questions,
             duration_s=float(data.get("duration_s", 0.0)), sandbox=data.get("sandbox", "none"),
@@ -184,3 +198,16 @@ class GradeReport:
             penalties=[Penalty(p["policy"], float(p["points"]), p.get("reason", ""))
                        for p in data.get("penalties", [])],
             not_run=data.get("not_run"), error=data.get("error"))
+        report._restore_exact(data.get(EXACT_KEY))
+        return report
+
+    def _restore_exact(self, exact: object) -> None:
+        if not isinstance(exact, dict):
+            return
+        checks, penalties = exact.get("checks"), exact.get("penalties")
+        if isinstance(checks, list) and len(checks) == len(self.checks):
+            for check, (score, max_score) in zip(self.checks, checks):
+                check.score, check.max_score = float(score), float(max_score)
+        if isinstance(penalties, list) and len(penalties) == len(self.penalties):
+            for penalty, points in zip(self.penalties, penalties):
+                penalty.points = float(points)

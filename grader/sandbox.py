@@ -451,6 +451,7 @@ class Worker:
         self.process: subprocess.Popen | None = None
         self.drain: _OutputDrain | None = None
         self.ready = False
+        self.unenforced_limits: list[str] = []  # limits the worker could not set on itself
         self.next_id = 0
         self.closed = False
 
@@ -501,6 +502,8 @@ class Worker:
         reply, _ = self._receive(self.config.start_timeout_s, "starting the worker")
         if reply.get("status") != "ready":
             self._fail("crash", "the worker did not start properly")
+        failed = reply.get("failed_limits")
+        self.unenforced_limits = [str(name)[:40] for name in failed[:10]] if isinstance(failed, list) else []
         self.ready = True
 
     def request(self, header: dict, arrays: list | None = None, timeout_s: float | None = None,
@@ -642,7 +645,7 @@ class WorkerSession:
         self.worker: Worker | None = None
         self.spare: Worker | None = None
         self.load_result: LoadResult | None = None
-        self.restarts = 0
+        self.unenforced_limits: set[str] = set()  # over every worker this session started
 
     def prestart(self) -> None:
         """Spawn the first worker now so that its imports overlap the grader's own."""
@@ -659,7 +662,7 @@ class WorkerSession:
         if self.worker is None:
             self.worker = self._new_worker()
         elif self.worker.closed:
-            self.restarts += 1
+            self.unenforced_limits.update(self.worker.unenforced_limits)
             self.worker, self.spare = self.spare or self._new_worker(), None
             self.spare = self._new_worker()
         return self.worker
@@ -707,6 +710,7 @@ class WorkerSession:
     def close(self) -> None:
         for worker in (self.worker, self.spare):
             if worker is not None:
+                self.unenforced_limits.update(worker.unenforced_limits)
                 worker.kill()
 
 

@@ -30,6 +30,9 @@ SETTING_CHOICES = {
 }
 
 
+VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
+
+
 class RubricError(Exception):
     """The rubric file is missing or invalid; the message says where."""
 

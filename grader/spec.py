@@ -33,7 +33,6 @@ class NoEvidence:
     """The example could not test the property (e.g. the function raised); `failure` says why."""
 
     failure: Failure
-    skip_key: str | None = None
 
 
 class CallFailed(Exception):

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from ._worker import printable
 
 AUTOGRAD_ATTRIBUTES = {
-    "requires_grad": "sets or reads requires_grad",
+    "requires_grad": "sets requires_grad",
     "requires_grad_": "calls requires_grad_()",
     "retain_grad": "calls retain_grad()",
     "grad_fn": "reads grad_fn",
@@ -45,11 +45,30 @@ def parse(source: bytes | str) -> ast.Module | None:
         return None
 
 
+# Names under torch.autograd that turn autograd off rather than use it.
+GRAD_OFF = {"no_grad", "inference_mode", "grad_mode"}
+
+
+def _is_false(node: ast.AST | None) -> bool:
+    return isinstance(node, ast.Constant) and node.value is False
+
+
+def _is_main_guard(node: ast.AST) -> bool:
+    """`if __name__ == "__main__":`, whose body never runs when the grader imports the file."""
+    test = getattr(node, "test", None)
+    return (isinstance(node, ast.If) and isinstance(test, ast.Compare) and isinstance(test.left, ast.Name)
+            and test.left.id == "__name__" and len(test.comparators) == 1
+            and isinstance(test.comparators[0], ast.Constant) and test.comparators[0].value == "__main__")
+
+
 class _Scanner(ast.NodeVisitor):
+    """Collects autograd uses; skips code that turns autograd off and `__main__` blocks."""
+
     def __init__(self, lines: list[str]) -> None:
         self.lines = lines
         self.scope: list[str] = []
         self.uses: list[AutogradUse] = []
+        self.harmless: set[int] = set()
 
     def _add(self, node: ast.AST, what: str) -> None:
         line = getattr(node, "lineno", 0)
@@ -63,29 +82,59 @@ class _Scanner(ast.NodeVisitor):
 
     visit_FunctionDef = visit_AsyncFunctionDef = visit_ClassDef = _scoped
 
+    def visit_If(self, node: ast.If) -> None:
+        if _is_main_guard(node):
+            for child in node.orelse:
+                self.visit(child)
+            return
+        self.generic_visit(node)
+
     def visit_Import(self, node: ast.Import) -> None:
         for alias in node.names:
-            if alias.name.startswith(AUTOGRAD_MODULES):
+            if alias.name.startswith(("torch.func", "functorch")):
                 self._add(node, "imports %s" % alias.name)
         self.generic_visit(node)
 
     def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
         module = node.module or ""
-        names = [a.name for a in node.names]
-        if module.startswith(AUTOGRAD_MODULES) or (module == "torch" and {"autograd", "func"} & set(names)):
+        names = {a.name for a in node.names}
+        if (module.startswith(AUTOGRAD_MODULES) and names - GRAD_OFF - {"set_grad_enabled"}) or (
+                module == "torch" and {"autograd", "func", "enable_grad"} & names):
             self._add(node, "imports from %s" % module)
         self.generic_visit(node)
 
+    def visit_Call(self, node: ast.Call) -> None:
+        # torch.set_grad_enabled(False) and requires_grad_(False) turn autograd off
+        if isinstance(node.func, ast.Attribute) and node.func.attr in ("set_grad_enabled", "requires_grad_") and (
+                node.args and _is_false(node.args[0])):
+            self.harmless.add(id(node.func))
+        self.generic_visit(node)
+
     def visit_Attribute(self, node: ast.Attribute) -> None:
+        if node.attr in GRAD_OFF and isinstance(node.value, ast.Attribute) and node.value.attr == "autograd":
+            return  # torch.autograd.no_grad(): autograd off
+        if id(node) in self.harmless:
+            self.generic_visit(node)
+            return
         what = AUTOGRAD_ATTRIBUTES.get(node.attr, "")
+        if node.attr == "requires_grad" and not isinstance(node.ctx, ast.Store):
+            what = ""  # reading the flag (e.g. assert not x.requires_grad) uses nothing
         if node.attr == "func" and isinstance(node.value, ast.Name) and node.value.id == "torch":
             what = "uses torch.func"
         if what:
             self._add(node, what)
         self.generic_visit(node)
 
+    def visit_Assign(self, node: ast.Assign) -> None:
+        # x.requires_grad = False turns it off
+        if _is_false(node.value):
+            for target in node.targets:
+                if isinstance(target, ast.Attribute) and target.attr == "requires_grad":
+                    self.harmless.add(id(target))
+        self.generic_visit(node)
+
     def visit_keyword(self, node: ast.keyword) -> None:
-        if node.arg == "requires_grad" and not (isinstance(node.value, ast.Constant) and node.value.value is False):
+        if node.arg == "requires_grad" and not _is_false(node.value):
             self._add(node.value, "passes requires_grad=...")
         self.generic_visit(node)
 

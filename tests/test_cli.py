@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import REFERENCE, run_cli
+from .conftest import REFERENCE, SUBMISSIONS, run_cli
 
 SCHEMA_V1_REPORT = {"schema", "grader_version", "assignment", "submission", "seed", "score", "max_score",
                     "duration_s", "questions"}
@@ -137,3 +137,50 @@ def test_several_submissions_give_one_report_each(transposed_submission):
     assert [r["submission"] for r in reports] == [str(REFERENCE), str(transposed_submission)]
     assert reports[0]["score"] == reports[0]["max_score"] and reports[1]["score"] < reports[1]["max_score"]
     assert result.returncode == 1
+
+
+def test_correct_submission_keeps_full_marks_where_float32_saturates():
+    """Seeds whose examples saturate a float32 sigmoid (no float32 code can meet the tolerance
+    there) once cost a correct submission the BCE backward checks; they must not."""
+    for seed in ("7", "20"):
+        result = run_cli("grade", str(SUBMISSIONS / "correct"), "--only", "mlp.backward", "--seed", seed,
+                         "--format", "json")
+        report = _json(result)
+        assert result.returncode == 0, [c for q in report["questions"] for c in q["checks"] if c["status"] != "pass"]
+        assert report["score"] == report["max_score"]
+
+
+def test_zero_point_checks_do_not_decide_the_exit_code():
+    from grader.results import CheckResult, GradeReport, QuestionResult
+
+    def check(status: str, max_score: float) -> CheckResult:
+        return CheckResult(id="q[%s]" % status, question="q", title="", status=status, score=0.0,
+                           max_score=max_score, code=None if status == "pass" else "wrong_values")
+
+    informational = GradeReport("t", "hw1", "s", 0, [QuestionResult("q", "", [check("pass", 1.0), check("fail", 0.0)])])
+    assert informational.all_passed
+    failing = GradeReport("t", "hw1", "s", 0, [QuestionResult("q", "", [check("fail", 1.0)])])
+    assert not failing.all_passed
+
+
+@pytest.mark.parametrize("typo, says", [
+    (('[questions."mlp.hygiene"]', '[questions."mlp.hygeine"]'), "unknown question"),
+    (('"end_to_end-mse" = 0', '"end_to_end_mse" = 0'), "names no check: end_to_end_mse"),
+    (('[questions."mlp.bce_loss".weights]', '[questions."mlp.bce_loss".visibility]\nvalue = "hiden"\n'
+      '[questions."mlp.bce_loss".weights]'), "hiden"),
+])
+def test_rubric_typos_are_usage_errors(tmp_path, typo, says):
+    source = (REFERENCE / "rubric.toml").read_text()
+    assert typo[0] in source
+    rubric = tmp_path / "rubric.toml"
+    rubric.write_text(source.replace(typo[0], typo[1]))
+    result = run_cli("grade", str(REFERENCE), "--rubric", str(rubric), "--only", "theory.loss")
+    assert result.returncode == 2 and says in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_replay_carries_the_deadline(transposed_submission):
+    result = run_cli("grade", str(transposed_submission), "--format", "json", "--only",
+                     "mlp.backward[relu-identity]", "--timeout", "3")
+    (check,) = [c for q in _json(result)["questions"] for c in q["checks"]]
+    assert "--timeout 3" in check["replay"]

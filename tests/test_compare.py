@@ -94,7 +94,8 @@ def test_jacobian_returned_as_its_diagonal():
 def test_rectangular_transpose_with_wrong_values_says_both():
     a = np.arange(6.0).reshape(2, 3)
     found = diagnose("W", 2 * a.T, a, TOL)
-    assert found.code == "transposed" and "even transposed" in found.message
+    assert found.code == "shape" and "the transpose of the expected" in found.message
+    assert "even transposed" in found.message
 
 
 def test_one_entry_is_scaled_only_by_a_simple_factor():

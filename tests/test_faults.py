@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -237,6 +238,18 @@ def test_every_worker_runs_with_the_resource_limits(mode: str, tmp_path: Path) -
         assert int(limits["UID"]) == 65534 and int(limits["PID"]) < 10  # unprivileged, own pid namespace
         # the submission, the system and Python are read-only, and so is the worker's own script
         assert printed.count("REFUSED") == 4 and "WROTE" not in printed, printed
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_limit_the_worker_cannot_set_is_reported(mode: str, tmp_path: Path, monkeypatch) -> None:
+    """A limit past what the kernel accepts leaves the worker running and the report says so."""
+    huge = dict(SandboxConfig().limits, core_bytes=1 << 70)
+    monkeypatch.setattr("grader.engine.SandboxConfig", functools.partial(SandboxConfig, limits=huge))
+    folder = _folder(tmp_path / "sub", mlp=None)
+    report = Grading(folder, GradeOptions(sandbox=mode, only=["theory.sgd_step[update]"], max_examples=1)).run()
+    assert report.checks[0].status == "pass"
+    assert any("could not set these resource limits on itself: core_bytes" in n for n in report.notices), \
+        report.notices
 
 
 # -- the wire protocol ----------------------------------------------------------------------

@@ -131,7 +131,15 @@ def test_bundle_holds_executable_scripts_the_rubric_and_the_grader(setup):
     package = Path(__import__("grader").__file__).parent
     shipped = {p.relative_to(package).as_posix() for p in package.rglob("*")
                if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc"}
+    # a source checkout has no packaged rubric: the bundle adds the default one, as a wheel would
+    shipped.add("rubrics/hw1.toml")
     assert {name.removeprefix("grader/") for name in infos if name.startswith("grader/")} == shipped
+    assert archive_text(setup["bundle"], "grader/rubrics/hw1.toml") == (REFERENCE / "rubric.toml").read_text()
+
+
+def archive_text(bundle, name: str) -> str:
+    with zipfile.ZipFile(bundle) as archive:
+        return archive.read(name).decode()
 
 
 def test_scripts_are_valid_bash_that_install_and_run_the_grader(setup):
@@ -234,3 +242,6 @@ def test_public_terminal_notice_says_how_many_checks_and_points_were_not_run(set
     assert int(found[1]) == public["not_run"]["checks"]
     assert float(found[2]) == pytest.approx(public["not_run"]["points"], abs=0.01)
     assert "mlp.hygiene" not in result.stdout and "mlp.backward" in result.stdout
+    # the last lines, where the score is, say it too: no "100%" without the hidden points
+    (summary,) = [line for line in result.stdout.splitlines() if line.startswith("Not run here:")]
+    assert "%d hidden checks" % public["not_run"]["checks"] in summary

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import pytest
 
+from grader.spec import CODES
+
 from .conftest import assert_messages, failing as _failing, SUBMISSIONS, grade, lost
 
 OPTIONS = dict(call_timeout_s=2)
@@ -189,6 +191,7 @@ def test_infinite_loop_times_out_only_in_bce():
     report = _grade("mlp_bce_infinite_loop")
     bce = [c for c in report.checks if c.question == "mlp.bce_loss"]
     assert [c.code for c in bce] == ["timeout"] * 3
+    assert [c.examples for c in bce] == [1] * 3  # the check stopped at its first timeout
     assert _failing(report, "mlp.mse_loss") == []
     # the hygiene check of the losses still found evidence (from mse_loss) and passed
     assert {c.id: c.status for c in report.checks}["mlp.hygiene[loss_inputs_unchanged]"] == "pass"
@@ -258,4 +261,17 @@ def test_every_code_produced_is_asserted_somewhere():
     for name in sorted(set(EXPECTED) | set(OTHER)):
         produced |= {c.code for c in _grade(name).checks if c.question.startswith("mlp.") and c.status != "pass"}
     assert produced <= named, produced - named
+    assert produced <= set(CODES), produced - set(CODES)
     assert len(produced) >= 12
+
+
+def test_every_design_code_is_produced_by_some_test():
+    """DESIGN 5's codes, each expected of a bundled submission here or in the theory tests,
+    except `crash`, which test_faults produces by killing a worker mid-check."""
+    from .test_theory_submissions import EXPECTED as THEORY_EXPECTED
+
+    named = {code for table in (*EXPECTED.values(), *THEORY_EXPECTED.values())
+             for codes in table.values() for code in codes}
+    named |= {"exception"}  # test_forward_without_transpose_crashes_or_gives_wrong_values
+    named |= {"crash"}  # test_faults.test_worker_killed_mid_check_is_crash_and_the_rest_is_graded
+    assert set(CODES) <= named, set(CODES) - named

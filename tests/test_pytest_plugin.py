@@ -151,3 +151,16 @@ def test_tool_grader_items_are_not_added_to_a_run_of_other_test_files(pytester, 
     assert [line for line in only_mine.stdout.lines if "::" in line] == ["test_own.py::test_students_own_test"]
     everything = pytester.runpytest_subprocess(".", "--collect-only", "-q", "-p", "no:cacheprovider")
     assert len([line for line in everything.stdout.lines if "::" in line]) == 1 + _all_checks()
+
+
+def test_public_says_how_many_hidden_points_were_not_run(pytester):
+    shutil.copytree(SUBMISSIONS / "correct", pytester.path / "sub")
+    rubric = (ROOT / "reference" / "hw1" / "rubric.toml").read_text().replace(
+        '[questions."theory.loss"]\n', '[questions."theory.loss".visibility]\nbce = "after_due_date"\n'
+        '[questions."theory.loss"]\n')
+    (pytester.path / "rubric.toml").write_text(rubric)
+    result = pytester.runpytest_subprocess("--grader-submission", "sub", "--grader-rubric", "rubric.toml",
+                                           "--grader-public", "--grader-max-examples", "2", "-k", "theory.loss",
+                                           "-p", "no:cacheprovider")
+    assert result.parseoutcomes().get("passed") == 1
+    result.stdout.fnmatch_lines(["*--grader-public: 1 hidden checks worth 3 points were not run here*"])
