@@ -173,6 +173,6 @@ def _refine(spec: CheckSpec, context, outcome: CheckOutcome) -> CheckOutcome:
         return outcome
     a, law = fitted
     outcome.scale_law = law_text(a, law)
-    failure.message += "; across sizes the factor is %s: %s" % (
-        outcome.scale_law, explain_scale(a, law, spec.scale_role))
+    cause = explain_scale(a, law, spec.scale_role, spec.scale_baseline)
+    failure.message += "; across sizes the factor is %s" % outcome.scale_law + (": %s" % cause if cause else "")
     return outcome

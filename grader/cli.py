@@ -69,7 +69,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="grade every sub-folder of FOLDER (a class's submissions)")
     grade.add_argument("--format", choices=FORMATS, default="table", help="report format (default: table)")
     grade.add_argument("-o", "--output", metavar="FILE",
-                       help="write the report to FILE; the table still goes to the terminal")
+                       help="write the report to FILE; the table still goes to the terminal (not with --format github, "
+                            "where student text on stdout could pose as a workflow command)")
     grade.add_argument("--seed", type=int, default=None,
                        help="grading seed: the same seed gives the same examples (default: the rubric's, 0)")
     grade.add_argument("--only", action="append", default=[], metavar="ID",

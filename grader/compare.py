@@ -229,10 +229,14 @@ def _is(a: float, value: float) -> bool:
     return abs(a - value) <= 1e-4 * abs(value)
 
 
-def explain_scale(a: float, law: dict, role: str) -> str:
-    """The likely cause of a scale error in a student's words; `role` is "loss" (a mean loss
-    or its gradient), "backward" (gradients given dJdy_hat) or "theory"."""
-    key = tuple(sorted(law.items()))
+def explain_scale(a: float, law: dict, role: str, baseline: tuple[float, dict] = (1.0, {})) -> str | None:
+    """The likely cause of a scale error a * prod(dim ** e) in a student's words, or None when
+    no simple story fits; `role` is "loss" (torch's mean loss or its gradient), "backward"
+    (gradients given dJdy_hat) or "theory". `baseline` is the expected value as a multiple of
+    the one `role` assumes (see CheckSpec.scale_baseline)."""
+    a *= baseline[0]
+    law = {dim: law.get(dim, 0) + baseline[1].get(dim, 0) for dim in set(law) | set(baseline[1])}
+    key = tuple(sorted((dim, e) for dim, e in law.items() if e))
     if role == "loss":
         if key == () and _is(a, 0.5):
             return "a factor 2 is missing (the derivative of (y_hat - y)^2 is 2 (y_hat - y))"
@@ -254,6 +258,9 @@ def explain_scale(a: float, law: dict, role: str) -> str:
             return "averaged over the outputs only: the 1/B of the batch mean is missing"
         if key == (("B", -1), ("K", -1)) and _is(a, 1):
             return "divided by B*K once too often"
+        if key == () and _is(a, 1):
+            return ("it matches the 'mean' convention of torch's MSELoss (the mean over all B*K entries), not"
+                    " the convention this rubric asks for")
     if role == "backward":
         if key == (("B", -1),) and _is(a, 1):
             return "averaged over the batch where the sum is due: dJdy_hat already carries the loss's 1/B"
@@ -275,7 +282,7 @@ def explain_scale(a: float, law: dict, role: str) -> str:
             return "a factor 2 is missing"
         if key == () and _is(a, 2):
             return "there is an extra factor 2"
-    return "the factor is %s" % law_text(a, law)
+    return None
 
 
 def judge(items: list[tuple[str, object, np.ndarray]], tol: Tolerance, annotate=None) -> Diagnosis | None:

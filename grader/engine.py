@@ -12,7 +12,7 @@ import shlex
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import numpy as np
 
@@ -178,7 +178,10 @@ def frame_location(reply: dict) -> dict | None:
     if not isinstance(frames, list) or not frames or not isinstance(frames[-1], dict):
         return None
     file, line = frames[-1].get("file"), frames[-1].get("line")
-    if not isinstance(file, str) or type(line) is not int or line < 1 or file.startswith(("/", "..")):
+    if not isinstance(file, str) or type(line) is not int or line < 1:
+        return None
+    path = PurePosixPath(file)
+    if path.is_absolute() or ".." in path.parts or not path.parts:  # a path inside the submission only
         return None
     return {"file": file[:200], "line": line}
 

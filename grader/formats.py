@@ -138,9 +138,11 @@ _ANY_LINE_BREAK = re.compile("[\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
 
 
 def _md(text: str) -> str:
-    """Text safe inside a Markdown table cell: one line, no cell separators, no HTML."""
+    """Text safe inside a Markdown table cell: one line, no cell separators, no HTML, no links
+    or images (student text could otherwise put a link or a tracking image in a PR comment)."""
     text = _ANY_LINE_BREAK.sub(" ", text)
-    return text.replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;")
+    text = text.replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;")
+    return text.replace("[", "\\[").replace("]", "\\]")
 
 
 def _code(text: str) -> str:

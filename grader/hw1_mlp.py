@@ -387,6 +387,7 @@ def no_autograd_check(ctx, s: Scenario):
 
 def build_checks(settings: dict) -> list[CheckSpec]:
     checks: list[CheckSpec] = []
+    baseline = {"mse": oracle.MSE_CONVENTION_SCALE[settings.get("loss_convention", "mean")], "bce": (1.0, {})}
     net = ("MLP", "MLP.forward")
     for f, g in itertools.product(ACTIVATIONS, ACTIVATIONS):
         checks.append(CheckSpec(
@@ -401,7 +402,7 @@ def build_checks(settings: dict) -> list[CheckSpec]:
                 "%s[%s]" % (question, part), question,
                 {"value": "J", "gradient": "dJdy_hat", "saturated": "J and dJdy_hat at y_hat exactly 0 or 1"}[part],
                 scenarios(loss=(kind,)), loss_check(kind, part), requires=(function,), max_examples=15,
-                shown_fields=LOSS_FIELDS, probe_dims=("B", "K"), scale_role="loss"))
+                shown_fields=LOSS_FIELDS, probe_dims=("B", "K"), scale_role="loss", scale_baseline=baseline[kind]))
     for f, g in itertools.product(ACTIVATIONS, ACTIVATIONS):
         losses = ("mse", "bce") if g == "sigmoid" else ("mse",)
         checks.append(CheckSpec(
@@ -415,7 +416,8 @@ def build_checks(settings: dict) -> list[CheckSpec]:
             "end to end with your %s, as the course's tests do" % function,
             scenarios(g=("sigmoid",) if kind == "bce" else ACTIVATIONS, loss=(kind,)), end_to_end_check,
             requires=net + ("MLP.backward", function), max_examples=8,
-            shown_fields=NETWORK_FIELDS + ("loss",), probe_dims=("B", "K"), scale_role="loss"))
+            shown_fields=NETWORK_FIELDS + ("loss",), probe_dims=("B", "K"), scale_role="loss",
+            scale_baseline=baseline[kind]))
     hygiene = [
         ("forward_inputs_unchanged", "MLP.forward leaves x unchanged", scenarios(), forward_inputs_check,
          net),

@@ -91,8 +91,17 @@ def _annotate(ctx, function: str):
                 extra += ("; mixed layout (this rubric's setting): a gradient has its parameter's shape, and %s"
                           " returned in the numerator layout's %s" % (name, LAYOUT_SHAPES["numerator"][name]))
         if found.code == "shape" and isinstance(got, np.ndarray) and got.ndim == 1 and expected.ndim == 2:
-            extra += "; a 1-D array has no orientation: return a 2-D %s array" % (
-                "row" if expected.shape[0] == 1 else "column" if expected.shape[1] == 1 else "")
+            symbolic = LAYOUT_SHAPES[layout].get(name) or SHAPES.get(name, "")
+            rows, _, cols = symbolic.strip("()").partition(",")
+            if rows and rows == cols:  # a Jacobian (d,d): the diagonal alone is not the answer
+                wanted = "the whole %s matrix, not its diagonal" % symbolic
+            elif expected.shape[0] == 1:
+                wanted = "a 2-D row array"
+            elif expected.shape[1] == 1:
+                wanted = "a 2-D column array"
+            else:
+                wanted = "a 2-D %s array" % shape_text(expected.shape)
+            extra += "; a 1-D array has no orientation: return %s" % wanted
         return extra + returned_none_hint(got, function)
 
     return annotate

@@ -75,6 +75,10 @@ class CheckSpec:
     shown_fields: tuple[str, ...] = ("B", "n", "d", "K", "f", "g", "loss", "seed")
     probe_dims: tuple[str, ...] = ()
     scale_role: str = "backward"
+    # The expected value as a * prod(dim ** e) times the one `scale_role`'s explanations assume
+    # (e.g. a "half_batch_mean" MSE is K/2 times torch's mean): scale errors are explained
+    # relative to that, so that the cause is named under any rubric convention.
+    scale_baseline: tuple[float, dict] = (1.0, {})
     weight: float = 1.0
     visibility: str = "visible"
 

@@ -41,7 +41,7 @@ class AutogradUse:
 def parse(source: bytes | str) -> ast.Module | None:
     try:
         return ast.parse(source)
-    except (SyntaxError, ValueError):
+    except (SyntaxError, ValueError, MemoryError, RecursionError):  # pathological nesting included
         return None
 
 
@@ -61,61 +61,70 @@ def _is_main_guard(node: ast.AST) -> bool:
             and isinstance(test.comparators[0], ast.Constant) and test.comparators[0].value == "__main__")
 
 
-class _Scanner(ast.NodeVisitor):
-    """Collects autograd uses; skips code that turns autograd off and `__main__` blocks."""
+_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+
+
+class _Scanner:
+    """Collects autograd uses; skips code that turns autograd off and `__main__` blocks.
+
+    It walks the tree depth-first in source order with its own stack, not by recursion: a
+    submission cannot crash the grader with a deeply nested expression."""
 
     def __init__(self, lines: list[str]) -> None:
         self.lines = lines
-        self.scope: list[str] = []
+        self.scope: tuple[str, ...] = ()
         self.uses: list[AutogradUse] = []
         self.harmless: set[int] = set()
+
+    def scan(self, tree: ast.AST) -> None:
+        stack: list[tuple[ast.AST, tuple[str, ...]]] = [(tree, ())]
+        while stack:
+            node, self.scope = stack.pop()
+            children = self._inspect(node)
+            scope = self.scope + (node.name,) if isinstance(node, _SCOPES) else self.scope
+            stack.extend((child, scope) for child in reversed(children))
 
     def _add(self, node: ast.AST, what: str) -> None:
         line = getattr(node, "lineno", 0)
         code = printable(self.lines[line - 1].strip()) if 0 < line <= len(self.lines) else ""
         self.uses.append(AutogradUse(line, ".".join(self.scope) or "<module>", what, code[:120]))
 
-    def _scoped(self, node) -> None:
-        self.scope.append(node.name)
-        self.generic_visit(node)
-        self.scope.pop()
-
-    visit_FunctionDef = visit_AsyncFunctionDef = visit_ClassDef = _scoped
-
-    def visit_If(self, node: ast.If) -> None:
+    def _inspect(self, node: ast.AST) -> list[ast.AST]:
+        """Record what `node` itself uses; return the children to look into."""
         if _is_main_guard(node):
-            for child in node.orelse:
-                self.visit(child)
-            return
-        self.generic_visit(node)
+            return list(node.orelse)
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.startswith(("torch.func", "functorch")):
+                    self._add(node, "imports %s" % alias.name)
+        elif isinstance(node, ast.ImportFrom):
+            module = node.module or ""
+            names = {a.name for a in node.names}
+            if (module.startswith(AUTOGRAD_MODULES) and names - GRAD_OFF - {"set_grad_enabled"}) or (
+                    module == "torch" and {"autograd", "func", "enable_grad"} & names):
+                self._add(node, "imports from %s" % module)
+        elif isinstance(node, ast.Call):
+            # torch.set_grad_enabled(False) and requires_grad_(False) turn autograd off
+            if isinstance(node.func, ast.Attribute) and node.func.attr in ("set_grad_enabled", "requires_grad_") and (
+                    node.args and _is_false(node.args[0])):
+                self.harmless.add(id(node.func))
+        elif isinstance(node, ast.Attribute):
+            if node.attr in GRAD_OFF and isinstance(node.value, ast.Attribute) and node.value.attr == "autograd":
+                return []  # torch.autograd.no_grad(): autograd off
+            if id(node) not in self.harmless:
+                self._attribute(node)
+        elif isinstance(node, ast.Assign):
+            # x.requires_grad = False turns it off
+            if _is_false(node.value):
+                for target in node.targets:
+                    if isinstance(target, ast.Attribute) and target.attr == "requires_grad":
+                        self.harmless.add(id(target))
+        elif isinstance(node, ast.keyword):
+            if node.arg == "requires_grad" and not _is_false(node.value):
+                self._add(node.value, "passes requires_grad=...")
+        return list(ast.iter_child_nodes(node))
 
-    def visit_Import(self, node: ast.Import) -> None:
-        for alias in node.names:
-            if alias.name.startswith(("torch.func", "functorch")):
-                self._add(node, "imports %s" % alias.name)
-        self.generic_visit(node)
-
-    def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
-        module = node.module or ""
-        names = {a.name for a in node.names}
-        if (module.startswith(AUTOGRAD_MODULES) and names - GRAD_OFF - {"set_grad_enabled"}) or (
-                module == "torch" and {"autograd", "func", "enable_grad"} & names):
-            self._add(node, "imports from %s" % module)
-        self.generic_visit(node)
-
-    def visit_Call(self, node: ast.Call) -> None:
-        # torch.set_grad_enabled(False) and requires_grad_(False) turn autograd off
-        if isinstance(node.func, ast.Attribute) and node.func.attr in ("set_grad_enabled", "requires_grad_") and (
-                node.args and _is_false(node.args[0])):
-            self.harmless.add(id(node.func))
-        self.generic_visit(node)
-
-    def visit_Attribute(self, node: ast.Attribute) -> None:
-        if node.attr in GRAD_OFF and isinstance(node.value, ast.Attribute) and node.value.attr == "autograd":
-            return  # torch.autograd.no_grad(): autograd off
-        if id(node) in self.harmless:
-            self.generic_visit(node)
-            return
+    def _attribute(self, node: ast.Attribute) -> None:
         what = AUTOGRAD_ATTRIBUTES.get(node.attr, "")
         if node.attr == "requires_grad" and not isinstance(node.ctx, ast.Store):
             what = ""  # reading the flag (e.g. assert not x.requires_grad) uses nothing
@@ -123,20 +132,6 @@ class _Scanner(ast.NodeVisitor):
             what = "uses torch.func"
         if what:
             self._add(node, what)
-        self.generic_visit(node)
-
-    def visit_Assign(self, node: ast.Assign) -> None:
-        # x.requires_grad = False turns it off
-        if _is_false(node.value):
-            for target in node.targets:
-                if isinstance(target, ast.Attribute) and target.attr == "requires_grad":
-                    self.harmless.add(id(target))
-        self.generic_visit(node)
-
-    def visit_keyword(self, node: ast.keyword) -> None:
-        if node.arg == "requires_grad" and not _is_false(node.value):
-            self._add(node.value, "passes requires_grad=...")
-        self.generic_visit(node)
 
 
 def autograd_uses(source: bytes | str) -> list[AutogradUse]:
@@ -146,7 +141,7 @@ def autograd_uses(source: bytes | str) -> list[AutogradUse]:
         return []
     text = source.decode("utf-8", "replace") if isinstance(source, bytes) else source
     scanner = _Scanner(text.splitlines())
-    scanner.visit(tree)
+    scanner.scan(tree)
     return scanner.uses
 
 

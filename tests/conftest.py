@@ -10,10 +10,17 @@ import pytest
 
 from grader.engine import GradeOptions, Grading
 from grader.results import GradeReport
+from grader.sandbox import bwrap_problem
 
 ROOT = Path(__file__).resolve().parent.parent
 SUBMISSIONS = ROOT / "submissions"
 REFERENCE = ROOT / "reference" / "hw1"
+
+# The bubblewrap tests run where bwrap can really create a sandbox (installed is not enough:
+# user namespaces may be off); test_bwrap_works_where_it_is_installed says so loudly otherwise.
+BWRAP_PROBLEM = bwrap_problem()
+HAVE_BWRAP = BWRAP_PROBLEM is None
+NO_BWRAP_REASON = BWRAP_PROBLEM or ""
 
 _cache: dict = {}
 

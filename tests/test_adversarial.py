@@ -42,11 +42,10 @@ from grader.engine import GradeOptions, Grading
 from grader.report import render_json, render_terminal
 from grader.sandbox import ProcessJail, SandboxConfig
 
-from .conftest import REFERENCE, ROOT, run_cli
+from .conftest import HAVE_BWRAP, NO_BWRAP_REASON, REFERENCE, ROOT, run_cli
 
 ATTACK_FOLDERS = Path(__file__).resolve().parent / "attacks"
 
-HAVE_BWRAP = shutil.which("bwrap") is not None
 MODES = ["bwrap", "none"]
 OPTIONS = dict(seed=0, max_examples=2, call_timeout_s=5.0, import_timeout_s=12.0, submission_timeout_s=120.0)
 BOUND_S = 150.0
@@ -143,7 +142,7 @@ def _params(attacks: list[Attack]):
     for attack in attacks:
         modes = {"both": MODES, "bwrap": ["bwrap"], "any": ["bwrap" if HAVE_BWRAP else "none"]}[attack.modes]
         for mode in modes:
-            needs_bwrap = pytest.mark.skipif(not HAVE_BWRAP, reason="bubblewrap is not installed")
+            needs_bwrap = pytest.mark.skipif(not HAVE_BWRAP, reason=NO_BWRAP_REASON)
             marks = [needs_bwrap] if mode == "bwrap" else []
             out.append(pytest.param(attack.name, mode, id="%s-%s" % (attack.name, mode), marks=marks))
     return out
@@ -367,7 +366,7 @@ def _cli_checks(path: Path) -> list[dict]:
     return [c for q in data["questions"] for c in q["checks"]]
 
 
-@pytest.mark.skipif(not HAVE_BWRAP, reason="bubblewrap is not installed")
+@pytest.mark.skipif(not HAVE_BWRAP, reason=NO_BWRAP_REASON)
 def test_attack_write_outputs(tmp_path: Path) -> None:
     """Forged results written to the -o target, the current folder and a Gradescope-style
     results/results.json, during grading and from a detached process that waits until after."""
@@ -393,7 +392,7 @@ def test_attack_write_outputs(tmp_path: Path) -> None:
     assert stage_.state(ignore=(target,)) == before
 
 
-@pytest.mark.skipif(not HAVE_BWRAP, reason="bubblewrap is not installed")
+@pytest.mark.skipif(not HAVE_BWRAP, reason=NO_BWRAP_REASON)
 def test_attack_read_secrets(tmp_path: Path) -> None:
     """The key, a sibling submission, the grader's source and its environment stay out of reach:
     nothing the attack could copy is found and nothing secret reaches the report."""
@@ -422,7 +421,7 @@ def test_attack_read_secrets(tmp_path: Path) -> None:
     assert stage_.state(ignore=(target,)) == before
 
 
-@pytest.mark.skipif(not HAVE_BWRAP, reason="bubblewrap is not installed")
+@pytest.mark.skipif(not HAVE_BWRAP, reason=NO_BWRAP_REASON)
 def test_attack_edit_own_files(tmp_path: Path) -> None:
     """A submission that rewrites its own files while it is graded changes neither this
     grading (fresh workers import the snapshot as it was) nor the folder, so a regrade agrees."""

@@ -123,11 +123,12 @@ def test_output_file_gets_the_report_and_the_terminal_the_table(tmp_path):
 
 
 def test_no_colour_when_not_a_terminal_or_with_no_color():
-    env = dict(os.environ, NO_COLOR="1", FORCE_COLOR="1")
-    for environment in (None, env):
+    plain = {k: v for k, v in os.environ.items() if k not in ("FORCE_COLOR", "NO_COLOR")}
+    for environment, coloured in ((plain, False), (dict(plain, NO_COLOR="1", FORCE_COLOR="1"), False),
+                                  (dict(plain, FORCE_COLOR="1"), True)):  # FORCE_COLOR stands in for a terminal
         result = run_cli("grade", str(REFERENCE), "--only", "theory.loss", "--max-examples", "2", env=environment)
         assert result.returncode == 0
-        assert "\x1b[" not in result.stdout
+        assert ("\x1b[" in result.stdout) == coloured
 
 
 def test_several_submissions_give_one_report_each(transposed_submission):

@@ -31,15 +31,14 @@ import pytest
 
 from grader import _worker
 from grader._worker import FrameError, FrameTimeout, read_frame, write_frame
-from grader.engine import GradeOptions, Grading
+from grader.engine import GradeOptions, Grading, frame_location
 from grader.sandbox import SandboxConfig, Worker, WorkerFailure, WorkerSession, _bwrap_supports
 from grader.submission import take_snapshot
 
-from .conftest import REFERENCE, ROOT, SUBMISSIONS, run_cli
+from .conftest import HAVE_BWRAP, NO_BWRAP_REASON, REFERENCE, ROOT, SUBMISSIONS, run_cli
 from .test_adversarial import survivors
 
-HAVE_BWRAP = shutil.which("bwrap") is not None
-MODES = [pytest.param("bwrap", marks=pytest.mark.skipif(not HAVE_BWRAP, reason="bubblewrap is not installed")),
+MODES = [pytest.param("bwrap", marks=pytest.mark.skipif(not HAVE_BWRAP, reason=NO_BWRAP_REASON)),
          "none"]
 MLP = (REFERENCE / "mlp.py").read_text()
 THEORY = (REFERENCE / "theory.py").read_text()
@@ -252,6 +251,15 @@ def test_a_limit_the_worker_cannot_set_is_reported(mode: str, tmp_path: Path, mo
         report.notices
 
 
+@pytest.mark.parametrize("file,inside", [
+    ("mlp.py", True), ("helpers/util.py", True), ("/etc/passwd", False), ("../x.py", False),
+    ("a/../../x.py", False), ("", False)])
+def test_a_reported_frame_location_stays_inside_the_submission(file: str, inside: bool) -> None:
+    """A (possibly forged) traceback frame can only point at a file of the submission."""
+    location = frame_location({"frames": [{"file": file, "line": 3}]})
+    assert location == ({"file": file, "line": 3} if inside else None)
+
+
 # -- the wire protocol ----------------------------------------------------------------------
 
 def _pipe_with(data: bytes) -> int:
@@ -439,7 +447,7 @@ def sgd_step(W1, b1, W2, b2, dl_dW1, dl_db1, dl_dW2, dl_db2, lr, layout="numerat
 '''
 
 
-@pytest.mark.skipif(not HAVE_BWRAP, reason="bubblewrap is not installed")
+@pytest.mark.skipif(not HAVE_BWRAP, reason=NO_BWRAP_REASON)
 def test_writing_files_inside_the_sandbox_is_bounded(tmp_path: Path) -> None:
     """/tmp and /dev/shm are small in-memory scratch folders; everything else is read-only."""
     folder = _folder(tmp_path / "sub", mlp=None, theory=FILLS_SCRATCH)
@@ -493,3 +501,11 @@ def test_python_installed_under_tmp_stays_visible_in_the_sandbox(monkeypatch) ->
     tmp_mount = max(i for i, a in enumerate(argv) if a == "/tmp" and argv[i - 1] == "--tmpfs")
     venv_bind = argv.index("/tmp/some-venv")
     assert argv[venv_bind - 1] == "--ro-bind" and tmp_mount < venv_bind
+
+
+def test_bwrap_works_where_it_is_installed() -> None:
+    """Installed but unusable (user namespaces off) would silently skip every bubblewrap test;
+    fail loudly instead. Where bwrap is not installed at all, the tests run without it."""
+    if shutil.which("bwrap") is None:
+        pytest.skip("bubblewrap is not installed")
+    assert HAVE_BWRAP, NO_BWRAP_REASON

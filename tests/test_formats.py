@@ -397,3 +397,17 @@ def test_a_submission_that_could_not_be_graded_is_one_error_in_every_format():
     assert "**Not graded:** missing_folder does not exist" in formats.render_markdown([report])
     (row,) = csv.DictReader(io.StringIO(formats.render_csv([report])))
     assert row["error"] == "missing_folder does not exist" and float(row["final_score"]) == 0
+
+
+def test_markdown_student_text_cannot_make_links_images_or_html():
+    from grader import formats
+
+    planted = "raised ValueError: ![pixel](https://evil.example/t.png) [click](https://evil.example) <img src=x>"
+    check = CheckResult(id="mlp.forward[relu-relu]", question="mlp.forward", title="relu-relu", status="fail",
+                        score=0.0, max_score=1.0, code="exception", message=planted)
+    report = GradeReport(grader_version="t", assignment="hw1", submission="s", seed=0,
+                         questions=[QuestionResult("mlp.forward", "Forward", [check])])
+    (row,) = [line for line in formats.render_markdown([report]).splitlines() if "pixel" in line]
+    diagnosis = re.split(r"(?<!\\)\|", row)[3]
+    assert re.search(r"(?<!\\)[\[\]]", diagnosis) is None, diagnosis
+    assert "<img" not in diagnosis and "&lt;img" in diagnosis

@@ -12,7 +12,7 @@ import pytest
 
 from grader.spec import CODES
 
-from .conftest import assert_messages, failing as _failing, SUBMISSIONS, grade, lost
+from .conftest import REFERENCE, SUBMISSIONS, assert_messages, failing as _failing, grade, lost
 
 OPTIONS = dict(call_timeout_s=2)
 
@@ -275,3 +275,20 @@ def test_every_design_code_is_produced_by_some_test():
     named |= {"exception"}  # test_forward_without_transpose_crashes_or_gives_wrong_values
     named |= {"crash"}  # test_faults.test_worker_killed_mid_check_is_crash_and_the_rest_is_graded
     assert set(CODES) <= named, set(CODES) - named
+
+
+def test_the_rubric_can_grade_to_an_earlier_semesters_loss_convention(tmp_path):
+    """With loss_convention = "half_batch_mean" the earlier offering's MSE earns full marks and
+    torch's mean is the one diagnosed `scaled`, named as the torch convention."""
+    rubric = (REFERENCE / "rubric.toml").read_text()
+    assert rubric.count('loss_convention = "mean"') == 1
+    path = tmp_path / "rubric.toml"
+    path.write_text(rubric.replace('loss_convention = "mean"', 'loss_convention = "half_batch_mean"'))
+    options = dict(only=["mlp.mse_loss", "mlp.backward"], rubric_path=path)
+    earlier = grade(SUBMISSIONS / "mlp_half_batch_mean", **options)
+    assert lost(earlier) == {}
+    assert all(c.status == "pass" for c in earlier.checks)
+    torch_mean = grade(SUBMISSIONS / "correct", **options)
+    assert lost(torch_mean) == {"mlp.mse_loss": {"scaled"}}
+    for check in _failing(torch_mean, "mlp.mse_loss["):
+        assert "matches the 'mean' convention" in check.message, check.message

@@ -74,3 +74,16 @@ def test_reference_scores_full_marks():
 def test_correct_example_matches_the_reference_grade():
     report = grade(SUBMISSIONS / "correct")
     assert report.all_passed, [(c.id, c.code, c.message) for c in report.checks if c.status != "pass"]
+
+
+@settings(max_examples=30, database=None, deadline=None, derandomize=True)
+@given(scenarios(loss=("mse",)), st.sampled_from(sorted(oracle.MSE_CONVENTIONS)))
+def test_each_mse_convention_is_its_stated_multiple_of_torchs_mean(s, convention):
+    """MSE_CONVENTION_SCALE (used to explain scale errors) agrees with the oracle's functions."""
+    inputs = loss_inputs(s)
+    J, dJ = oracle.loss_and_grad("mse", inputs["y"], inputs["y_hat"], convention)
+    J_mean, dJ_mean = oracle.loss_and_grad("mse", inputs["y"], inputs["y_hat"], "mean")
+    a, law = oracle.MSE_CONVENTION_SCALE[convention]
+    factor = a * np.prod([getattr(s, dim) ** e for dim, e in law.items()])
+    np.testing.assert_allclose(J, factor * J_mean, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(dJ, factor * dJ_mean, rtol=1e-12, atol=1e-15)

@@ -80,3 +80,42 @@ if __name__ == "__main__":
     shutil.copy(REFERENCE / "theory.py", folder / "theory.py")
     report = grade(folder, only=["mlp.backward", "mlp.hygiene"], max_examples=3)
     assert [(c.id, c.code) for c in report.checks if c.status != "pass"] == []
+
+
+def test_a_deeply_nested_expression_cannot_crash_the_scan():
+    """The scan walks with its own stack: 2000 nested unary minuses parse, and still get scanned;
+    source too deep for Python's parser is simply not scanned (the runtime count remains)."""
+    deep = "import torch\nx = " + "-" * 2000 + "torch.autograd.grad\n"
+    assert {u.what for u in autograd_uses(deep)} >= {"uses torch.autograd"}
+    assert autograd_uses("x = " + "-" * 100000 + "1\n") == []
+
+
+def test_the_runtime_count_catches_autograd_the_scan_cannot_see(tmp_path):
+    """Autograd reached through getattr with built-up names evades the static scan; the worker's
+    count of torch.autograd calls during MLP.backward still forfeits the backward points."""
+    folder = tmp_path / "obfuscated"
+    folder.mkdir()
+    source = (REFERENCE / "mlp.py").read_text() + '''
+
+_GRAD = getattr(getattr(torch, "auto" + "grad"), "gr" + "ad")
+_honest_backward = MLP.backward
+
+
+def _backward(self, dJdy_hat):
+    probe = torch.ones(1)
+    setattr(probe, "requires_" + "grad", True)
+    _GRAD((probe * 2).sum(), probe)
+    return _honest_backward(self, dJdy_hat)
+
+
+MLP.backward = _backward
+'''
+    assert autograd_uses(source) == []
+    (folder / "mlp.py").write_text(source)
+    report = grade(folder, only=["mlp.backward", "mlp.hygiene", "mlp.forward"], max_examples=2)
+    backward = [c for c in report.checks if c.question == "mlp.backward" and c.max_score > 0]
+    assert backward and all(c.code == "autograd_used" and c.score == 0 for c in backward)
+    assert all("torch.autograd called during MLP.backward" in c.message for c in backward)
+    hygiene = {c.id: c for c in report.checks}["mlp.hygiene[no_autograd]"]
+    assert hygiene.code == "autograd_used" and "at run time (during MLP.backward" in hygiene.message
+    assert all(c.status == "pass" for c in report.checks if c.question == "mlp.forward")

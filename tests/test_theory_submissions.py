@@ -270,3 +270,20 @@ def test_every_code_produced_is_asserted_somewhere():
         produced |= {c.code for c in _grade(name).checks if c.status != "pass"}
     assert produced <= named, produced - named
     assert {"transposed", "shape", "scaled", "wrong_values"} <= produced
+
+
+def test_a_1d_jacobian_diagonal_is_told_to_return_the_whole_matrix(tmp_path):
+    """The diagonal of a (d,d) Jacobian as a 1-D (d,) array: `shape`, and the advice names the
+    full matrix (a 1-D answer where a row or column is due is told which one instead)."""
+    source = (SUBMISSIONS / "theory_jacobian_diagonal" / "theory.py").read_text()
+    source = source.replace("dz2_dz1 = _slope(f, z1)", "dz2_dz1 = _slope(f, z1).reshape(-1)")
+    source = source.replace("dyhat_dz3 = _slope(g, z3)", "dyhat_dz3 = _slope(g, z3).reshape(-1)")
+    assert source.count(".reshape(-1)") == 2
+    (tmp_path / "theory.py").write_text(source)
+    report = grade(tmp_path, **OPTIONS)
+    assert lost(report) == {"theory.jacobians": {"shape"}}
+    failing = _failing(report, "theory.jacobians[")
+    assert failing
+    for check in failing:  # shrunk to d=1, where a (1,1) Jacobian is still not "a row"
+        assert "dz2_dz1 has shape (%d,)" % check.counterexample["d"] in check.message, check.message
+        assert "a 1-D array has no orientation: return the whole (d,d) matrix, not its diagonal" in check.message
