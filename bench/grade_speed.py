@@ -34,6 +34,8 @@ import threading
 import time
 from pathlib import Path
 
+from grader.sandbox import process_parents, process_tree
+
 BENCH_DIR = Path(__file__).resolve().parent
 REPO_ROOT = BENCH_DIR.parent
 COURSE_TESTS = [BENCH_DIR / "course_tests" / ("test%d.py" % i) for i in (1, 2, 3)]
@@ -126,22 +128,8 @@ def _tree_sampler(root_pid: int, stop: threading.Event, peaks: dict) -> None:
     VmHWM is a high-water mark, so a late sample still holds a process's peak; a process
     that lives less than one polling interval can be missed (the kernel figure is not)."""
     while not stop.is_set():
-        parents = {}
-        for entry in os.listdir("/proc"):
-            if entry.isdigit():
-                try:
-                    with open("/proc/%s/stat" % entry) as handle:
-                        parents[int(entry)] = int(handle.read().rsplit(")", 1)[1].split()[1])
-                except (OSError, IndexError, ValueError):
-                    pass
-        tree, grew = {root_pid}, True
-        while grew:
-            grew = False
-            for pid, parent in parents.items():
-                if parent in tree and pid not in tree:
-                    tree.add(pid)
-                    grew = True
-        for pid in tree:
+        parents = process_parents()
+        for pid in process_tree(root_pid, parents):
             try:
                 with open("/proc/%d/status" % pid) as handle:
                     status = handle.read()

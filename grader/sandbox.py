@@ -274,7 +274,7 @@ class ProcessJail:
                 return {int(p) for p in (self.path / "cgroup.procs").read_text().split()}
             except OSError:
                 return set()
-        return _descendants(root_pid) | _strays()
+        return process_tree(root_pid) | _strays()
 
     def kill_all(self, root_pid: int) -> None:
         """SIGKILL the worker and everything it started; found before the first kill, so that
@@ -376,7 +376,8 @@ def _kill_pids(pids) -> None:
             pass
 
 
-def _parents() -> dict[int, int]:
+def process_parents() -> dict[int, int]:
+    """{pid: parent pid} of every process visible in /proc."""
     found = {}
     for entry in os.listdir("/proc"):
         if entry.isdigit():
@@ -389,8 +390,9 @@ def _parents() -> dict[int, int]:
     return found
 
 
-def _descendants(root_pid: int) -> set[int]:
-    parents = _parents()
+def process_tree(root_pid: int, parents: dict[int, int] | None = None) -> set[int]:
+    """root_pid and every process descending from it, from `parents` (default: read /proc now)."""
+    parents = process_parents() if parents is None else parents
     found = {root_pid}
     grew = True
     while grew:
@@ -407,8 +409,9 @@ def _strays() -> set[int]:
     if not _SUBREAPER:
         return set()
     me = os.getpid()
-    orphans = {pid for pid, parent in _parents().items() if parent == me} - _OUR_WORKERS
-    return set().union(*(_descendants(pid) for pid in orphans)) if orphans else set()
+    parents = process_parents()
+    orphans = {pid for pid, parent in parents.items() if parent == me} - _OUR_WORKERS
+    return set().union(*(process_tree(pid, parents) for pid in orphans)) if orphans else set()
 
 
 class _OutputDrain(threading.Thread):

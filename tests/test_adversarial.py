@@ -40,7 +40,7 @@ from rich.console import Console
 
 from grader.engine import GradeOptions, Grading
 from grader.report import render_json, render_terminal
-from grader.sandbox import ProcessJail, SandboxConfig
+from grader.sandbox import ProcessJail, SandboxConfig, process_tree
 
 from .conftest import HAVE_BWRAP, NO_BWRAP_REASON, REFERENCE, ROOT, run_cli
 
@@ -249,23 +249,7 @@ def survivors(marker: str, wait_s: float = 5.0) -> list[str]:
 
 def live_children() -> list[int]:
     """This test process's descendants that are still alive (zombies excluded)."""
-    parents = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open("/proc/%s/stat" % entry, "rb") as handle:
-                    stat = handle.read()
-                parents[int(entry)] = int(stat[stat.rindex(b")") + 2:].split()[1])
-            except (OSError, ValueError, IndexError):
-                continue
-    found, grew = {os.getpid()}, True
-    while grew:
-        grew = False
-        for pid, parent in parents.items():
-            if parent in found and pid not in found:
-                found.add(pid)
-                grew = True
-    return sorted(p for p in found - {os.getpid()} if not _zombie(str(p)))
+    return sorted(p for p in process_tree(os.getpid()) - {os.getpid()} if not _zombie(str(p)))
 
 
 def open_fds() -> int:
