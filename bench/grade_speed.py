@@ -34,7 +34,7 @@ import threading
 import time
 from pathlib import Path
 
-from grader.sandbox import process_parents, process_tree
+from grader.sandbox.jail import process_parents, process_tree
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO_ROOT = BENCH_DIR.parent
@@ -63,8 +63,8 @@ def floor_argv() -> list[str]:
 
 
 def _run(argv: list[str]) -> subprocess.CompletedProcess:
-    return subprocess.run(argv, cwd=REPO_ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, text=True, timeout=COMMAND_TIMEOUT_S)
+    return subprocess.run(argv, cwd=REPO_ROOT, stdin=subprocess.DEVNULL, capture_output=True,
+                          text=True, timeout=COMMAND_TIMEOUT_S)
 
 
 def run_grader(submission: str) -> tuple[float, dict]:

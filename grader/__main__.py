@@ -1,5 +1,5 @@
 """`python -m grader ...` is the same as the `grader` command."""
 
-from .cli import run
+from .faces.cli import run
 
 run()

@@ -8,13 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from grader.engine import GradeOptions, Grading
-from grader.results import GradeReport
-from grader.sandbox import bwrap_problem
+from grader.engine.grading import GradeOptions, Grading
+from grader.model.results import GradeReport
+from grader.sandbox.jail import bwrap_problem
 
 ROOT = Path(__file__).resolve().parent.parent
 SUBMISSIONS = ROOT / "submissions"
 REFERENCE = ROOT / "reference" / "hw1"
+DEFAULT_RUBRIC = ROOT / "grader" / "assignments" / "hw1" / "rubric.toml"
 
 # The bubblewrap tests run where bwrap can really create a sandbox (installed is not enough:
 # user namespaces may be off); test_bwrap_works_where_it_is_installed says so loudly otherwise.

@@ -38,9 +38,11 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from grader.engine import GradeOptions, Grading
-from grader.report import render_json, render_terminal
-from grader.sandbox import ProcessJail, SandboxConfig, process_tree
+from grader.engine.grading import GradeOptions, Grading
+from grader.faces.formats.json_report import render as render_json
+from grader.faces.formats.table import render_terminal
+from grader.sandbox.jail import ProcessJail, process_tree
+from grader.sandbox.process import SandboxConfig
 
 from .conftest import HAVE_BWRAP, NO_BWRAP_REASON, REFERENCE, ROOT, run_cli
 
@@ -167,7 +169,7 @@ def reference_scores(**options) -> dict[str, float]:
         finally:
             shutil.rmtree(folder, ignore_errors=True)
         assert report.all_passed, "the reference key must pass every check"
-        _reference_scores[key] = {c.id: round(c.score, 4) for c in report.checks}  # as the JSON report has it
+        _reference_scores[key] = {c.id: c.score for c in report.checks}  # exact, as the JSON report has it
     return _reference_scores[key]
 
 
@@ -284,7 +286,7 @@ def grade_in_process(stage_: Stage, attack: Attack, mode: str):
     # (b): finished within the bound, and the report renders
     assert elapsed < BOUND_S
     assert report.error is None
-    data = json.loads(render_json(report))
+    data = json.loads(render_json([report]))
     render_terminal(report, Console(file=io.StringIO(), width=120, force_terminal=True, color_system="standard"))
     return report, data
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.submission import take_snapshot
+from grader.sandbox.snapshot import take_snapshot
 
 from .conftest import REFERENCE, run_cli
 
@@ -97,7 +97,7 @@ def _build(case: str, folder: Path) -> None:
         (folder / "mlp.py").mkdir()
         (folder / "mlp.py" / "__init__.py").write_text(MLP)
     elif case == "non_utf8":
-        _write(folder, mlp="# -*- coding: utf-8 -*-\nimport torch\n".encode() + b'LABEL = "r\xe9sum\xe9"\n')
+        _write(folder, mlp=b"# -*- coding: utf-8 -*-\nimport torch\n" + b'LABEL = "r\xe9sum\xe9"\n')
     elif case == "syntax_error":
         _write(folder, mlp=SYNTAX_ERROR)
     elif case == "theory_syntax_error":
@@ -255,8 +255,8 @@ def test_sandbox_bwrap_without_bubblewrap_is_an_error(tmp_path: Path) -> None:
 
 
 def test_sandbox_auto_without_bubblewrap_says_sandbox_none(tmp_path: Path, monkeypatch) -> None:
-    from grader import sandbox
-    from grader.engine import GradeOptions, Grading
+    from grader.sandbox import jail as sandbox
+    from grader.engine.grading import GradeOptions, Grading
 
     monkeypatch.setattr(sandbox.shutil, "which", lambda name: None)
     assert sandbox.resolve_mode("auto") == "none"
@@ -270,7 +270,7 @@ def test_sandbox_auto_without_bubblewrap_says_sandbox_none(tmp_path: Path, monke
 def test_a_bubblewrap_that_cannot_sandbox_is_not_used(tmp_path: Path, monkeypatch) -> None:
     """Installed is not enough (user namespaces may be off): auto falls back to none, visibly, and
     an explicit --sandbox bwrap says why it cannot be honoured."""
-    from grader import sandbox
+    from grader.sandbox import jail as sandbox
 
     fake = tmp_path / "bwrap"
     fake.write_text("#!/bin/sh\necho 'bwrap: setting up uid map: Permission denied' >&2\nexit 1\n")

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from grader import batch
-from grader.results import CheckResult, GradeReport, QuestionResult
+from grader.faces import batch
+from grader.model.results import CheckResult, GradeReport, QuestionResult
 
-from .conftest import REFERENCE, SUBMISSIONS
+from .conftest import DEFAULT_RUBRIC, SUBMISSIONS
 
 IMPORT_TIMEOUT_S = 3.0
 SELECTION = ["--only", "mlp.forward", "--max-examples", "2", "--timeout", "30"]
@@ -41,7 +41,7 @@ def batch_run(tmp_path_factory) -> dict:
     (klass / "hang").mkdir()
     (klass / "hang" / "mlp.py").write_text("while True:  # never finishes importing\n    pass\n")
     (klass / ".hidden").mkdir()  # not a submission
-    rubric = (REFERENCE / "rubric.toml").read_text()
+    rubric = DEFAULT_RUBRIC.read_text()
     fast = rubric.replace("import_timeout_s = 20.0", "import_timeout_s = %s" % IMPORT_TIMEOUT_S)
     assert fast != rubric
     (base / "fast.toml").write_text(fast)
@@ -106,7 +106,7 @@ def _report(path: str, passed: bool) -> GradeReport:
 
 
 def test_a_grader_failure_on_one_submission_becomes_its_error_report():
-    from grader.submission import SubmissionError
+    from grader.errors import SubmissionError
 
     def grade_one(path: str) -> GradeReport:
         if path == "crashes":

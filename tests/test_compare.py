@@ -1,4 +1,4 @@
-"""Properties of the comparison and diagnosis logic (grader.compare)."""
+"""Properties of the comparison and diagnosis logic (grader.engine.compare) and HW1's scale stories."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ import numpy as np
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from grader.compare import (NotArray, Tolerance, diagnose, explain_scale, fit_scale_law, format_factor,
-                            is_close, law_text)
+from grader.assignments.hw1.scale_stories import explain as explain_scale
+from grader.engine.compare import Tolerance, diagnose, fit_scale_law, format_factor, is_close, law_text
+from grader.model.values import NotArray
 
 TOL = Tolerance(rtol=1e-4, atol=1e-6)
 
@@ -123,7 +124,7 @@ def test_scale_law_names_the_hard_coded_handout_constant():
     samples = [({"B": b, "K": k}, b * k / 50) for b, k in ((1, 1), (3, 1), (1, 4), (2, 5))]
     a, law = fit_scale_law(samples, ("B", "K"))
     assert law_text(a, law) == "B*K/50"
-    assert "hard-coded" in explain_scale(a, law, "loss")
+    assert "hard-coded" in explain_scale(a, law, "loss_value")
 
 
 def test_scale_law_batch_mean_in_backward():

@@ -29,11 +29,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from grader import _worker
-from grader._worker import FrameError, FrameTimeout, read_frame, write_frame
-from grader.engine import GradeOptions, Grading, frame_location
-from grader.sandbox import SandboxConfig, Worker, WorkerFailure, WorkerSession, _bwrap_supports
-from grader.submission import take_snapshot
+from grader.sandbox import protocol as _worker
+from grader.sandbox.protocol import FrameError, FrameTimeout, read_frame, write_frame
+from grader.engine.assignment import find_assignment
+from grader.engine.calls import frame_location
+from grader.engine.grading import worker_spec
+from grader.engine.grading import GradeOptions, Grading
+from grader.sandbox.jail import _bwrap_supports
+from grader.sandbox.process import SandboxConfig, Worker, WorkerFailure, WorkerSession, WorkerSpec
+from grader.sandbox.snapshot import take_snapshot
 
 from .conftest import HAVE_BWRAP, NO_BWRAP_REASON, REFERENCE, ROOT, SUBMISSIONS, run_cli
 from .test_adversarial import survivors
@@ -159,7 +163,7 @@ def _never(*args, **kwargs):
     time.sleep(3600)
 
 
-__main__.read_frame = _never
+__main__.protocol.read_frame = _never
 '''
 
 
@@ -169,7 +173,7 @@ def test_a_worker_that_stops_reading_cannot_block_the_grader(mode: str, tmp_path
     must give up at the call's deadline."""
     folder = _folder(tmp_path / "sub", mlp=None, theory=STOPS_READING)
     snapshot = take_snapshot(folder, ["theory.py"])
-    session = WorkerSession(snapshot.root, "theory", ["loss"], SandboxConfig(mode=mode), with_torch=False)
+    session = WorkerSession(snapshot.root, WorkerSpec("theory", inspect=("loss",)), SandboxConfig(mode=mode))
     try:
         assert session.load().ok
         started = time.monotonic()
@@ -243,7 +247,7 @@ def test_every_worker_runs_with_the_resource_limits(mode: str, tmp_path: Path) -
 def test_a_limit_the_worker_cannot_set_is_reported(mode: str, tmp_path: Path, monkeypatch) -> None:
     """A limit past what the kernel accepts leaves the worker running and the report says so."""
     huge = dict(SandboxConfig().limits, core_bytes=1 << 70)
-    monkeypatch.setattr("grader.engine.SandboxConfig", functools.partial(SandboxConfig, limits=huge))
+    monkeypatch.setattr("grader.engine.grading.SandboxConfig", functools.partial(SandboxConfig, limits=huge))
     folder = _folder(tmp_path / "sub", mlp=None)
     report = Grading(folder, GradeOptions(sandbox=mode, only=["theory.sgd_step[update]"], max_examples=1)).run()
     assert report.checks[0].status == "pass"
@@ -367,7 +371,8 @@ def test_writing_to_a_full_pipe_stops_at_the_deadline() -> None:
     ("no.such.task", {}, 0, False),
 ])
 def test_reply_structure_is_checked(task: str, result: dict, n_arrays: int, ok: bool) -> None:
-    assert (_worker.result_problem(task, result, n_arrays) is None) == ok
+    spec = worker_spec(find_assignment("hw1").part("mlp"))
+    assert (_worker.result_problem(spec.result_shape(task), result, n_arrays, spec.run_keys) is None) == ok
 
 
 # -- determinism ----------------------------------------------------------------------------
@@ -419,9 +424,11 @@ def test_different_seeds_explore_different_shapes(tmp_path: Path) -> None:
 def test_every_worker_task_has_a_reply_structure() -> None:
     """The grader rejects a reply to a task it has no structure for; a task added to the worker
     without one would fail every call."""
-    source = Path(_worker.__file__).read_text()
-    tasks = set(re.findall(r'if task == "([\w.]+)"', source))
-    assert tasks and tasks == set(_worker.RESULT_SHAPES)
+    from grader.assignments.hw1 import worker_tasks
+    from grader.sandbox import worker
+
+    assert worker_tasks.TASKS and set(worker_tasks.TASKS) == set(worker_tasks.RESULT_SHAPES)
+    assert set(worker.BUILTIN_TASKS) == set(_worker.BUILTIN_RESULT_SHAPES)
 
 
 FILLS_SCRATCH = THEORY + '''
@@ -494,7 +501,7 @@ def test_snapshots_left_by_killed_graders_are_swept(tmp_path: Path, monkeypatch)
 def test_python_installed_under_tmp_stays_visible_in_the_sandbox(monkeypatch) -> None:
     """A virtual environment under /tmp must be bound after the sandbox's own /tmp is mounted,
     or the private /tmp would hide the interpreter (bwrap: execvp ...: No such file)."""
-    from grader import sandbox
+    from grader.sandbox import jail as sandbox
 
     monkeypatch.setattr(sandbox, "_python_paths", lambda: ["/tmp/some-venv", "/opt/python"])
     argv = sandbox.bwrap_argv(Path("/tmp/snapshot"), ["/tmp/some-venv/bin/python", "-I"])

@@ -25,7 +25,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from grader.results import CheckResult, GradeReport, Penalty, QuestionResult
+from grader.model.results import CheckResult, GradeReport, Penalty, QuestionResult
 
 from .conftest import ROOT, SUBMISSIONS
 
@@ -282,7 +282,7 @@ def test_github_carries_the_student_text_percent_encoded(out):
 
 def test_github_neutralises_every_line_break_in_any_text():
     """Rendered directly, with text the worker would already have cleaned: the format must not rely on it."""
-    from grader import formats
+    from grader.faces import formats
 
     hostile = "a\r::error::cr\n::error::lf\u2028::error::ls\x85::error::nel\x0b::error::vt %0A::error::literal"
     check = CheckResult(id="mlp.forward[relu-relu]", question="mlp.forward", title="t", status="fail", score=0.0,
@@ -291,7 +291,7 @@ def test_github_neutralises_every_line_break_in_any_text():
     report = GradeReport(grader_version="t", assignment="hw1", submission="sub\n::error::label", seed=0,
                          questions=[QuestionResult("mlp.forward", "F", [check])], notices=[hostile],
                          penalties=[Penalty("format", 1.0, hostile)])
-    text = formats.render_github([report])
+    text = formats.render("github", [report])
     lines = text.splitlines()
     assert lines == text.rstrip("\n").split("\n")
     assert all(COMMAND.match(line) and COMMAND.match(line)["command"] in ("error", "warning", "notice")
@@ -382,32 +382,32 @@ def test_csv_one_row_per_submission_matching_the_json_reports(out):
 
 def test_a_submission_that_could_not_be_graded_is_one_error_in_every_format():
     """Rendered directly from the report `grader grade` makes for a folder it cannot grade."""
-    from grader import formats
-    from grader.batch import error_report
+    from grader.faces import formats
+    from grader.faces.batch import error_report
 
     report = error_report("missing_folder", 0, "missing_folder does not exist")
-    suite = ET.fromstring(formats.render_junit([report])).find("testsuite")
+    suite = ET.fromstring(formats.render("junit", [report])).find("testsuite")
     assert len(suite.findall("testcase")) == int(suite.get("tests")) == int(suite.get("errors")) == 1
     assert "does not exist" in suite.find("testcase/error").text
-    data = json.loads(formats.render_gradescope([report]))
+    data = json.loads(formats.render("gradescope", [report]))
     jsonschema.validate(data, SCHEMA)
     assert data["score"] == 0 and "could not grade" in data["output"]
-    (annotation,) = [a for a in _annotations(formats.render_github([report])) if a["command"] == "error"]
+    (annotation,) = [a for a in _annotations(formats.render("github", [report])) if a["command"] == "error"]
     assert "does not exist" in annotation["message"]
-    assert "**Not graded:** missing_folder does not exist" in formats.render_markdown([report])
-    (row,) = csv.DictReader(io.StringIO(formats.render_csv([report])))
+    assert "**Not graded:** missing_folder does not exist" in formats.render("markdown", [report])
+    (row,) = csv.DictReader(io.StringIO(formats.render("csv", [report])))
     assert row["error"] == "missing_folder does not exist" and float(row["final_score"]) == 0
 
 
 def test_markdown_student_text_cannot_make_links_images_or_html():
-    from grader import formats
+    from grader.faces import formats
 
     planted = "raised ValueError: ![pixel](https://evil.example/t.png) [click](https://evil.example) <img src=x>"
     check = CheckResult(id="mlp.forward[relu-relu]", question="mlp.forward", title="relu-relu", status="fail",
                         score=0.0, max_score=1.0, code="exception", message=planted)
     report = GradeReport(grader_version="t", assignment="hw1", submission="s", seed=0,
                          questions=[QuestionResult("mlp.forward", "Forward", [check])])
-    (row,) = [line for line in formats.render_markdown([report]).splitlines() if "pixel" in line]
+    (row,) = [line for line in formats.render("markdown", [report]).splitlines() if "pixel" in line]
     diagnosis = re.split(r"(?<!\\)\|", row)[3]
     assert re.search(r"(?<!\\)[\[\]]", diagnosis) is None, diagnosis
     assert "<img" not in diagnosis and "&lt;img" in diagnosis

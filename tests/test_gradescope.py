@@ -22,7 +22,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from .conftest import REFERENCE, SUBMISSIONS
+from .conftest import DEFAULT_RUBRIC, SUBMISSIONS
 
 SCHEMA = json.loads((Path(__file__).parent / "schemas" / "gradescope_results.schema.json").read_text())
 DUE = "2021-02-19T23:00:00.000000-05:00"
@@ -34,7 +34,7 @@ VISIBILITY = {"theory.backward": {"grid": "after_due_date"}, "mlp.hygiene": {"*"
 
 def _rubric(path: Path) -> Path:
     """The reference rubric with hidden checks, and 2 examples per check to keep the bundle quick."""
-    text = (REFERENCE / "rubric.toml").read_text()
+    text = DEFAULT_RUBRIC.read_text()
     text, count = re.subn(r"(?m)^(points = \d+)$", r"\1\nmax_examples = 2", text)
     assert count == 10
     for question, table in VISIBILITY.items():
@@ -131,10 +131,8 @@ def test_bundle_holds_executable_scripts_the_rubric_and_the_grader(setup):
     package = Path(__import__("grader").__file__).parent
     shipped = {p.relative_to(package).as_posix() for p in package.rglob("*")
                if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc"}
-    # a source checkout has no packaged rubric: the bundle adds the default one, as a wheel would
-    shipped.add("rubrics/hw1.toml")
     assert {name.removeprefix("grader/") for name in infos if name.startswith("grader/")} == shipped
-    assert archive_text(setup["bundle"], "grader/rubrics/hw1.toml") == (REFERENCE / "rubric.toml").read_text()
+    assert archive_text(setup["bundle"], "grader/assignments/hw1/rubric.toml") == DEFAULT_RUBRIC.read_text()
 
 
 def archive_text(bundle, name: str) -> str:

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import pytest
 
-from grader.spec import CODES
+from grader.model.codes import CODES
 
-from .conftest import REFERENCE, SUBMISSIONS, assert_messages, failing as _failing, grade, lost
+from .conftest import DEFAULT_RUBRIC, SUBMISSIONS, assert_messages, failing as _failing, grade, lost
 
 OPTIONS = dict(call_timeout_s=2)
 
@@ -280,10 +280,10 @@ def test_every_design_code_is_produced_by_some_test():
 def test_the_rubric_can_grade_to_an_earlier_semesters_loss_convention(tmp_path):
     """With loss_convention = "half_batch_mean" the earlier offering's MSE earns full marks and
     torch's mean is the one diagnosed `scaled`, named as the torch convention."""
-    rubric = (REFERENCE / "rubric.toml").read_text()
-    assert rubric.count('loss_convention = "mean"') == 1
+    rubric = DEFAULT_RUBRIC.read_text()
+    assert rubric.count('variant = "sp21"') == 1
     path = tmp_path / "rubric.toml"
-    path.write_text(rubric.replace('loss_convention = "mean"', 'loss_convention = "half_batch_mean"'))
+    path.write_text(rubric.replace('variant = "sp21"', 'variant = "sp21"\nloss_convention = "half_batch_mean"'))
     options = dict(only=["mlp.mse_loss", "mlp.backward"], rubric_path=path)
     earlier = grade(SUBMISSIONS / "mlp_half_batch_mean", **options)
     assert lost(earlier) == {}

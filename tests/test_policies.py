@@ -14,16 +14,20 @@ from datetime import timedelta
 
 import pytest
 
-from grader.policies import (
-    PolicyError,
-    format_penalty,
-    late_penalty,
-    parse_time,
-    read_gradescope_metadata,
-    validate_policies,
-)
+from grader.engine import policies as policy_module
+from grader.engine.policies import PolicyError, parse_policies, parse_time, read_gradescope_metadata
 
-from .conftest import ROOT, SUBMISSIONS
+from .conftest import DEFAULT_RUBRIC, ROOT, SUBMISSIONS
+
+
+def late_penalty(table: dict, *args):
+    """late_penalty with the policy given as its rubric table (parsed as the rubric loader does)."""
+    return policy_module.late_penalty(parse_policies({"late": table}).late if table else None, *args)
+
+
+def format_penalty(table: dict, *args):
+    return policy_module.format_penalty(parse_policies({"format": table}).format if table else None, *args)
+
 
 DUE = parse_time("2021-02-19T23:00:00-05:00")
 LATE = {"windows": [{"hours": 24, "penalty": 0.2}, {"hours": 72, "penalty": 0.5}], "after_last": "reject"}
@@ -136,14 +140,15 @@ def test_format_penalty_is_deducted_once_and_finds_forbidden_files_in_sub_folder
     {"late": {"after_last": "never"}}, {"late": {"after_last": 1.5}}, {"lateness": {}}, {"late": []}])
 def test_invalid_policies_are_named(policies):
     with pytest.raises(PolicyError) as raised:
-        validate_policies(policies)
+        parse_policies(policies)
     assert "[policies" in str(raised.value)
 
 
 def test_the_reference_rubric_policies_are_valid():
     import tomllib
 
-    validate_policies(tomllib.loads((ROOT / "reference" / "hw1" / "rubric.toml").read_text())["policies"])
+    parsed = parse_policies(tomllib.loads(DEFAULT_RUBRIC.read_text())["policies"])
+    assert parsed.format is not None and parsed.late is not None
 
 
 # -- the command line ---------------------------------------------------------------------------

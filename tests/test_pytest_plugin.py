@@ -16,7 +16,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from .conftest import ROOT, SUBMISSIONS
+from .conftest import DEFAULT_RUBRIC, ROOT, SUBMISSIONS
 
 pytest_plugins = ["pytester"]
 
@@ -82,10 +82,10 @@ def test_items_pass_and_fail_as_grader_grade_decides(pytester, graded):
 
 
 def _all_checks() -> int:
-    from grader.engine import all_planned_checks
-    from grader.scoring import load_rubric
+    from grader.engine.plan import plan
+    from grader.engine.rubric import load_rubric
 
-    return len(all_planned_checks(load_rubric()))
+    return len(plan(load_rubric()).checks)
 
 
 def test_k_selects_by_question_and_check_id(pytester, graded):
@@ -96,10 +96,10 @@ def test_k_selects_by_question_and_check_id(pytester, graded):
     assert lines == ["sub::mlp.backward[relu-identity]"]
     everything = pytester.runpytest_subprocess("--grader-submission", "sub", "--collect-only", "-q",
                                                "-p", "no:cacheprovider")
-    from grader.engine import all_planned_checks
-    from grader.scoring import load_rubric
+    from grader.engine.plan import plan
+    from grader.engine.rubric import load_rubric
 
-    ids = ["sub::" + c.id for c in all_planned_checks(load_rubric())]
+    ids = ["sub::" + c.id for c in plan(load_rubric()).checks]
     assert [line for line in everything.stdout.lines if "::" in line] == ids
 
 
@@ -155,7 +155,7 @@ def test_tool_grader_items_are_not_added_to_a_run_of_other_test_files(pytester, 
 
 def test_public_says_how_many_hidden_points_were_not_run(pytester):
     shutil.copytree(SUBMISSIONS / "correct", pytester.path / "sub")
-    rubric = (ROOT / "reference" / "hw1" / "rubric.toml").read_text().replace(
+    rubric = DEFAULT_RUBRIC.read_text().replace(
         '[questions."theory.loss"]\n', '[questions."theory.loss".visibility]\nbce = "after_due_date"\n'
         '[questions."theory.loss"]\n')
     (pytester.path / "rubric.toml").write_text(rubric)

@@ -9,8 +9,9 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from grader import oracle
-from grader.strategies import ACTIVATIONS, loss_inputs, network_values, scenarios
+from grader.assignments.hw1 import oracle
+from grader.assignments.hw1.strategies import loss_inputs, network_values, scenarios
+from grader.assignments.hw1.variants import MLP_ACTIVATIONS as ACTIVATIONS
 
 from .conftest import REFERENCE, SUBMISSIONS, grade
 

@@ -12,7 +12,6 @@ import shutil
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
-from importlib import resources
 from pathlib import Path
 
 import pytest
@@ -41,9 +40,10 @@ def _tree(folder: Path) -> dict[str, bytes]:
 
 
 def _template(name: str) -> str:
-    from grader.starter import STARTER_FILES
+    from grader.engine.assignment import find_assignment
 
-    return resources.files("grader").joinpath("templates", STARTER_FILES[name]).read_text(encoding="utf-8")
+    hw1 = find_assignment("hw1")
+    return hw1.resource(hw1.starter_files[name]).read_text(encoding="utf-8")
 
 
 @pytest.fixture(scope="module")

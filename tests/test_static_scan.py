@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import shutil
 
-from grader.static_scan import autograd_uses, definition_lines
+from grader.assignments.hw1.autograd_scan import autograd_uses
+from grader.engine.source import definition_lines
 
 from .conftest import REFERENCE, grade
 

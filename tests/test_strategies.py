@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from hypothesis import Phase, given, settings
 
-from grader.strategies import MAX_BATCH, MAX_DIM, scenarios
+from grader.assignments.hw1.strategies import MAX_BATCH, MAX_DIM, scenarios
 
 
 def _draw(count: int, **kwargs) -> list:

@@ -18,10 +18,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from grader import oracle
-from grader.strategies import THEORY_ACTIVATIONS, Scenario, scenarios, theory_loss_inputs, theory_values
+from grader.assignments.hw1 import oracle
+from grader.assignments.hw1.strategies import Scenario, scenarios, theory_loss_inputs, theory_values
+from grader.assignments.hw1.variants import VARIANTS
 
-from .conftest import REFERENCE, SUBMISSIONS, grade, lost
+from .conftest import DEFAULT_RUBRIC, REFERENCE, SUBMISSIONS, grade, lost
+
+THEORY_ACTIVATIONS = VARIANTS["sp21"].theory_activations
 
 OPTIONS = dict(only=["theory"], call_timeout_s=2)
 GRADS = ("dl_dW1", "dl_db1", "dl_dW2", "dl_db2")
@@ -53,7 +56,7 @@ def sgd_step(W1, b1, W2, b2, dl_dW1, dl_db1, dl_dW2, dl_db2, lr):
 
 @pytest.fixture(scope="module")
 def mixed_rubric(tmp_path_factory):
-    text = (REFERENCE / "rubric.toml").read_text()
+    text = DEFAULT_RUBRIC.read_text()
     text, count = re.subn(r'^layout = "numerator"', 'layout = "mixed"', text, flags=re.M)
     assert count == 1
     path = tmp_path_factory.mktemp("rubric") / "rubric.toml"

@@ -15,11 +15,11 @@ import tomllib
 
 import pytest
 
-from .conftest import assert_messages, failing as _failing, REFERENCE, SUBMISSIONS, grade, lost
+from .conftest import DEFAULT_RUBRIC, assert_messages, failing as _failing, SUBMISSIONS, grade, lost
 
 OPTIONS = dict(only=["theory"], call_timeout_s=2)
 THEORY_QUESTIONS = {"theory.forward", "theory.loss", "theory.jacobians", "theory.backward", "theory.sgd_step"}
-RUBRIC_QUESTIONS = tomllib.loads((REFERENCE / "rubric.toml").read_text())["questions"]
+RUBRIC_QUESTIONS = tomllib.loads(DEFAULT_RUBRIC.read_text())["questions"]
 THEORY_POINTS = sum(q["points"] for qid, q in RUBRIC_QUESTIONS.items() if qid.startswith("theory."))
 MLP_QUESTIONS = {"mlp.forward", "mlp.mse_loss", "mlp.bce_loss", "mlp.backward", "mlp.hygiene"}
 

@@ -1,31 +1,27 @@
-"""The shape of an assignment: parts, questions, checks, and what a check may return.
+"""The shape of an assignment part: questions, checks, and what a check may return.
 
-An assignment part (the practical `mlp.py`, the theory `theory.py`) is a `PartSpec`: the
-file it grades, its questions, and the checks that decide them. A check is a Hypothesis
-property over `Scenario`s: `run(context, scenario)` returns None when the submission is
-right on that example, a `Failure` (one DESIGN 5 code and a message) when it is wrong, or
-`NoEvidence` when the example says nothing about the property (hygiene checks only).
+A part (one submission file, e.g. HW1's `mlp.py`) is a `PartSpec`: the module it grades, its
+questions, and the checks that decide them. A check is a Hypothesis property over scenarios
+(frozen dataclasses with at least a `seed` field, defined by the assignment):
+`run(context, scenario)` returns None when the submission is right on that example, a
+`Failure` (one diagnosis code and a message) when it is wrong, or `NoEvidence` when the
+example says nothing about the property.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol
 
 from hypothesis import strategies as st
 
+from ..errors import InternalSignal
+from ..model.codes import Visibility
 from .compare import Diagnosis, Tolerance
 
-CODES = (
-    "missing", "import_error", "exception", "timeout", "crash", "not_array", "shape",
-    "transposed", "sign", "scaled", "nonfinite", "wrong_values", "input_mutated",
-    "nondeterministic", "autograd_used",
-)
-WORKER_CODES = ("timeout", "crash")
-
-
-# The submission is wrong on one example: a DESIGN 5 code and a message in plain words.
 Failure = Diagnosis
+"""The submission is wrong on one example: a diagnosis code and a message in plain words."""
 
 
 @dataclass
@@ -35,7 +31,7 @@ class NoEvidence:
     failure: Failure
 
 
-class CallFailed(Exception):
+class CallFailed(InternalSignal):
     """A call into the worker did not return a value to judge (exception, timeout, crash)."""
 
     def __init__(self, failure: Failure, key: str | None = None) -> None:
@@ -44,14 +40,27 @@ class CallFailed(Exception):
         self.key = key
 
 
+@dataclass
+class PartState:
+    """What the checks of one part share while it is graded.
+
+    `attrs`: what importing the module found (dotted name -> "class"|"callable"|"value"|
+    "missing"); `counters`: the worker's counters (name -> {call description: total});
+    `static`: what the part's static analysis of the source found (its own type)."""
+
+    attrs: dict[str, str] = field(default_factory=dict)
+    counters: dict[str, dict[str, int]] = field(default_factory=dict)
+    static: Any = None
+
+
 class CheckContext(Protocol):
     """What the engine gives a check while it runs."""
 
     tolerance: Tolerance
-    settings: dict
-    shared: dict
+    settings: Any
+    state: PartState
 
-    def call(self, task: str, args: dict, what: str, key: str | None = None) -> dict:
+    def call(self, task: str, args: dict[str, Any], what: str, key: str | None = None) -> dict[str, Any]:
         """Run a worker task; array arguments are numpy arrays. Raises CallFailed."""
 
     def is_dead(self, key: str) -> bool:
@@ -59,28 +68,29 @@ class CheckContext(Protocol):
 
 
 Outcome = Failure | NoEvidence | None
+ScaleStory = Callable[[float, dict[str, int]], "str | None"]
+"""The likely cause of a scale error a * prod(dim ** e) in a student's words, or None."""
 
 
 @dataclass
 class CheckSpec:
-    """One check: a property run on up to `max_examples` scenarios from `strategy`."""
+    """One check: a property run on up to `max_examples` scenarios from `strategy`.
+
+    `probe_dims` are the scenario's dimensions a `scaled` failure is re-run at, to see how the
+    factor depends on them; `scale_story` names the likely cause of the fitted law."""
 
     id: str
     question: str
     title: str
-    strategy: st.SearchStrategy
+    strategy: st.SearchStrategy[Any]
     run: Callable[[CheckContext, Any], Outcome]
     requires: tuple[str, ...] = ()
     max_examples: int = 10
-    shown_fields: tuple[str, ...] = ("B", "n", "d", "K", "f", "g", "loss", "seed")
+    shown_fields: tuple[str, ...] = ()
     probe_dims: tuple[str, ...] = ()
-    scale_role: str = "backward"
-    # The expected value as a * prod(dim ** e) times the one `scale_role`'s explanations assume
-    # (e.g. a "half_batch_mean" MSE is K/2 times torch's mean): scale errors are explained
-    # relative to that, so that the cause is named under any rubric convention.
-    scale_baseline: tuple[float, dict] = (1.0, {})
+    scale_story: ScaleStory | None = None
     weight: float = 1.0
-    visibility: str = "visible"
+    visibility: Visibility = "visible"
 
     @property
     def local_id(self) -> str:
@@ -88,18 +98,37 @@ class CheckSpec:
         return self.id[len(self.question) + 1:-1]
 
 
+def _no_static(source: bytes) -> Any:
+    return None
+
+
+def _no_finalize(results: list[Any], state: PartState) -> None:
+    return None
+
+
+def _no_location(check: CheckSpec, state: PartState) -> int | None:
+    return None
+
+
 @dataclass
 class PartSpec:
-    """One file of a submission and the questions graded from it."""
+    """One file of a submission and the questions graded from it.
+
+    `static_checks(source)` runs on the source before grading (never executing it) and fills
+    `PartState.static`; `finalize(results, state)` may amend verdicts across checks (e.g. a
+    forfeit); `static_line(check, state)` may point a check's location at a line it found;
+    `inspect` lists the dotted names whose presence the worker reports after import."""
 
     name: str
     module: str
     questions: dict[str, str]
-    inspect: list[str]
-    with_torch: bool
-    build_checks: Callable[[dict], list[CheckSpec]]
-    static_checks: Callable[[str, dict], dict] = field(default=lambda source, settings: {})
-    finalize: Callable[[list, dict], None] = field(default=lambda results, shared: None)
+    checks: list[CheckSpec]
+    inspect: tuple[str, ...] = ()
+    static_checks: Callable[[bytes], Any] = _no_static
+    finalize: Callable[[list[Any], PartState], None] = _no_finalize
+    static_line: Callable[[CheckSpec, PartState], int | None] = _no_location
+    exception_hint: Callable[[str, str], str] | None = None
+    """(stage, exception type) -> advice appended to a student exception's diagnosis."""
 
     @property
     def filename(self) -> str:

@@ -1,8 +1,8 @@
-"""Compare a student's value with the oracle's and name the mistake (DESIGN 5 codes).
+"""Compare a student's value with the expected one and name the mistake (a diagnosis code).
 
 Values arrive as float64 numpy arrays (or `NotArray` when the student returned something
-else). Closeness is relative: ||got - exp|| <= rtol * ||exp|| + atol * sqrt(size), which is
-the DESIGN 4 relative error with a floor for values near zero.
+else). Closeness is relative: ||got - exp|| <= rtol * ||exp|| + atol * sqrt(size), the
+relative error ||got - exp|| / ||exp|| with a floor for values near zero.
 """
 
 from __future__ import annotations
@@ -12,17 +12,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-
-@dataclass(frozen=True)
-class NotArray:
-    """A student value that is not an array of numbers; `description` says what it was."""
-
-    description: str
-
-
-@dataclass(frozen=True)
-class Absent(NotArray):
-    """A value the student never provided (e.g. a missing key in MLP.grads)."""
+from ..model.codes import Code
+from ..model.values import Absent, NotArray
 
 
 @dataclass(frozen=True)
@@ -35,14 +26,14 @@ class Tolerance:
 
 @dataclass
 class Diagnosis:
-    """The submission is wrong: one DESIGN 5 `code` and a plain-words `message`.
+    """The submission is wrong: one diagnosis `code` and a plain-words `message`.
 
     `name` is the value concerned; `factor` is set for `scaled` (got = factor * expected);
     `about_example` is False when the example does not matter (e.g. "not implemented yet");
     `others` holds the diagnoses of further wrong values judged alongside this one;
     `location` ({"file", "line"}) is where in the submission it went wrong, when known."""
 
-    code: str
+    code: Code
     message: str
     name: str | None = None
     factor: float | None = None
@@ -92,7 +83,7 @@ def fitted_factor(got: np.ndarray, expected: np.ndarray) -> float | None:
     return float(np.vdot(got, expected)) / denominator
 
 
-def _g(value: float) -> str:
+def _g(value: float | np.ndarray) -> str:
     return "%.6g" % (float(value) + 0.0)
 
 
@@ -179,10 +170,10 @@ def diagnose(name: str, got: object, expected: np.ndarray, tol: Tolerance) -> Di
         flat = got.reshape(expected.shape)
         if is_close(flat, expected, tol):
             message += " (the values are right, only the shape is not)"
-    elif expected.ndim == 2 and expected.shape[0] == expected.shape[1] and got.size == expected.shape[0]:
-        if is_close(got.reshape(-1), np.diag(expected).copy(), tol):
-            message += ": it looks like the diagonal of the %s Jacobian, which must be returned whole" % (
-                shape_text(expected.shape))
+    elif (expected.ndim == 2 and expected.shape[0] == expected.shape[1] and got.size == expected.shape[0]
+          and is_close(got.reshape(-1), np.diag(expected).copy(), tol)):
+        message += ": it looks like the diagonal of the %s Jacobian, which must be returned whole" % (
+            shape_text(expected.shape))
     return Diagnosis(code="shape", name=name, message=message)
 
 
@@ -197,9 +188,9 @@ def fit_scale_law(samples: list[tuple[dict, float]], dims: tuple[str, ...]) -> t
     for exps in itertools.product((-1, 0, 1), repeat=len(dims)):
         law = {k: e for k, e in zip(dims, exps) if e}
         a = c0 / math.prod(base[k] ** e for k, e in law.items())
-        if all(abs(a * math.prod(d[k] ** e for k, e in law.items()) - c) <= 1e-3 * abs(c) for d, c in samples):
-            if best is None or len(law) < len(best[1]):
-                best = (a, law)
+        fits = all(abs(a * math.prod(d[k] ** e for k, e in law.items()) - c) <= 1e-3 * abs(c) for d, c in samples)
+        if fits and (best is None or len(law) < len(best[1])):
+            best = (a, law)
     return best
 
 
@@ -207,9 +198,8 @@ def law_text(a: float, law: dict) -> str:
     """"B*K/50", "1/B", "K/2", "2": the factor as a formula in the dimensions."""
     from fractions import Fraction
 
-    constant = Fraction(a).limit_denominator(1000)
-    if abs(float(constant) - a) > 1e-4 * abs(a):
-        constant = None
+    fraction = Fraction(a).limit_denominator(1000)
+    constant = None if abs(float(fraction) - a) > 1e-4 * abs(a) else fraction
     up = [k for k, e in law.items() if e > 0]
     down = [k for k, e in law.items() if e < 0]
     numerator = "*".join(up)
@@ -225,66 +215,6 @@ def law_text(a: float, law: dict) -> str:
     return "%s/%s" % (numerator, "(%s)" % denominator if "*" in denominator else denominator)
 
 
-def _is(a: float, value: float) -> bool:
-    return abs(a - value) <= 1e-4 * abs(value)
-
-
-def explain_scale(a: float, law: dict, role: str, baseline: tuple[float, dict] = (1.0, {})) -> str | None:
-    """The likely cause of a scale error a * prod(dim ** e) in a student's words, or None when
-    no simple story fits; `role` is "loss" (torch's mean loss or its gradient), "backward"
-    (gradients given dJdy_hat) or "theory". `baseline` is the expected value as a multiple of
-    the one `role` assumes (see CheckSpec.scale_baseline)."""
-    a *= baseline[0]
-    law = {dim: law.get(dim, 0) + baseline[1].get(dim, 0) for dim in set(law) | set(baseline[1])}
-    key = tuple(sorted((dim, e) for dim, e in law.items() if e))
-    if role == "loss":
-        if key == () and _is(a, 0.5):
-            return "a factor 2 is missing (the derivative of (y_hat - y)^2 is 2 (y_hat - y))"
-        if key == () and _is(a, 2):
-            return "there is an extra factor 2"
-        if key == (("B", 1), ("K", 1)) and _is(a, 1):
-            return "the 1/(B*K) of the mean is missing: summed where torch averages over all B*K entries"
-        if key == (("B", 1), ("K", 1)) and a < 1 and _is(1 / a, round(1 / a)):
-            text = "a constant 1/%d is hard-coded where 1/(B*K) is due" % round(1 / a)
-            if round(1 / a) == 50:
-                text += " (50 = the handout's batch of 10 times its 5 outputs)"
-            return text
-        if key == (("K", 1),) and _is(a, 1):
-            return "averaged over the batch only: the 1/K of the mean over the outputs is missing"
-        if key == (("K", 1),) and _is(a, 0.5):
-            return ("it matches the 'half_batch_mean' convention (1/2 * squared error summed over outputs,"
-                    " averaged over the batch) of an earlier offering, not torch's mean over all B*K entries")
-        if key == (("B", 1),) and _is(a, 1):
-            return "averaged over the outputs only: the 1/B of the batch mean is missing"
-        if key == (("B", -1), ("K", -1)) and _is(a, 1):
-            return "divided by B*K once too often"
-        if key == () and _is(a, 1):
-            return ("it matches the 'mean' convention of torch's MSELoss (the mean over all B*K entries), not"
-                    " the convention this rubric asks for")
-    if role == "backward":
-        if key == (("B", -1),) and _is(a, 1):
-            return "averaged over the batch where the sum is due: dJdy_hat already carries the loss's 1/B"
-        if key == (("B", -1), ("K", -1)) and _is(a, 1):
-            return ("divided by B*K: backward applies the loss's mean again, but dJdy_hat already carries it"
-                    " (backward must use dJdy_hat exactly as given)")
-        if key == (("B", 1),) and _is(a, 1):
-            return "multiplied by the batch size B"
-        if key == () and _is(a, 0.5):
-            return "a factor 1/2 that does not belong there"
-        if key == () and _is(a, 2):
-            return "an extra factor 2"
-    if role == "theory":
-        if key == (("K", 1),) and _is(a, 1):
-            return "the 1/K of the mean over the K outputs is missing"
-        if key == (("K", -1),) and _is(a, 1):
-            return "divided by K where no 1/K belongs"
-        if key == () and _is(a, 0.5):
-            return "a factor 2 is missing"
-        if key == () and _is(a, 2):
-            return "there is an extra factor 2"
-    return None
-
-
 def judge(items: list[tuple[str, object, np.ndarray]], tol: Tolerance, annotate=None) -> Diagnosis | None:
     """Compare (name, got, expected) in order; return the first mismatch, naming the others.
 
@@ -292,6 +222,7 @@ def judge(items: list[tuple[str, object, np.ndarray]], tol: Tolerance, annotate=
     symbols, layout advice) to each diagnosis message."""
     failures = []
     for name, got, expected in items:
+        found: Diagnosis | None
         if isinstance(got, Absent):
             found = Diagnosis("missing", "%s is missing: %s" % (name, got.description), name)
         else:

@@ -14,14 +14,13 @@ from __future__ import annotations
 import fnmatch
 import json
 import math
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any, Literal
 
-from .results import Penalty
-
-
-class PolicyError(Exception):
-    """A policy in the rubric, or a date given for it, is invalid."""
+from ..errors import PolicyError
+from ..model.results import Penalty
 
 
 def parse_time(text: str) -> datetime:
@@ -47,47 +46,68 @@ def read_gradescope_metadata(path: str | Path) -> tuple[datetime, datetime | Non
 
 
 def submission_files(root: Path) -> list[str]:
-    """Every file in the submission snapshot, as a relative POSIX path."""
+    """Every file under `root`, as a relative POSIX path."""
     return sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
 
 
-def _fraction(value, where: str) -> float:
+@dataclass(frozen=True)
+class FormatPolicy:
+    """Deduct `penalty` (a fraction of the maximum) once when a `required` file is missing or a
+    file matches a `forbidden` glob."""
+
+    penalty: float = 0.0
+    required: tuple[str, ...] = ()
+    forbidden: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class LateWindow:
+    hours: float
+    penalty: float
+
+
+@dataclass(frozen=True)
+class LatePolicy:
+    """`windows` in increasing hours after the due date, each penalty a fraction of the earned
+    score; past the last, `after_last`: "reject" (the whole score) or a fraction."""
+
+    windows: tuple[LateWindow, ...] = ()
+    after_last: float | Literal["reject"] = "reject"
+
+
+@dataclass(frozen=True)
+class Policies:
+    format: FormatPolicy | None = None
+    late: LatePolicy | None = None
+    names: tuple[str, ...] = field(default=())
+
+
+def _fraction(value: Any, where: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= float(value) <= 1.0:
         raise PolicyError("%s must be a fraction between 0 and 1, not %r" % (where, value))
     return float(value)
 
 
-def _names(value, where: str) -> list[str]:
+def _names(value: Any, where: str) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
         raise PolicyError("%s must be a list of file names or globs, not %r" % (where, value))
+    return tuple(value)
+
+
+def _table(value: Any, name: str, keys: set[str]) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise PolicyError("%s must be a table" % name)
+    unknown = set(value) - keys
+    if unknown:
+        raise PolicyError("%s has unknown keys %s" % (name, ", ".join(sorted(unknown))))
     return value
 
 
-def validate_policies(policies: dict) -> None:
-    """Raise PolicyError, naming the setting, when the rubric's [policies] table is invalid."""
-    if not isinstance(policies, dict):
-        raise PolicyError("[policies] must be a table")
-    unknown = set(policies) - {"format", "late"}
-    if unknown:
-        raise PolicyError("[policies] has unknown policies %s (known: format, late)" % ", ".join(sorted(unknown)))
-    fmt = policies.get("format", {})
-    if not isinstance(fmt, dict):
-        raise PolicyError("[policies.format] must be a table")
-    unknown = set(fmt) - {"penalty", "required", "forbidden"}
-    if unknown:
-        raise PolicyError("[policies.format] has unknown keys %s" % ", ".join(sorted(unknown)))
-    _fraction(fmt.get("penalty", 0.0), "[policies.format] penalty")
-    _names(fmt.get("required", []), "[policies.format] required")
-    _names(fmt.get("forbidden", []), "[policies.format] forbidden")
-    late = policies.get("late", {})
-    if not isinstance(late, dict):
-        raise PolicyError("[policies.late] must be a table")
-    unknown = set(late) - {"windows", "after_last"}
-    if unknown:
-        raise PolicyError("[policies.late] has unknown keys %s" % ", ".join(sorted(unknown)))
+def _late(late: dict[str, Any]) -> LatePolicy:
     windows = late.get("windows", [])
     if not isinstance(windows, list):
         raise PolicyError("[policies.late] windows must be a list of {hours, penalty}")
+    parsed = []
     for number, window in enumerate(windows, start=1):
         where = "[policies.late] window %d" % number
         if not isinstance(window, dict) or set(window) != {"hours", "penalty"}:
@@ -95,10 +115,25 @@ def validate_policies(policies: dict) -> None:
         hours = window["hours"]
         if isinstance(hours, bool) or not isinstance(hours, (int, float)) or not hours > 0:
             raise PolicyError("%s: hours must be a positive number, not %r" % (where, hours))
-        _fraction(window["penalty"], "%s: penalty" % where)
+        parsed.append(LateWindow(float(hours), _fraction(window["penalty"], "%s: penalty" % where)))
     after = late.get("after_last", "reject")
-    if after != "reject":
-        _fraction(after, '[policies.late] after_last (a fraction or "reject")')
+    after_last: float | Literal["reject"] = "reject" if after == "reject" else _fraction(
+        after, '[policies.late] after_last (a fraction or "reject")')
+    return LatePolicy(tuple(sorted(parsed, key=lambda w: w.hours)), after_last)
+
+
+def parse_policies(policies: Any) -> Policies:
+    """The rubric's [policies] table, validated once; PolicyError names the wrong setting."""
+    table = _table(policies, "[policies]", {"format", "late"})
+    fmt = late = None
+    if "format" in table:
+        f = _table(table["format"], "[policies.format]", {"penalty", "required", "forbidden"})
+        fmt = FormatPolicy(_fraction(f.get("penalty", 0.0), "[policies.format] penalty"),
+                           _names(f.get("required", []), "[policies.format] required"),
+                           _names(f.get("forbidden", []), "[policies.format] forbidden"))
+    if "late" in table:
+        late = _late(_table(table["late"], "[policies.late]", {"windows", "after_last"}))
+    return Policies(fmt, late, tuple(table))
 
 
 def _forbidden(path: str, pattern: str) -> bool:
@@ -106,21 +141,19 @@ def _forbidden(path: str, pattern: str) -> bool:
     return fnmatch.fnmatchcase(path, pattern) or fnmatch.fnmatchcase(path.rsplit("/", 1)[-1], pattern)
 
 
-def format_penalty(policy: dict, files: list[str], max_score: float) -> Penalty | None:
+def format_penalty(policy: FormatPolicy | None, files: list[str], max_score: float) -> Penalty | None:
     """One deduction (a fraction of the maximum) when a required file is missing or a forbidden
     file was submitted; None when the submission follows the format or there is no policy."""
-    if not policy:
+    if policy is None:
         return None
-    validate_policies({"format": policy})
-    problems = ["%s is missing" % name for name in policy.get("required", []) if name not in files]
+    problems = ["%s is missing" % name for name in policy.required if name not in files]
     for name in files:
-        if any(_forbidden(name, pattern) for pattern in policy.get("forbidden", [])):
+        if any(_forbidden(name, pattern) for pattern in policy.forbidden):
             problems.append("%s should not be submitted" % name)
     if not problems:
         return None
-    fraction = float(policy.get("penalty", 0.0))
-    return Penalty("format", fraction * max_score, "format: %s (-%g%% of the maximum)" % (
-        "; ".join(problems), 100 * fraction))
+    return Penalty("format", policy.penalty * max_score, "format: %s (-%g%% of the maximum)" % (
+        "; ".join(problems), 100 * policy.penalty))
 
 
 def _how_long(hours: float) -> str:
@@ -130,25 +163,23 @@ def _how_long(hours: float) -> str:
     return "%.1f hours" % hours
 
 
-def late_penalty(policy: dict, submitted: datetime | None, due: datetime | None, score: float) -> Penalty | None:
+def late_penalty(policy: LatePolicy | None, submitted: datetime | None, due: datetime | None,
+                 score: float) -> Penalty | None:
     """The deduction for a submission after the due date: the first window (in hours after the
     due date, inclusive) that holds it sets the fraction of the score; past the last window the
     submission is not accepted ("reject": the whole score) or loses `after_last`. None when on
     time (at the due date exactly included), without dates, or without a policy."""
-    if not policy or submitted is None or due is None:
+    if policy is None or submitted is None or due is None:
         return None
-    validate_policies({"late": policy})
     if submitted <= due:
         return None
     hours = (submitted - due).total_seconds() / 3600.0
     late = "submitted %s after the due date" % _how_long(hours)
-    for window in sorted(policy.get("windows", []), key=lambda w: float(w["hours"])):
-        if hours <= float(window["hours"]):
-            fraction = float(window["penalty"])
-            return Penalty("late", fraction * score, "late: %s (-%g%% of the score, within %g hours)" % (
-                late, 100 * fraction, float(window["hours"])))
-    after = policy.get("after_last", "reject")
-    if after == "reject":
+    for window in policy.windows:
+        if hours <= window.hours:
+            return Penalty("late", window.penalty * score, "late: %s (-%g%% of the score, within %g hours)" % (
+                late, 100 * window.penalty, window.hours))
+    if policy.after_last == "reject":
         return Penalty("late", score, "late: %s, past the last late window: not accepted (score 0)" % late)
-    return Penalty("late", float(after) * score, "late: %s, past the last late window (-%g%% of the score)" % (
-        late, 100 * float(after)))
+    return Penalty("late", policy.after_last * score, "late: %s, past the last late window (-%g%% of the score)" % (
+        late, 100 * policy.after_last))

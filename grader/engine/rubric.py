@@ -1,48 +1,38 @@
-"""The rubric (points, weights, tolerances, course settings) and how it turns verdicts into points.
+"""The rubric: points, weights, tolerances, settings and course policies, parsed once.
 
-A rubric is a TOML file; the default is the instructor's `reference/hw1/rubric.toml`, shipped
-inside the wheel as `grader/rubrics/hw1.toml`. A question's points are split over its checks
-in proportion to their weights (default 1 each; a weight of 0 makes a check informational).
-A check earns its whole share when it passes and nothing otherwise.
+A rubric is a TOML file naming its `assignment` (default: the grader's own, whose rubric is
+the default file). A question's points are split over its checks in proportion to their
+weights (1 unless listed; 0 keeps a check in the report without points); a check earns its
+whole share when it passes. Settings the engine knows (seed, deadlines, variant) are typed
+here; the rest belong to the assignment, which parses them into its own typed settings.
 """
 
 from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
+from typing import Any
 
+from ..errors import PolicyError, RubricError
+from ..model.codes import VISIBILITIES, Visibility
+from .assignment import DEFAULT_ASSIGNMENT, Assignment, find_assignment
 from .compare import Tolerance
-from .policies import PolicyError, validate_policies
-
-SETTINGS_DEFAULTS = {
-    "seed": 0,
-    "call_timeout_s": 5.0,
-    "import_timeout_s": 20.0,
-    "submission_timeout_s": 600.0,
-    "loss_convention": "mean",
-    "layout": "numerator",
-}
-SETTING_CHOICES = {
-    "loss_convention": ("mean", "half_batch_mean"),
-    "layout": ("numerator", "mixed"),
-}
+from .policies import Policies, parse_policies
 
 
-VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
+@dataclass(frozen=True)
+class EngineSettings:
+    """Settings every assignment has. Times are seconds."""
+
+    seed: int = 0
+    call_timeout_s: float = 5.0
+    import_timeout_s: float = 20.0
+    submission_timeout_s: float = 600.0
+    variant: str = ""
 
 
-class RubricError(Exception):
-    """The rubric file is missing or invalid; the message says where."""
-
-
-def default_rubric_path() -> Path:
-    """The packaged rubric, or the repository's reference rubric in a source checkout."""
-    packaged = resources.files("grader").joinpath("rubrics/hw1.toml")
-    if packaged.is_file():
-        return Path(str(packaged))
-    return Path(__file__).resolve().parent.parent / "reference" / "hw1" / "rubric.toml"
+ENGINE_KEYS = ("seed", "call_timeout_s", "import_timeout_s", "submission_timeout_s", "variant")
 
 
 @dataclass
@@ -52,24 +42,28 @@ class QuestionRubric:
     points: float
     max_examples: int | None = None
     weights: dict[str, float] = field(default_factory=dict)
-    visibility: dict[str, str] = field(default_factory=dict)
+    visibility: dict[str, Visibility] = field(default_factory=dict)
 
 
 @dataclass
 class Rubric:
-    assignment: str
+    """A loaded rubric. `assignment_settings` is the assignment's own typed settings object."""
+
+    assignment: Assignment
     title: str
     questions: dict[str, QuestionRubric]
-    settings: dict
+    settings: EngineSettings
+    assignment_settings: Any
     tolerances: dict[str, Tolerance]
-    policies: dict = field(default_factory=dict)
+    policies: Policies = field(default_factory=Policies)
     path: Path | None = None
+    raw_settings: dict[str, Any] = field(default_factory=dict)
 
     def weight(self, question: str, local_id: str) -> float:
         q = self.questions.get(question)
         return float(q.weights.get(local_id, 1.0)) if q else 1.0
 
-    def visibility(self, question: str, local_id: str) -> str:
+    def visibility(self, question: str, local_id: str) -> Visibility:
         q = self.questions.get(question)
         if q is None:
             return "visible"
@@ -79,62 +73,98 @@ class Rubric:
         return self.tolerances.get(part, Tolerance())
 
     def is_default(self) -> bool:
-        """True when this rubric's file says exactly what the packaged default says (so that
-        a replay command need not name it, e.g. on Gradescope)."""
+        """True when this rubric's file says exactly what the grader's default rubric says (so
+        that a replay command need not name it, e.g. on Gradescope)."""
         try:
             return self.path is not None and self.path.read_bytes() == default_rubric_path().read_bytes()
         except OSError:
             return False
 
+    def with_variant(self, variant: str) -> Rubric:
+        """This rubric with another variant (e.g. `--variant fa22`); RubricError if unknown."""
+        where = str(self.path or "the rubric")
+        table = dict(self.raw_settings, variant=variant)
+        engine, assignment_settings = _parse_settings(self.assignment, table, where)
+        return Rubric(self.assignment, self.title, self.questions, engine, assignment_settings, self.tolerances,
+                      self.policies, self.path, table)
 
-def load_rubric(path: Path | None = None) -> Rubric:
-    """Read and validate a rubric TOML file."""
-    path = path or default_rubric_path()
+
+def default_rubric_path() -> Path:
+    """The default assignment's packaged rubric."""
+    return find_assignment(DEFAULT_ASSIGNMENT).default_rubric()
+
+
+def _parse_settings(assignment: Assignment, table: dict[str, Any], where: str) -> tuple[EngineSettings, Any]:
+    variant = table.get("variant", assignment.default_variant)
+    if assignment.variants and variant not in assignment.variants:
+        raise RubricError("%s: variant %r is not one of %s" % (where, variant, ", ".join(assignment.variants)))
     try:
-        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        engine = EngineSettings(
+            seed=int(table.get("seed", 0)),
+            call_timeout_s=float(table.get("call_timeout_s", 5.0)),
+            import_timeout_s=float(table.get("import_timeout_s", 20.0)),
+            submission_timeout_s=float(table.get("submission_timeout_s", 600.0)),
+            variant=str(variant),
+        )
+    except (TypeError, ValueError) as exc:
+        raise RubricError("%s: [settings] has a value of the wrong type (%s)" % (where, exc)) from None
+    own = {k: v for k, v in table.items() if k not in ENGINE_KEYS}
+    try:
+        return engine, assignment.parse_settings(own, engine.variant)
+    except RubricError as exc:
+        raise RubricError("%s: %s" % (where, exc)) from None
+
+
+def _question(qid: str, q: Any, where: str) -> QuestionRubric:
+    try:
+        question = QuestionRubric(
+            id=qid,
+            title=str(q.get("title", qid)),
+            points=float(q["points"]),
+            max_examples=int(q["max_examples"]) if "max_examples" in q else None,
+            weights={k: float(v) for k, v in q.get("weights", {}).items()},
+            visibility={k: str(v) for k, v in q.get("visibility", {}).items()},  # type: ignore[misc]
+        )
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise RubricError("%s: question %s is incomplete or invalid (%s)" % (where, qid, exc)) from None
+    if question.points < 0 or any(w < 0 for w in question.weights.values()):
+        raise RubricError("%s: question %s has negative points or weights" % (where, qid))
+    bad = sorted(v for v in question.visibility.values() if v not in VISIBILITIES)
+    if bad:
+        raise RubricError("%s: [questions.%s.visibility] has %s; choose from %s" % (
+            where, qid, ", ".join(bad), ", ".join(VISIBILITIES)))
+    return question
+
+
+def load_rubric(path: Path | None = None, variant: str | None = None) -> Rubric:
+    """Read and validate a rubric TOML file (default: the default assignment's), optionally
+    under another `variant` than the one it names."""
+    path = Path(path or default_rubric_path())
+    where = str(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise RubricError("rubric file %s does not exist" % path) from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise RubricError("rubric file %s is not valid TOML: %s" % (path, exc)) from None
-    settings = dict(SETTINGS_DEFAULTS)
-    for key, value in data.get("settings", {}).items():
-        if key not in SETTINGS_DEFAULTS:
-            raise RubricError("%s: unknown setting %r (known: %s)" % (path, key, ", ".join(SETTINGS_DEFAULTS)))
-        if key in SETTING_CHOICES and value not in SETTING_CHOICES[key]:
-            raise RubricError("%s: setting %s = %r; choose one of %s" % (path, key, value, SETTING_CHOICES[key]))
-        settings[key] = value
-    questions = {}
-    for qid, q in data.get("questions", {}).items():
-        try:
-            questions[qid] = QuestionRubric(
-                id=qid,
-                title=str(q.get("title", qid)),
-                points=float(q["points"]),
-                max_examples=int(q["max_examples"]) if "max_examples" in q else None,
-                weights={k: float(v) for k, v in q.get("weights", {}).items()},
-                visibility={k: str(v) for k, v in q.get("visibility", {}).items()},
-            )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise RubricError("%s: question %s is incomplete or invalid (%s)" % (path, qid, exc)) from None
-        if questions[qid].points < 0 or any(w < 0 for w in questions[qid].weights.values()):
-            raise RubricError("%s: question %s has negative points or weights" % (path, qid))
-    tolerances = {
-        part: Tolerance(rtol=float(t.get("rtol", 1e-4)), atol=float(t.get("atol", 1e-6)))
-        for part, t in data.get("tolerance", {}).items()
-    }
+    assignment = find_assignment(str(data.get("assignment", DEFAULT_ASSIGNMENT)))
+    table = dict(data.get("settings", {}))
+    if variant is not None:
+        table["variant"] = variant
+    engine, assignment_settings = _parse_settings(assignment, table, where)
+    questions = {qid: _question(qid, q, where) for qid, q in data.get("questions", {}).items()}
     try:
-        validate_policies(data.get("policies", {}))
+        tolerances = {part: Tolerance(rtol=float(t.get("rtol", 1e-4)), atol=float(t.get("atol", 1e-6)))
+                      for part, t in data.get("tolerance", {}).items()}
+    except (TypeError, ValueError, AttributeError) as exc:
+        raise RubricError("%s: [tolerance] is invalid (%s)" % (where, exc)) from None
+    try:
+        policies = parse_policies(data.get("policies", {}))
     except PolicyError as exc:
-        raise RubricError("%s: %s" % (path, exc)) from None
-    return Rubric(
-        assignment=str(data.get("assignment", "hw1")),
-        title=str(data.get("title", "")),
-        questions=questions,
-        settings=settings,
-        tolerances=tolerances,
-        policies=dict(data.get("policies", {})),
-        path=Path(path),
-    )
+        raise RubricError("%s: %s" % (where, exc)) from None
+    return Rubric(assignment=assignment, title=str(data.get("title", "")), questions=questions, settings=engine,
+                  assignment_settings=assignment_settings, tolerances=tolerances, policies=policies, path=path,
+                  raw_settings=table)
 
 
 def allocate_points(rubric: Rubric, question: str, local_ids: list[str]) -> dict[str, float]:

@@ -1,6 +1,6 @@
 """Run one check with Hypothesis and turn its outcome into a verdict.
 
-Settings are explicit (DESIGN 4): no example database, no deadline, a fixed number of
+Settings are explicit (never Hypothesis's CI-dependent defaults): no example database, no deadline, a fixed number of
 examples, only the generate and shrink phases, and a seed derived from the grading seed
 and the check id, so the same --seed reproduces the same examples and the same failure.
 Shrinking keeps the diagnosis: once a check failed with some code, only examples failing
@@ -10,17 +10,21 @@ A timeout or crash stops the check at once (nothing is shrunk through a dead wor
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from hypothesis import HealthCheck, Phase, Verbosity, given, settings
 from hypothesis import seed as hypothesis_seed
 from hypothesis.errors import Flaky
 
-from .compare import explain_scale, fit_scale_law, law_text
-from .spec import WORKER_CODES, CallFailed, CheckSpec, Failure, NoEvidence
+from ..model.codes import WORKER_CODES, Status
+from .checks import CallFailed, CheckContext, CheckSpec, Failure, NoEvidence, Outcome
+from .compare import fit_scale_law, law_text
 
 PROBE_SIZES = (3, 5, 2)
 PROBE_SEEDS = 6
@@ -37,10 +41,10 @@ class _Falsified(Exception):
 class CheckOutcome:
     """What running a check found: `failure` is None when it passed."""
 
-    status: str
+    status: Status
     examples: int
     failure: Failure | None = None
-    scenario: object = None
+    scenario: Any = None
     shrunk: bool = False
     scale_law: str | None = None
 
@@ -55,16 +59,21 @@ class _State:
     no_evidence: list = field(default_factory=list)
 
 
-def _private_hypothesis_home() -> None:
-    """Hypothesis keeps a cache of its own; keep it in the user's cache folder, never in the
-    folder the grader runs in (which may be a student's submission or a CI workspace)."""
-    from hypothesis.configuration import set_hypothesis_home_dir
+@contextlib.contextmanager
+def private_hypothesis_home() -> Iterator[None]:
+    """While grading, Hypothesis keeps its files in the user's cache folder, never in the folder
+    the grader runs in (a student's submission, a CI workspace); the setting that was there
+    before (e.g. a student's own, under the pytest plugin) is restored afterwards."""
+    from hypothesis import configuration
 
+    key = "__hypothesis_home_directory"
+    before = vars(configuration).get(key)
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    set_hypothesis_home_dir(os.path.join(base, "backprop-grader", "hypothesis"))
-
-
-_private_hypothesis_home()
+    configuration.set_hypothesis_home_dir(os.path.join(base, "backprop-grader", "hypothesis"))
+    try:
+        yield
+    finally:
+        configuration.set_hypothesis_home_dir(before)
 
 
 def check_seed(grading_seed: int, check_id: str) -> int:
@@ -72,7 +81,7 @@ def check_seed(grading_seed: int, check_id: str) -> int:
     return int.from_bytes(digest[:8], "little")
 
 
-def evaluate(spec: CheckSpec, context, scenario) -> Failure | NoEvidence | None:
+def evaluate(spec: CheckSpec, context: CheckContext, scenario: Any) -> Outcome:
     """One example: the check's verdict, with a failed worker call turned into a Failure."""
     try:
         return spec.run(context, scenario)
@@ -80,7 +89,13 @@ def evaluate(spec: CheckSpec, context, scenario) -> Failure | NoEvidence | None:
         return failed.failure
 
 
-def run_check(spec: CheckSpec, context, grading_seed: int, max_examples: int) -> CheckOutcome:
+def run_check(spec: CheckSpec, context: CheckContext, grading_seed: int, max_examples: int) -> CheckOutcome:
+    """Run `spec` on up to `max_examples` examples; the verdict, with the shrunk failing example."""
+    with private_hypothesis_home():
+        return _run_check(spec, context, grading_seed, max_examples)
+
+
+def _run_check(spec: CheckSpec, context: CheckContext, grading_seed: int, max_examples: int) -> CheckOutcome:
     state = _State()
 
     def prop(scenario) -> None:
@@ -123,6 +138,7 @@ def run_check(spec: CheckSpec, context, grading_seed: int, max_examples: int) ->
         return _refine(spec, context, CheckOutcome("fail", state.examples, falsified.failure,
                                                    falsified.scenario, shrunk=True))
     except Flaky:
+        assert state.last_failure is not None
         failure, scenario = state.last_failure
         failure.message += " (the submission did not fail consistently on this example)"
         return CheckOutcome("fail", state.examples, failure, scenario, shrunk=True)
@@ -136,7 +152,7 @@ def run_check(spec: CheckSpec, context, grading_seed: int, max_examples: int) ->
     return CheckOutcome("pass", state.examples)
 
 
-def _probe_factor(spec: CheckSpec, context, scenario, name: str | None) -> float | None:
+def _probe_factor(spec: CheckSpec, context: CheckContext, scenario: Any, name: str | None) -> float | None:
     """The scale factor of `name` at `scenario`'s sizes; other seeds are tried when an example
     says nothing (e.g. every relu unit is dead and the gradient is zero)."""
     for offset in range(PROBE_SEEDS):
@@ -150,11 +166,11 @@ def _probe_factor(spec: CheckSpec, context, scenario, name: str | None) -> float
     return None
 
 
-def _refine(spec: CheckSpec, context, outcome: CheckOutcome) -> CheckOutcome:
+def _refine(spec: CheckSpec, context: CheckContext, outcome: CheckOutcome) -> CheckOutcome:
     """For a `scaled` failure, rerun the minimal example at other sizes to see how the
     factor depends on the dimensions, and name the likely cause."""
     failure = outcome.failure
-    if failure.code != "scaled" or not spec.probe_dims or failure.factor is None:
+    if failure is None or failure.code != "scaled" or not spec.probe_dims or failure.factor is None:
         return outcome
     base = outcome.scenario
     samples = [({k: getattr(base, k) for k in spec.probe_dims}, failure.factor)]
@@ -173,6 +189,6 @@ def _refine(spec: CheckSpec, context, outcome: CheckOutcome) -> CheckOutcome:
         return outcome
     a, law = fitted
     outcome.scale_law = law_text(a, law)
-    cause = explain_scale(a, law, spec.scale_role, spec.scale_baseline)
+    cause = spec.scale_story(a, law) if spec.scale_story is not None else None
     failure.message += "; across sizes the factor is %s" % outcome.scale_law + (": %s" % cause if cause else "")
     return outcome

@@ -1,19 +1,26 @@
 """The `grader` command line: grade, init, export.
 
-Exit codes (DESIGN 8): 0 graded and every check passed (or --fail-under met); 1 graded but
-below that; 2 usage error, a submission that cannot be graded, or an internal error.
+Exit codes: 0 graded and every check passed (or --fail-under met); 1 graded but below that;
+2 usage error, a submission that cannot be graded, or an internal error.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import tempfile
 import traceback
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from . import __version__
+from .. import __version__
+from ..errors import GraderError, UsageError
+from .formats import FORMATS
+
+if TYPE_CHECKING:
+    from ..model.results import GradeReport
 
 DESCRIPTION = """\
 backprop-grader grades the backpropagation homework (HW1): a submission folder's mlp.py
@@ -25,14 +32,10 @@ in a separate, sandboxed process.
 
 GRADE_EPILOG = """\
 formats:
-  table       a terminal table (default; colour only on a terminal, never with NO_COLOR)
-  json        result schema v1: one object, or a list for several submissions
-  junit       JUnit XML, one testcase per check (GitLab/Jenkins test reports)
-  gradescope  Gradescope's results.json (one submission)
-  markdown    a summary for a pull-request comment or a job summary
-  github      GitHub Actions annotations at the failing functions, plus the Markdown
-              summary appended to $GITHUB_STEP_SUMMARY when it is set
-  csv         one row per submission
+%(formats)s
+
+variants (--variant, or variant = "..." in the rubric's [settings]):
+%(variants)s
 
 examples:
   grader grade submissions/correct
@@ -40,17 +43,21 @@ examples:
   grader grade my_hw1 --only mlp.backward --seed 3          # one question, another seed
   grader grade my_hw1 --only 'mlp.backward[relu-identity]'  # one check
   grader grade my_hw1 --fail-under 80                       # exit 0 at 80%% or more
+  grader grade my_hw1 --variant fa22                        # the Fall 2022 text
   grader grade --each class/ --jobs 2 --format csv -o grades.csv
 
 exit codes: 0 all checks passed (or --fail-under met), 1 below that, 2 usage error or a
 submission that could not be graded.
 """
 
-FORMATS = ("table", "json", "junit", "gradescope", "markdown", "github", "csv")
 
+def _epilog() -> str:
+    from ..engine.assignment import DEFAULT_ASSIGNMENT, find_assignment
+    from .formats import help_text
 
-class UsageError(Exception):
-    """A command line that cannot be carried out; exit code 2."""
+    variants = find_assignment(DEFAULT_ASSIGNMENT).variants
+    return GRADE_EPILOG % {"formats": help_text(),
+                           "variants": "\n".join("  %-11s %s" % item for item in variants.items())}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -63,11 +70,11 @@ def build_parser() -> argparse.ArgumentParser:
         "grade", help="grade submission folders", formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Grade HW1 submission folders (mlp.py and/or theory.py): a score per question and a "
         "diagnosis of every failed check, with the smallest failing example and a command that replays it.",
-        epilog=GRADE_EPILOG)
+        epilog=_epilog())
     grade.add_argument("submissions", metavar="DIR", nargs="*", help="submission folder(s)")
     grade.add_argument("--each", metavar="FOLDER", type=Path,
                        help="grade every sub-folder of FOLDER (a class's submissions)")
-    grade.add_argument("--format", choices=FORMATS, default="table", help="report format (default: table)")
+    grade.add_argument("--format", choices=list(FORMATS), default="table", help="report format (default: table)")
     grade.add_argument("-o", "--output", metavar="FILE",
                        help="write the report to FILE; the table still goes to the terminal (not with --format github, "
                             "where student text on stdout could pose as a workflow command)")
@@ -84,7 +91,9 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--public", action="store_true",
                        help="run only the checks the rubric marks visible, and say how many points were not run")
     grade.add_argument("--rubric", type=Path, default=None, metavar="FILE",
-                       help="rubric TOML (default: the packaged reference/hw1/rubric.toml)")
+                       help="rubric TOML (default: the one packaged with the assignment)")
+    grade.add_argument("--variant", default=None, metavar="NAME",
+                       help="the semester's text the submission answers (default: the rubric's, sp21); see below")
     grade.add_argument("--sandbox", choices=("auto", "bwrap", "none"), default="auto",
                        help="run student code inside bubblewrap (bwrap), as a plain limited subprocess (none), "
                             "or bwrap when it works here (auto, the default)")
@@ -92,8 +101,6 @@ def build_parser() -> argparse.ArgumentParser:
                        help="deadline for one call into the submission (default: the rubric's, 5 s)")
     grade.add_argument("--jobs", type=int, default=1, metavar="N",
                        help="grade N submissions at a time, each in its own grader process (default 1)")
-    # For child graders of --jobs only: their JSON keeps the unrounded points (GradeReport.to_json).
-    grade.add_argument("--exact-points", action="store_true", help=argparse.SUPPRESS)
     late = grade.add_argument_group("late policy (the rubric's [policies.late])")
     late.add_argument("--metadata", type=Path, metavar="FILE",
                       help="Gradescope's submission_metadata.json: submission time and due date")
@@ -131,8 +138,8 @@ def _write_atomic(path: str, text: str) -> None:
     os.replace(temp, target)
 
 
-def _late_dates(args: argparse.Namespace):
-    from .policies import parse_time, read_gradescope_metadata
+def _late_dates(args: argparse.Namespace) -> tuple[Any, Any]:
+    from ..engine.policies import parse_time, read_gradescope_metadata
 
     submitted = due = None
     if args.metadata:
@@ -150,6 +157,7 @@ def _child_args(args: argparse.Namespace) -> list[str]:
     """The options a child grader needs to grade one submission as this command would."""
     out = ["--sandbox", args.sandbox]
     for flag, value in (("--seed", args.seed), ("--max-examples", args.max_examples), ("--rubric", args.rubric),
+                        ("--variant", args.variant),
                         ("--timeout", args.timeout), ("--metadata", args.metadata),
                         ("--submitted-at", args.submitted_at), ("--due", args.due)):
         if value is not None:
@@ -174,53 +182,58 @@ def _submission_paths(args: argparse.Namespace) -> list[str]:
     return paths
 
 
-def _render(fmt: str, reports: list, exact_points: bool = False) -> str:
-    from . import formats
-    from .report import render_json
-
-    if fmt == "json":
-        return render_json(reports[0] if len(reports) == 1 else reports, exact=exact_points)
-    return {
-        "junit": formats.render_junit, "gradescope": formats.render_gradescope,
-        "markdown": formats.render_markdown, "github": formats.render_github, "csv": formats.render_csv,
-    }[fmt](reports)
-
-
 def _grade(args: argparse.Namespace) -> int:
+    from ..engine.grading import GradeOptions, Grading
+    from ..engine.plan import plan
+    from ..engine.rubric import load_rubric
+    from ..sandbox.jail import resolve_mode
+    from . import formats
     from .batch import CHILD_MARGIN_S, grade_many
-    from .engine import GradeOptions, Grading, all_planned_checks, validate_selectors
-    from .scoring import load_rubric
 
+    _check_numbers(args)
+    paths = _submission_paths(args)
+    if formats.FORMATS[args.format].single and len(paths) > 1:
+        raise UsageError("--format %s describes one submission; grade them one at a time" % args.format)
+    resolve_mode(args.sandbox)
+    rubric = load_rubric(args.rubric, args.variant)
+    submitted, due = _late_dates(args)
+    planned = plan(rubric, args.max_examples)
+    planned.validate_selectors(args.only)
+
+    def grade_one(path: str) -> GradeReport:
+        options = GradeOptions(
+            seed=args.seed, only=args.only, max_examples=args.max_examples, sandbox=args.sandbox,
+            call_timeout_s=args.timeout, rubric_path=args.rubric, variant=args.variant, public_only=args.public,
+            submitted_at=submitted, due_at=due)
+        return Grading(path, options, rubric, planned).run()
+
+    seed = args.seed if args.seed is not None else rubric.settings.seed
+    timeout = rubric.settings.submission_timeout_s + CHILD_MARGIN_S
+    progress = len(paths) > 1 and sys.stderr.isatty()
+    reports = grade_many(paths, grade_one, _child_args(args), args.jobs, seed, timeout, progress,
+                         rubric.assignment.name)
+    _emit(args, reports)
+    if any(r.error for r in reports):
+        return 2
+    if args.fail_under is not None:
+        return 0 if all(r.percent() >= args.fail_under for r in reports) else 1
+    return 0 if all(r.all_passed for r in reports) else 1
+
+
+def _check_numbers(args: argparse.Namespace) -> None:
     if args.max_examples is not None and args.max_examples < 1:
         raise UsageError("--max-examples must be at least 1")
     if args.timeout is not None and args.timeout <= 0:
         raise UsageError("--timeout must be positive")
     if args.jobs < 1:
         raise UsageError("--jobs must be at least 1")
-    paths = _submission_paths(args)
-    if args.format == "gradescope" and len(paths) > 1:
-        raise UsageError("--format gradescope describes one submission; grade them one at a time")
-    from .sandbox import resolve_mode
 
-    resolve_mode(args.sandbox)
-    rubric = load_rubric(args.rubric)
-    submitted, due = _late_dates(args)
-    if args.only:
-        validate_selectors(args.only, all_planned_checks(rubric))
 
-    def grade_one(path: str):
-        options = GradeOptions(
-            seed=args.seed, only=args.only, max_examples=args.max_examples, sandbox=args.sandbox,
-            call_timeout_s=args.timeout, rubric_path=args.rubric, public_only=args.public,
-            submitted_at=submitted, due_at=due)
-        return Grading(path, options, rubric).run()
-
-    seed = args.seed if args.seed is not None else int(rubric.settings["seed"])
-    timeout = float(rubric.settings["submission_timeout_s"]) + CHILD_MARGIN_S
-    progress = len(paths) > 1 and sys.stderr.isatty()
-    reports = grade_many(paths, grade_one, _child_args(args), args.jobs, seed, timeout, progress)
-
-    from .report import make_console, render_terminal
+def _emit(args: argparse.Namespace, reports: list[GradeReport]) -> None:
+    """The terminal table, the requested format (to stdout or -o FILE) and, for GitHub, the step
+    summary. With --format github nothing but workflow commands goes to stdout."""
+    from . import formats
+    from .formats.table import make_console, render_terminal
 
     if args.format == "table" or (args.output and args.format != "github"):
         console = make_console()
@@ -230,47 +243,31 @@ def _grade(args: argparse.Namespace) -> int:
         if report.error:
             print("grader: error: %s" % report.error, file=sys.stderr)
     if args.format != "table":
-        text = _render(args.format, reports, args.exact_points)
+        text = formats.render(args.format, reports)
         if args.output:
             _write_atomic(args.output, text)
         else:
             sys.stdout.write(text)
     elif args.output:
-        _write_atomic(args.output, "".join(_table_text(r) for r in reports))
+        _write_atomic(args.output, formats.render("table", reports))
     if args.format == "github" and os.environ.get("GITHUB_STEP_SUMMARY"):
         with open(os.environ["GITHUB_STEP_SUMMARY"], "a", encoding="utf-8") as summary:
-            summary.write(_render("markdown", reports))
-    if any(r.error for r in reports):
-        return 2
-    if args.fail_under is not None:
-        return 0 if all(r.percent() >= args.fail_under for r in reports) else 1
-    return 0 if all(r.all_passed for r in reports) else 1
-
-
-def _table_text(report) -> str:
-    import io
-
-    from rich.console import Console
-
-    from .report import render_terminal
-
-    buffer = io.StringIO()
-    render_terminal(report, Console(file=buffer, no_color=True, width=120, highlight=False))
-    return buffer.getvalue()
+            summary.write(formats.render("markdown", reports))
 
 
 def _init(args: argparse.Namespace) -> int:
+    from ..engine.assignment import DEFAULT_ASSIGNMENT, find_assignment
     from .starter import write_starter
 
-    for path in write_starter(args.folder, force=args.force):
+    for path in write_starter(find_assignment(DEFAULT_ASSIGNMENT), args.folder, force=args.force):
         print("wrote %s" % path)
     print("next: fill in the TODOs, then run `grader grade %s`" % args.folder)
     return 0
 
 
 def _export(args: argparse.Namespace) -> int:
-    from .gradescope import export_gradescope
-    from .scoring import default_rubric_path, load_rubric
+    from ..engine.rubric import default_rubric_path, load_rubric
+    from .gradescope_export import export_gradescope
 
     rubric_path = args.rubric or default_rubric_path()
     load_rubric(rubric_path)
@@ -283,13 +280,11 @@ def _exit_on_sigterm() -> None:
     """SIGTERM ends the grader like Ctrl-C, so that workers and the snapshot are cleaned up."""
     import signal
 
-    def stop(signum, frame):
+    def stop(signum: int, frame: Any) -> None:
         raise KeyboardInterrupt
 
-    try:
+    with contextlib.suppress(ValueError):  # not the main thread (e.g. called from a test runner's thread)
         signal.signal(signal.SIGTERM, stop)
-    except ValueError:  # not the main thread (e.g. called from a test runner's thread)
-        pass
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -298,20 +293,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
-    from .engine import UnknownSelector
-    from .policies import PolicyError
-    from .sandbox import SandboxUnavailable
-    from .scoring import RubricError
-    from .starter import StarterExists
-    from .submission import SubmissionError
-
     handlers = {"grade": _grade, "init": _init, "export": _export}
     try:
         return handlers[args.command](args)
-    except (UsageError, SubmissionError, RubricError, SandboxUnavailable, UnknownSelector, StarterExists,
-            PolicyError) as exc:
+    except GraderError as exc:
         print("grader: error: %s" % exc, file=sys.stderr)
-        return 2
+        return exc.exit_status
     except KeyboardInterrupt:
         print("grader: interrupted", file=sys.stderr)
         return 2

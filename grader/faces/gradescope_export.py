@@ -12,7 +12,6 @@ from __future__ import annotations
 import zipfile
 from pathlib import Path
 
-from .scoring import default_rubric_path
 
 SETUP_SH = """\
 #!/usr/bin/env bash
@@ -61,7 +60,7 @@ exit 0
 
 def export_gradescope(out: str | Path, rubric_path: Path) -> list[str]:
     """Write the bundle to `out`; returns the names it holds."""
-    package = Path(__file__).resolve().parent
+    package = Path(__file__).resolve().parent.parent
     names = []
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as bundle:
         for name, text in (("setup.sh", SETUP_SH), ("run_autograder", RUN_AUTOGRADER)):
@@ -76,7 +75,4 @@ def export_gradescope(out: str | Path, rubric_path: Path) -> list[str]:
                 name = "grader/" + path.relative_to(package).as_posix()
                 bundle.write(path, name)
                 names.append(name)
-        if "grader/rubrics/hw1.toml" not in names:  # a source checkout: ship the default as a wheel would
-            bundle.writestr("grader/rubrics/hw1.toml", default_rubric_path().read_text(encoding="utf-8"))
-            names.append("grader/rubrics/hw1.toml")
     return names

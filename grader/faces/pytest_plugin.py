@@ -6,8 +6,8 @@ selects a question). The submission is graded once, for the selected items only,
 first of them runs; each item passes or fails exactly as `grader grade` decides, and a
 failure shows the diagnosis and the replay command instead of a traceback.
 
-[tool.grader] may also set `seed`, `max_examples`, `rubric`, `sandbox`, `timeout` and
-`public`; the command-line options win over it. Paths in it are relative to the folder of
+[tool.grader] may also set `seed`, `max_examples`, `rubric`, `sandbox`, `timeout`, `public`
+and `variant`; the command-line options win over it. Paths in it are relative to the folder of
 the pyproject.toml.
 """
 
@@ -16,14 +16,16 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 _REPORT = pytest.StashKey[dict]()
 _NOT_RUN = pytest.StashKey[str]()
 _SANDBOXES = ("auto", "bwrap", "none")
-TOOL_KEYS = {"submission": str, "seed": int, "max_examples": int, "rubric": str, "sandbox": str,
-             "timeout": (int, float), "public": bool}
+TOOL_KEYS: dict[str, type | tuple[type, ...]] = {
+    "submission": str, "seed": int, "max_examples": int, "rubric": str, "sandbox": str,
+    "timeout": (int, float), "public": bool, "variant": str}
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -40,6 +42,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="collect only the checks the rubric marks visible")
     group.addoption("--grader-sandbox", default=None, choices=_SANDBOXES,
                     help="where student code runs (default: auto)")
+    group.addoption("--grader-variant", default=None, metavar="NAME",
+                    help="the semester's text the submission answers (default: the rubric's)")
 
 
 def _pyproject(config: pytest.Config) -> Path | None:
@@ -107,6 +111,7 @@ def _settings(config: pytest.Config) -> dict | None:
         "timeout": option("grader_timeout", "timeout"),
         "sandbox": option("grader_sandbox", "sandbox", "auto"),
         "public": bool(option("grader_public", "public", False)),
+        "variant": option("grader_variant", "variant"),
     }
     if settings["max_examples"] is not None and settings["max_examples"] < 1:
         raise pytest.UsageError("grader: max_examples must be at least 1")
@@ -162,7 +167,7 @@ class GraderCollector(pytest.Collector):
             yield CheckItem.from_parent(self, name=check.id, check_id=check.id, question=check.question,
                                         title=check.title)
 
-    def repr_failure(self, excinfo):
+    def repr_failure(self, excinfo: Any) -> Any:  # type: ignore[override]
         if isinstance(excinfo.value, NotGradable):
             return "grader: %s" % excinfo.value
         return super().repr_failure(excinfo)
@@ -197,7 +202,7 @@ class CheckItem(pytest.Item):
 
     def repr_failure(self, excinfo, style=None):
         if isinstance(excinfo.value, CheckFailed):
-            from .formats import failure_text
+            from .formats.text import failure_text
 
             return failure_text(excinfo.value.check)
         return super().repr_failure(excinfo, style)
@@ -216,22 +221,21 @@ class _ErrorCheck:
         self.output = ""
 
 
-def _grade(config: pytest.Config, selected: list[str]) -> dict:
+def _grade(config: pytest.Config, selected: list[str]) -> dict[str, Any]:
     """{check id: CheckResult} for the selected checks, or {"error": why} when grading failed."""
-    from .engine import GradeOptions, Grading, UnknownSelector
-    from .policies import PolicyError
-    from .sandbox import SandboxUnavailable
-    from .scoring import RubricError, load_rubric
-    from .submission import SubmissionError
+    from ..engine.grading import GradeOptions, Grading
+    from ..engine.rubric import load_rubric
+    from ..errors import GraderError
 
     settings = _settings(config)
+    assert settings is not None
     options = GradeOptions(seed=settings["seed"], only=selected, max_examples=settings["max_examples"],
                            sandbox=settings["sandbox"], call_timeout_s=settings["timeout"],
                            public_only=settings["public"], rubric_path=settings["rubric"],
-                           label=_label(config, settings["submission"]))
+                           variant=settings["variant"], label=_label(config, settings["submission"]))
     try:
-        report = Grading(settings["submission"], options, load_rubric(options.rubric_path)).run()
-    except (SubmissionError, SandboxUnavailable, RubricError, UnknownSelector, PolicyError) as exc:
+        report = Grading(settings["submission"], options, load_rubric(options.rubric_path, options.variant)).run()
+    except GraderError as exc:
         return {"error": str(exc)}
     except Exception as exc:  # noqa: BLE001 - the grader failed: every item says so, once
         return {"error": "internal grader error (please report it): %s: %s" % (type(exc).__name__, exc)}
@@ -240,17 +244,14 @@ def _grade(config: pytest.Config, selected: list[str]) -> dict:
     return {check.id: check for check in report.checks}
 
 
-def _problem(submission: Path) -> str | None:
+def _problem(submission: Path, filenames: list[str]) -> str | None:
     """Why `submission` cannot be graded at all, or None."""
-    from .assignment import PARTS
-
     if not submission.exists():
         return "the submission folder %s does not exist" % submission
     if not submission.is_dir():
-        return "%s is not a folder; give the folder that holds %s" % (
-            submission, " and ".join(p.filename for p in PARTS))
-    if not any((submission / p.filename).exists() for p in PARTS):
-        return "nothing to grade in %s: it has none of %s" % (submission, ", ".join(p.filename for p in PARTS))
+        return "%s is not a folder; give the folder that holds %s" % (submission, " and ".join(filenames))
+    if not any((submission / name).exists() for name in filenames):
+        return "nothing to grade in %s: it has none of %s" % (submission, ", ".join(filenames))
     return None
 
 
@@ -263,20 +264,22 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     settings = _settings(config)
     if settings is None:
         return
-    from .engine import all_planned_checks, points_of
-    from .scoring import RubricError, load_rubric
+    from ..engine.plan import plan
+    from ..engine.rubric import load_rubric
+    from ..errors import RubricError
 
     submission = settings["submission"]
-    problem = _problem(submission)
     try:
-        rubric = load_rubric(settings["rubric"])
-        checks = [] if problem else all_planned_checks(rubric)
+        rubric = load_rubric(settings["rubric"], settings["variant"])
+        problem = _problem(submission, [p.filename for p in rubric.assignment.parts])
+        planned = plan(rubric)
     except RubricError as exc:
         raise pytest.UsageError("grader: %s" % exc) from None
+    checks = [] if problem else planned.checks
     if settings["public"]:
         hidden = [c for c in checks if c.visibility != "visible"]
         if hidden:
-            points = sum(points_of(rubric, checks, c) for c in hidden)
+            points = sum(planned.points_of(c) for c in hidden)
             config.stash[_NOT_RUN] = ("backprop-grader --grader-public: %d hidden checks worth %.4g points were not"
                                       " run here; the final grade includes them" % (len(hidden), points))
         checks = [c for c in checks if c.visibility == "visible"]

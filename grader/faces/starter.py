@@ -1,24 +1,14 @@
-"""`grader init`: write a student starter folder from the packaged templates."""
+"""`grader init`: write a student starter folder from an assignment's templates."""
 
 from __future__ import annotations
 
-from importlib import resources
 from pathlib import Path
 
-# Target path in the starter folder -> template file in grader/templates/.
-STARTER_FILES = {
-    "mlp.py": "mlp.py.tmpl",
-    "theory.py": "theory.py.tmpl",
-    "README.md": "README.md.tmpl",
-    ".github/workflows/grade.yml": "grade.yml.tmpl",
-}
+from ..engine.assignment import Assignment
+from ..errors import StarterExists
 
 
-class StarterExists(Exception):
-    """Some starter files already exist and --force was not given."""
-
-
-def write_starter(folder: str | Path, force: bool = False) -> list[Path]:
+def write_starter(assignment: Assignment, folder: str | Path, force: bool = False) -> list[Path]:
     """Write the starter files into `folder` (created if needed); returns the paths written.
 
     Refuses, writing nothing, when any target exists unless `force`."""
@@ -26,15 +16,14 @@ def write_starter(folder: str | Path, force: bool = False) -> list[Path]:
     if folder.exists() and not folder.is_dir():
         raise StarterExists("%s exists and is not a folder" % folder)
 
-    targets = {folder / name: template for name, template in STARTER_FILES.items()}
+    targets = {folder / name: template for name, template in assignment.starter_files.items()}
     existing = [str(path) for path in targets if path.exists() or path.is_symlink()]
     if existing and not force:
         raise StarterExists("not overwriting %s (pass --force to replace)" % ", ".join(existing))
     blocked = [str(path) for path in targets if path.exists() and not path.is_symlink() and not path.is_file()]
     if blocked:
         raise StarterExists("not overwriting %s: not a regular file" % ", ".join(blocked))
-    texts = {path: resources.files("grader").joinpath("templates", template).read_text(encoding="utf-8")
-             for path, template in targets.items()}
+    texts = {path: assignment.resource(template).read_text(encoding="utf-8") for path, template in targets.items()}
     written = []
     for path, text in texts.items():
         try:

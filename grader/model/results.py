@@ -1,17 +1,21 @@
-"""Grading results and their JSON form (result schema v1, DESIGN 6).
+"""Grading results and their JSON form (result schema 1).
 
-Scores are points (floats, rounded to 4 decimals in JSON); `duration_s` is wall seconds.
-`score` is what the checks earned; course penalties (format, lateness) are listed apart under
-`penalties` and give `final_score`, so the raw score is always kept beside the final one.
+Scores are points, kept exactly (floats, never rounded here: renderers round for people);
+`duration_s` is wall seconds. `score` is what the checks earned; course penalties (format,
+lateness) are listed apart under `penalties` and give `final_score`, so the raw score is
+always kept beside the final one. `GradeReport.from_json(report.to_json())` gives back an
+equal report: a parent process rebuilds a child grader's report without losing a point.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from typing import Any
+
+from .codes import Code, Status, Visibility
 
 SCHEMA = 1
-EXACT_KEY = "exact"
 
 
 def format_points(value: float) -> str:
@@ -21,38 +25,39 @@ def format_points(value: float) -> str:
 
 @dataclass
 class CheckResult:
-    """One check's verdict. `status` is pass|fail|error; `code` is None exactly when it passed.
+    """One check's verdict. `code` is None exactly when `status` is "pass".
 
-    `location` is where in the submission to look ({"file", "line"}), found statically."""
+    `location` is where in the submission to look ({"file", "line"}), found statically;
+    `counterexample` the shrunk example's structure (dimensions, activations, seed...)."""
 
     id: str
     question: str
     title: str
-    status: str
+    status: Status
     score: float
     max_score: float
     examples: int = 0
-    code: str | None = None
+    code: Code | None = None
     message: str = ""
-    counterexample: dict | None = None
+    counterexample: dict[str, Any] | None = None
     replay: str | None = None
     output: str = ""
-    visibility: str = "visible"
-    location: dict | None = None
+    visibility: Visibility = "visible"
+    location: dict[str, Any] | None = None
     notes: list[str] = field(default_factory=list)
-    details: dict = field(default_factory=dict)
+    details: dict[str, Any] = field(default_factory=dict)
 
     @property
     def full_message(self) -> str:
-        return " ".join(part for part in [self.message] + self.notes if part)
+        return " ".join(part for part in [self.message, *self.notes] if part)
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {
             "id": self.id,
             "title": self.title,
             "status": self.status,
-            "score": round(self.score, 4),
-            "max_score": round(self.max_score, 4),
+            "score": self.score,
+            "max_score": self.max_score,
             "examples": self.examples,
             "code": self.code,
             "message": self.full_message,
@@ -64,7 +69,7 @@ class CheckResult:
         }
 
     @classmethod
-    def from_json(cls, data: dict, question: str) -> "CheckResult":
+    def from_json(cls, data: dict[str, Any], question: str) -> CheckResult:
         return cls(
             id=data["id"], question=question, title=data.get("title", ""), status=data["status"],
             score=float(data["score"]), max_score=float(data["max_score"]), examples=int(data.get("examples", 0)),
@@ -87,12 +92,12 @@ class QuestionResult:
     def max_score(self) -> float:
         return sum(c.max_score for c in self.checks)
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {
             "id": self.id,
             "title": self.title,
-            "score": round(self.score, 4),
-            "max_score": round(self.max_score, 4),
+            "score": self.score,
+            "max_score": self.max_score,
             "checks": [c.to_json() for c in self.checks],
         }
 
@@ -105,8 +110,8 @@ class Penalty:
     points: float
     reason: str
 
-    def to_json(self) -> dict:
-        return {"policy": self.policy, "points": round(self.points, 4), "reason": self.reason}
+    def to_json(self) -> dict[str, Any]:
+        return {"policy": self.policy, "points": self.points, "reason": self.reason}
 
 
 @dataclass
@@ -122,7 +127,7 @@ class GradeReport:
     sandbox: str = "none"
     notices: list[str] = field(default_factory=list)
     penalties: list[Penalty] = field(default_factory=list)
-    not_run: dict | None = None
+    not_run: dict[str, Any] | None = None
     error: str | None = None
 
     @property
@@ -152,21 +157,19 @@ class GradeReport:
             return 0.0
         return 100.0 * self.final_score / self.max_score if self.max_score else 100.0
 
-    def to_json(self, exact: bool = False) -> dict:
-        """The schema-v1 object. With `exact`, it also carries every check's and penalty's
-        unrounded points under "exact": a parent process that rebuilds a report from a child
-        grader's JSON then scores it exactly as the child did (10/9 * 9 stays 10)."""
-        data = {
+    def to_json(self) -> dict[str, Any]:
+        """The schema-1 object, with every number exact."""
+        data: dict[str, Any] = {
             "schema": SCHEMA,
             "grader_version": self.grader_version,
             "assignment": self.assignment,
             "submission": self.submission,
             "seed": self.seed,
-            "score": round(self.score, 4),
-            "max_score": round(self.max_score, 4),
-            "final_score": round(self.final_score, 4),
+            "score": self.score,
+            "max_score": self.max_score,
+            "final_score": self.final_score,
             "penalties": [p.to_json() for p in self.penalties],
-            "duration_s": round(self.duration_s, 3),
+            "duration_s": self.duration_s,
             "sandbox": self.sandbox,
             "notices": self.notices,
             "not_run": self.not_run,
@@ -174,23 +177,19 @@ class GradeReport:
         }
         if self.error is not None:
             data["error"] = self.error
-        if exact:
-            data[EXACT_KEY] = {"checks": [[c.score, c.max_score] for c in self.checks],
-                               "penalties": [p.points for p in self.penalties]}
         return data
 
-    def dumps(self, exact: bool = False) -> str:
-        return json.dumps(self.to_json(exact), indent=2)
+    def dumps(self) -> str:
+        return json.dumps(self.to_json(), indent=2)
 
     @classmethod
-    def from_json(cls, data: dict) -> "GradeReport":
-        """Rebuild a report from its JSON form (e.g. one written by a child grader process),
-        with its unrounded points where it carries them (see `to_json`)."""
+    def from_json(cls, data: dict[str, Any]) -> GradeReport:
+        """Rebuild a report from its JSON form (e.g. one written by a child grader process)."""
         questions = [
             QuestionResult(q["id"], q.get("title", ""), [CheckResult.from_json(c, q["id"]) for c in q["checks"]])
             for q in data.get("questions", [])
         ]
-        report = cls(
+        return cls(
             grader_version=data.get("grader_version", ""), assignment=data.get("assignment", ""),
             submission=data.get("submission", ""), seed=int(data.get("seed", 0)), questions=questions,
             duration_s=float(data.get("duration_s", 0.0)), sandbox=data.get("sandbox", "none"),
@@ -198,16 +197,3 @@ class GradeReport:
             penalties=[Penalty(p["policy"], float(p["points"]), p.get("reason", ""))
                        for p in data.get("penalties", [])],
             not_run=data.get("not_run"), error=data.get("error"))
-        report._restore_exact(data.get(EXACT_KEY))
-        return report
-
-    def _restore_exact(self, exact: object) -> None:
-        if not isinstance(exact, dict):
-            return
-        checks, penalties = exact.get("checks"), exact.get("penalties")
-        if isinstance(checks, list) and len(checks) == len(self.checks):
-            for check, (score, max_score) in zip(self.checks, checks):
-                check.score, check.max_score = float(score), float(max_score)
-        if isinstance(penalties, list) and len(penalties) == len(self.penalties):
-            for penalty, points in zip(self.penalties, penalties):
-                penalty.points = float(points)

@@ -14,17 +14,14 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ._worker import printable
+from ..errors import SubmissionError
+from .protocol import printable
 
 MAX_FILE_BYTES = 5 << 20
 MAX_TOTAL_BYTES = 50 << 20
 MAX_FILES = 2000
 MAX_SEEN = 20000
 SKIPPED_DIRS = {".git", "__pycache__", ".hypothesis", ".pytest_cache", "node_modules", ".venv", "venv"}
-
-
-class SubmissionError(Exception):
-    """The path cannot be graded at all (does not exist, is not a folder); exit code 2."""
 
 
 @dataclass

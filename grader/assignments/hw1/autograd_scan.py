@@ -1,15 +1,11 @@
-"""Static facts about a submission's source, found by parsing it (never by running it).
-
-`autograd_uses` finds autograd in code that must derive gradients by hand;
-`definition_lines` maps "Class.method" / "function" names to the line they are defined on.
-"""
+"""Where a submission's mlp.py uses autograd, found by parsing it (never by running it)."""
 
 from __future__ import annotations
 
 import ast
 from dataclasses import dataclass
 
-from ._worker import printable
+from ...engine.source import parse, printable
 
 AUTOGRAD_ATTRIBUTES = {
     "requires_grad": "sets requires_grad",
@@ -36,13 +32,6 @@ class AutogradUse:
 
     def describe(self, filename: str) -> str:
         return "%s line %d in %s: %s (%s)" % (filename, self.line, self.function, self.what, self.code)
-
-
-def parse(source: bytes | str) -> ast.Module | None:
-    try:
-        return ast.parse(source)
-    except (SyntaxError, ValueError, MemoryError, RecursionError):  # pathological nesting included
-        return None
 
 
 # Names under torch.autograd that turn autograd off rather than use it.
@@ -91,18 +80,10 @@ class _Scanner:
 
     def _inspect(self, node: ast.AST) -> list[ast.AST]:
         """Record what `node` itself uses; return the children to look into."""
-        if _is_main_guard(node):
+        if isinstance(node, ast.If) and _is_main_guard(node):
             return list(node.orelse)
-        if isinstance(node, ast.Import):
-            for alias in node.names:
-                if alias.name.startswith(("torch.func", "functorch")):
-                    self._add(node, "imports %s" % alias.name)
-        elif isinstance(node, ast.ImportFrom):
-            module = node.module or ""
-            names = {a.name for a in node.names}
-            if (module.startswith(AUTOGRAD_MODULES) and names - GRAD_OFF - {"set_grad_enabled"}) or (
-                    module == "torch" and {"autograd", "func", "enable_grad"} & names):
-                self._add(node, "imports from %s" % module)
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            self._import(node)
         elif isinstance(node, ast.Call):
             # torch.set_grad_enabled(False) and requires_grad_(False) turn autograd off
             if isinstance(node.func, ast.Attribute) and node.func.attr in ("set_grad_enabled", "requires_grad_") and (
@@ -119,10 +100,21 @@ class _Scanner:
                 for target in node.targets:
                     if isinstance(target, ast.Attribute) and target.attr == "requires_grad":
                         self.harmless.add(id(target))
-        elif isinstance(node, ast.keyword):
-            if node.arg == "requires_grad" and not _is_false(node.value):
-                self._add(node.value, "passes requires_grad=...")
+        elif isinstance(node, ast.keyword) and node.arg == "requires_grad" and not _is_false(node.value):
+            self._add(node.value, "passes requires_grad=...")
         return list(ast.iter_child_nodes(node))
+
+    def _import(self, node: ast.Import | ast.ImportFrom) -> None:
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.startswith(("torch.func", "functorch")):
+                    self._add(node, "imports %s" % alias.name)
+            return
+        module = node.module or ""
+        names = {a.name for a in node.names}
+        if (module.startswith(AUTOGRAD_MODULES) and names - GRAD_OFF - {"set_grad_enabled"}) or (
+                module == "torch" and {"autograd", "func", "enable_grad"} & names):
+            self._add(node, "imports from %s" % module)
 
     def _attribute(self, node: ast.Attribute) -> None:
         what = AUTOGRAD_ATTRIBUTES.get(node.attr, "")
@@ -143,20 +135,3 @@ def autograd_uses(source: bytes | str) -> list[AutogradUse]:
     scanner = _Scanner(text.splitlines())
     scanner.scan(tree)
     return scanner.uses
-
-
-def definition_lines(source: bytes | str) -> dict[str, int]:
-    """{"MLP.backward": 57, "mse_loss": 80, ...} for top-level functions and class methods."""
-    tree = parse(source)
-    found: dict[str, int] = {}
-    if tree is None:
-        return found
-    for node in tree.body:
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            found[node.name] = node.lineno
-        elif isinstance(node, ast.ClassDef):
-            found[node.name] = node.lineno
-            for item in node.body:
-                if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                    found["%s.%s" % (node.name, item.name)] = item.lineno
-    return found

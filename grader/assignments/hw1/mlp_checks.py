@@ -1,7 +1,7 @@
-"""HW1 practical part: the checks that grade a submission's `mlp.py` (DESIGN 2a).
+"""HW1 practical part: the checks that grade a submission's `mlp.py` (the handout's interface).
 
 Questions: mlp.forward, mlp.mse_loss, mlp.bce_loss, mlp.backward, mlp.hygiene. Every
-expected value comes from `grader.oracle`; every student value from the worker task named
+expected value comes from the oracle (`oracle.py` beside this file); every student value from the worker task named
 in the call. Shapes follow PyTorch: x (B,n), W1 (d,n), b1 (d,), W2 (K,d), b2 (K,), y (B,K).
 """
 
@@ -12,12 +12,17 @@ import itertools
 import numpy as np
 import torch
 
+from ...engine.checks import CallFailed, CheckContext, CheckSpec, Failure, NoEvidence, PartSpec, PartState
+from ...engine.compare import diagnose, returned_none_hint, shape_text, tolerance_bound
+from ...engine.compare import judge as compare_judge
+from ...model.results import CheckResult
+from ...model.values import Absent, NotArray
 from . import oracle
-from .compare import Absent, NotArray, diagnose, returned_none_hint, shape_text, tolerance_bound
-from .compare import judge as compare_judge
-from .spec import CallFailed, CheckSpec, Failure, NoEvidence, PartSpec
-from .static_scan import autograd_uses
-from .strategies import ACTIVATIONS, Scenario, float32_values, loss_inputs, network_values, scenarios
+from .autograd_scan import AutogradUse, autograd_uses
+from .scale_stories import scale_story
+from .strategies import Scenario, float32_values, loss_inputs, network_values, scenarios
+from .variants import MLP_ACTIVATIONS as ACTIVATIONS
+from .variants import Settings
 
 QUESTIONS = {
     "mlp.forward": "MLP forward pass",
@@ -78,7 +83,7 @@ def _describe(value: object) -> str:
         return "a sequence of %d values" % len(value)
     if isinstance(value, dict):
         return "a dict"
-    return "an array of shape %s" % shape_text(value.shape)
+    return "an array of shape %s" % shape_text(getattr(value, "shape", ()))
 
 
 def _loss_pair(out: object, function: str) -> tuple[object, object] | Failure:
@@ -138,8 +143,9 @@ def _transposed_weights_hint(ctx, s: Scenario, values: dict, y_hat: object) -> s
 
 # -- losses --------------------------------------------------------------------------------
 
-def _convention(ctx, kind: str) -> str:
-    return ctx.settings.get("loss_convention", "mean") if kind == "mse" else "mean"
+def _convention(ctx: CheckContext, kind: str) -> str:
+    settings: Settings = ctx.settings
+    return settings.loss_convention if kind == "mse" else "mean"
 
 
 def _name_convention(ctx, failure: Failure, kind: str, name: str, got: object, inputs: dict) -> None:
@@ -287,7 +293,7 @@ def forward_inputs_check(ctx, s: Scenario):
 
 def loss_inputs_check(ctx, s: Scenario):
     function = LOSS_FUNCTIONS[s.loss]
-    if ctx.shared.get("attrs", {}).get(function, "missing") == "missing":
+    if ctx.state.attrs.get(function, "missing") == "missing":
         return NoEvidence(Failure("missing", "mlp.py has no %s" % function))
     inputs = loss_inputs(s)
     reply = _evidence_call(ctx, "mlp.loss", dict(function=function, **inputs), function, function)
@@ -351,8 +357,8 @@ def deterministic_check(ctx, s: Scenario):
                 for _ in range(2)]
         if any(isinstance(run, NoEvidence) for run in runs):
             continue
-        pairs = [_loss_pair(run["out"], function) for run in runs]
-        if any(isinstance(pair, Failure) for pair in pairs):
+        pairs = [pair for run in runs if not isinstance(pair := _loss_pair(run["out"], function), Failure)]
+        if len(pairs) < 2:
             continue
         for index, name in enumerate(("J", "dJdy_hat")):
             if not _same(pairs[0][index], pairs[1][index]):
@@ -364,7 +370,7 @@ def deterministic_check(ctx, s: Scenario):
 def no_autograd_check(ctx, s: Scenario):
     """Static scan (done before grading), then a backward and both losses run in the worker,
     which counts calls into torch.autograd. Needs one completed backward as evidence."""
-    found = ctx.shared.get("autograd_static", [])
+    found: list[AutogradUse] = ctx.state.static or []
     if found:
         return Failure("autograd_used", "mlp.py uses autograd where gradients must be derived by hand: "
                        + "; ".join(u.describe("mlp.py") for u in found[:3]), about_example=False)
@@ -376,7 +382,7 @@ def no_autograd_check(ctx, s: Scenario):
     for kind, function in LOSS_FUNCTIONS.items():
         inputs = loss_inputs(Scenario(B=s.B, K=s.K, loss=kind, seed=s.seed))
         _evidence_call(ctx, "mlp.loss", dict(function=function, **inputs), function, function)
-    runtime = ctx.shared.get("autograd_runtime", {})
+    runtime = ctx.state.counters.get("autograd_calls", {})
     if runtime:
         return Failure("autograd_used", "mlp.py called torch.autograd at run time (during %s)"
                        % ", ".join(sorted(runtime)))
@@ -385,9 +391,9 @@ def no_autograd_check(ctx, s: Scenario):
 
 # -- the part ------------------------------------------------------------------------------
 
-def build_checks(settings: dict) -> list[CheckSpec]:
+def build_checks(settings: Settings) -> list[CheckSpec]:
     checks: list[CheckSpec] = []
-    baseline = {"mse": oracle.MSE_CONVENTION_SCALE[settings.get("loss_convention", "mean")], "bce": (1.0, {})}
+    baseline = {"mse": oracle.MSE_CONVENTION_SCALE[settings.loss_convention], "bce": (1.0, {})}
     net = ("MLP", "MLP.forward")
     for f, g in itertools.product(ACTIVATIONS, ACTIVATIONS):
         checks.append(CheckSpec(
@@ -402,22 +408,24 @@ def build_checks(settings: dict) -> list[CheckSpec]:
                 "%s[%s]" % (question, part), question,
                 {"value": "J", "gradient": "dJdy_hat", "saturated": "J and dJdy_hat at y_hat exactly 0 or 1"}[part],
                 scenarios(loss=(kind,)), loss_check(kind, part), requires=(function,), max_examples=15,
-                shown_fields=LOSS_FIELDS, probe_dims=("B", "K"), scale_role="loss", scale_baseline=baseline[kind]))
+                shown_fields=LOSS_FIELDS, probe_dims=("B", "K"),
+                scale_story=scale_story("loss_value" if part == "value" else "loss_gradient", baseline[kind])))
     for f, g in itertools.product(ACTIVATIONS, ACTIVATIONS):
         losses = ("mse", "bce") if g == "sigmoid" else ("mse",)
         checks.append(CheckSpec(
             "mlp.backward[%s-%s]" % (f, g), "mlp.backward", "gradients, f=%s, g=%s, loss %s" % (f, g, "/".join(losses)),
             scenarios(f=(f,), g=(g,), loss=losses), backward_check,
             requires=net + ("MLP.backward",), max_examples=10,
-            shown_fields=NETWORK_FIELDS + ("loss",), probe_dims=("B", "K", "n", "d")))
+            shown_fields=NETWORK_FIELDS + ("loss",), probe_dims=("B", "K", "n", "d"),
+            scale_story=scale_story("backward")))
     for kind, function in LOSS_FUNCTIONS.items():
         checks.append(CheckSpec(
             "mlp.backward[end_to_end-%s]" % kind, "mlp.backward",
             "end to end with your %s, as the course's tests do" % function,
             scenarios(g=("sigmoid",) if kind == "bce" else ACTIVATIONS, loss=(kind,)), end_to_end_check,
             requires=net + ("MLP.backward", function), max_examples=8,
-            shown_fields=NETWORK_FIELDS + ("loss",), probe_dims=("B", "K"), scale_role="loss",
-            scale_baseline=baseline[kind]))
+            shown_fields=NETWORK_FIELDS + ("loss",), probe_dims=("B", "K"),
+            scale_story=scale_story("loss_gradient", baseline[kind])))
     hygiene = [
         ("forward_inputs_unchanged", "MLP.forward leaves x unchanged", scenarios(), forward_inputs_check,
          net),
@@ -438,8 +446,8 @@ def build_checks(settings: dict) -> list[CheckSpec]:
     return checks
 
 
-def static_checks(source: bytes, settings: dict) -> dict:
-    return {"autograd_static": autograd_uses(source)}
+def static_checks(source: bytes) -> list[AutogradUse]:
+    return autograd_uses(source)
 
 
 def _forfeit(result, why: str) -> None:
@@ -474,11 +482,11 @@ def _note_compensation(results: list, by_id: dict) -> None:
         r.notes.append(note)
 
 
-def finalize(results: list, shared: dict) -> None:
+def finalize(results: list[CheckResult], state: PartState) -> None:
     """Cross-check conclusions: autograd forfeits, compensating scale errors, forward first."""
     by_id = {r.id: r for r in results}
-    static = shared.get("autograd_static", [])
-    runtime = shared.get("autograd_runtime", {})
+    static: list[AutogradUse] = state.static or []
+    runtime = state.counters.get("autograd_calls", {})
     losses = set(LOSS_FUNCTIONS.values())
     outside_losses = [u for u in static if u.function.split(".")[0] not in losses]
     runtime_outside = sorted(k for k in runtime if k not in losses)
@@ -503,13 +511,29 @@ def finalize(results: list, shared: dict) -> None:
                                " caches, so fix forward first.")
 
 
-PART = PartSpec(
-    name="mlp",
-    module="mlp",
-    questions=QUESTIONS,
-    inspect=["MLP", "MLP.forward", "MLP.backward", "MLP.clear_grad_and_cache", "mse_loss", "bce_loss"],
-    with_torch=True,
-    build_checks=build_checks,
-    static_checks=static_checks,
-    finalize=finalize,
-)
+def static_line(check: CheckSpec, state: PartState) -> int | None:
+    """The no_autograd check points at the first autograd use the scan found."""
+    uses: list[AutogradUse] = state.static or []
+    return uses[0].line if check.local_id == "no_autograd" and uses else None
+
+
+def exception_hint(stage: str, kind: str) -> str:
+    if stage == "MLP.__init__" and kind == "TypeError":
+        return (" -- the constructor must accept linear_1_in_features, linear_1_out_features, f_function,"
+                " linear_2_in_features, linear_2_out_features, g_function as in the handout")
+    return ""
+
+
+def build_part(settings: Settings) -> PartSpec:
+    """The practical part under `settings`."""
+    return PartSpec(
+        name="mlp",
+        module="mlp",
+        questions=QUESTIONS,
+        checks=build_checks(settings),
+        inspect=("MLP", "MLP.forward", "MLP.backward", "MLP.clear_grad_and_cache", "mse_loss", "bce_loss"),
+        static_checks=static_checks,
+        finalize=finalize,
+        static_line=static_line,
+        exception_hint=exception_hint,
+    )

@@ -1,4 +1,4 @@
-"""The oracle: expected values computed by PyTorch in float64 (DESIGN 3).
+"""The oracle: expected values computed by PyTorch in float64.
 
 Forward values come from `torch.nn.functional`, derivatives from autograd. Nothing here is
 hand-derived: a grade is decided by comparing against these functions. Inputs and outputs
@@ -13,6 +13,7 @@ import torch.nn.functional as F
 
 ACTIVATIONS = {
     "relu": torch.relu,
+    "5relu": lambda z: 5 * torch.relu(z),
     "sigmoid": torch.sigmoid,
     "tanh": torch.tanh,
     "identity": lambda z: z,
@@ -43,7 +44,9 @@ def _t(array: np.ndarray, grad: bool = False, dtype: torch.dtype = torch.float64
     return torch.tensor(np.asarray(array, dtype=np.float64), dtype=dtype, requires_grad=grad)
 
 
-def _np(tensor: torch.Tensor) -> np.ndarray:
+def _np(tensor: torch.Tensor | None) -> np.ndarray:
+    """A tensor as a float64 numpy array (autograd's .grad is typed optional; it is set here)."""
+    assert tensor is not None
     return tensor.detach().to(torch.float64).numpy().copy()
 
 
@@ -88,7 +91,7 @@ def mlp_end_to_end_grads(params: dict, x: np.ndarray, y: np.ndarray, f: str, g: 
     return mlp_param_grads(params, x, f, g, dJdy_hat, dtype)
 
 
-# -- theory part: one data point, column vectors, float64 (DESIGN 2b, 2c) --------------------
+# -- theory part: one data point, column vectors, float64, numerator or mixed layout -------
 
 THEORY_LOSSES = {
     "mse": lambda y_hat, y: ((y - y_hat) ** 2).sum(),

@@ -1,22 +1,23 @@
 """Hypothesis strategies for the structure of an example, and the values drawn from its seed.
 
 Hypothesis chooses a `Scenario` (dimensions, activations, loss, seed); numpy draws every
-value from the seed (DESIGN 4). Dimensions range over 1..8 with extra weight on 1 and on
-equal dimensions (square weights, where a transposed answer has the right shape).
+value from the seed. Dimensions range over 1..8 with extra weight on 1 and on equal
+dimensions (square weights, where a transposed answer has the right shape).
 """
 
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 from dataclasses import dataclass
 
 import numpy as np
 from hypothesis import strategies as st
 
+from .variants import MLP_ACTIVATIONS
+
 MAX_DIM = 8
 MAX_BATCH = 10
-ACTIVATIONS = ("relu", "sigmoid", "identity")
-THEORY_ACTIVATIONS = ("relu", "sigmoid", "tanh", "identity")
 # How the three dimensions tie: "free" draws each alone; the others force equal sizes.
 DIM_PATTERNS = ("free", "free", "n=d=K", "n=d", "d=K")
 
@@ -63,8 +64,8 @@ def dimensions(draw, batch: bool = True) -> dict:
 
 
 def scenarios(
-    f: tuple[str, ...] = ACTIVATIONS,
-    g: tuple[str, ...] = ACTIVATIONS,
+    f: tuple[str, ...] = MLP_ACTIVATIONS,
+    g: tuple[str, ...] = MLP_ACTIVATIONS,
     loss: tuple[str, ...] = ("mse",),
     batch: bool = True,
 ) -> st.SearchStrategy[Scenario]:
@@ -118,11 +119,11 @@ def loss_inputs(s: Scenario, saturated: bool = False) -> dict:
     return {"y": float32_values(y), "y_hat": float32_values(y_hat)}
 
 
-def theory_values(s: Scenario) -> dict:
+def theory_values(s: Scenario) -> dict[str, Any]:
     """One data point as columns: x (n,1), W1 (d,n), b1 (d,1), W2 (K,d), b2 (K,1), y (K,1)
     (standard normal; {0,1} labels for BCE), and a learning rate lr."""
     rng = np.random.default_rng(s.seed)
-    values = {
+    values: dict[str, Any] = {
         "x": rng.standard_normal((s.n, 1)),
         "W1": rng.standard_normal((s.d, s.n)),
         "b1": rng.standard_normal((s.d, 1)),

@@ -1,4 +1,4 @@
-"""HW1 theory part: the checks that grade a submission's `theory.py` (DESIGN 2b, 2c).
+"""HW1 theory part: the checks that grade a submission's `theory.py`.
 
 One data point, every vector a column: x (n,1), W1 (d,n), b1 (d,1), W2 (K,d), b2 (K,1),
 y (K,1), float64 numpy. Derivatives in the rubric's layout: "numerator" (default; dl_dyhat
@@ -8,13 +8,18 @@ like their parameters). Expected values come from `grader.oracle`, never from th
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from hypothesis import strategies as st
 
+from ...engine.checks import CallFailed, CheckContext, CheckSpec, Failure, NoEvidence, Outcome, PartSpec
+from ...engine.compare import diagnose, is_close, judge, returned_none_hint, shape_text
+from ...model.values import Absent, NotArray
 from . import oracle
-from .compare import Absent, NotArray, diagnose, is_close, judge, returned_none_hint, shape_text
-from .spec import CallFailed, CheckSpec, Failure, NoEvidence, PartSpec
-from .strategies import THEORY_ACTIVATIONS, Scenario, scenarios, theory_loss_inputs, theory_values
+from .scale_stories import scale_story
+from .strategies import Scenario, scenarios, theory_loss_inputs, theory_values
+from .variants import Settings, Variant
 
 QUESTIONS = {
     "theory.forward": "Theory 1.2(b): forward pass",
@@ -46,30 +51,29 @@ LAYOUT_TEXT = {
     "mixed": "mixed layout (gradients shaped like their parameters)",
 }
 
-# The homework's cases: 1.2 regression, 1.3(a) classification with MSE (f = g = sigmoid in
-# the 2021 text, f = tanh later), 1.3(b)/(c) classification with BCE (f = sigmoid, then relu).
-CASES = {
-    "regression": dict(f=("relu",), g=("identity",), loss=("mse",)),
-    "classification-mse": dict(f=("sigmoid", "tanh"), g=("sigmoid",), loss=("mse",)),
-    "classification-bce": dict(f=("sigmoid", "relu"), g=("sigmoid",), loss=("bce",)),
-}
-CASE_TITLES = {
-    "regression": "1.2: f=relu, g=identity, MSE",
-    "classification-mse": "1.3a: f=sigmoid|tanh, g=sigmoid, MSE",
-    "classification-bce": "1.3b,c: f=sigmoid|relu, g=sigmoid, BCE",
-    "grid": "all 16 activation pairs, MSE/BCE",
-}
+GRID = "grid"
 
 
-def _case_strategy(case: str) -> st.SearchStrategy[Scenario]:
-    if case in CASES:
-        return scenarios(batch=False, **CASES[case])
-    grid = scenarios(f=THEORY_ACTIVATIONS, g=THEORY_ACTIVATIONS, loss=("mse", "bce"), batch=False)
+def _case_titles(variant: Variant) -> dict[str, str]:
+    titles = {name: case.title for name, case in variant.theory_cases.items()}
+    titles[GRID] = "all %d activation pairs, MSE/BCE" % len(variant.theory_activations) ** 2
+    return titles
+
+
+def _case_strategy(variant: Variant, case: str) -> st.SearchStrategy[Scenario]:
+    """The examples of a homework case (see `Variant.theory_cases`), or of the whole grid (BCE
+    only where g = sigmoid, whose outputs lie in (0, 1))."""
+    if case in variant.theory_cases:
+        chosen = variant.theory_cases[case]
+        return scenarios(f=chosen.f, g=chosen.g, loss=chosen.loss, batch=False)
+    names = variant.theory_activations
+    grid = scenarios(f=names, g=names, loss=("mse", "bce"), batch=False)
     return grid.map(lambda s: s if s.g == "sigmoid" or s.loss == "mse" else Scenario(**{**s.as_dict(), "loss": "mse"}))
 
 
-def _layout(ctx) -> str:
-    return ctx.settings.get("layout", "numerator")
+def _layout(ctx: CheckContext) -> str:
+    settings: Settings = ctx.settings
+    return settings.layout
 
 
 def _annotate(ctx, function: str):
@@ -91,7 +95,7 @@ def _annotate(ctx, function: str):
                 extra += ("; mixed layout (this rubric's setting): a gradient has its parameter's shape, and %s"
                           " returned in the numerator layout's %s" % (name, LAYOUT_SHAPES["numerator"][name]))
         if found.code == "shape" and isinstance(got, np.ndarray) and got.ndim == 1 and expected.ndim == 2:
-            symbolic = LAYOUT_SHAPES[layout].get(name) or SHAPES.get(name, "")
+            symbolic = LAYOUT_SHAPES[layout].get(name or "") or SHAPES.get(name or "", "")
             rows, _, cols = symbolic.strip("()").partition(",")
             if rows and rows == cols:  # a Jacobian (d,d): the diagonal alone is not the answer
                 wanted = "the whole %s matrix, not its diagonal" % symbolic
@@ -252,16 +256,16 @@ def backward_check(ctx, s: Scenario) -> Failure | NoEvidence | None:
     layout = _layout(ctx)
     expected = oracle.to_layout(param_shaped, layout)
     failure = _judged(ctx, "backward", [(k, got[k], expected[k]) for k in GRADS], mutated)
-    if failure is not None and failure.code in ("transposed", "shape"):
-        if _matches_all(ctx, got, oracle.to_layout(param_shaped, _other(layout))):
-            failure = Failure("transposed", "the whole answer is in %s, but this rubric asks for %s: dl_dW1 must be"
-                              " %s, dl_db1 %s, dl_dW2 %s, dl_db2 %s" % (
-                                  LAYOUT_TEXT[_other(layout)], LAYOUT_TEXT[layout],
-                                  *[LAYOUT_SHAPES[layout][k] for k in GRADS]), "dl_dW1")
+    if (failure is not None and failure.code in ("transposed", "shape")
+            and _matches_all(ctx, got, oracle.to_layout(param_shaped, _other(layout)))):
+        failure = Failure("transposed", "the whole answer is in %s, but this rubric asks for %s: dl_dW1 must be"
+                          " %s, dl_db1 %s, dl_dW2 %s, dl_db2 %s" % (
+                              LAYOUT_TEXT[_other(layout)], LAYOUT_TEXT[layout],
+                              *[LAYOUT_SHAPES[layout][k] for k in GRADS]), "dl_dW1")
     return failure
 
 
-def backward_linear_check(ctx, s: Scenario) -> Failure | None:
+def backward_linear_check(ctx: CheckContext, s: Scenario) -> Outcome:
     """No oracle needed: backward is linear in the upstream gradient dl_dyhat."""
     v = theory_values(s)
     if (saturated := _saturated_bce(s, v)) is not None:
@@ -295,7 +299,7 @@ def _sgd_kwargs(v: dict, param_shaped: dict, layout: str) -> dict:
     return dict({k: v[k] for k in PARAMS}, lr=v["lr"], **oracle.to_layout(param_shaped, layout))
 
 
-def sgd_check(ctx, s: Scenario) -> Failure | None:
+def sgd_check(ctx: CheckContext, s: Scenario) -> Outcome:
     """Judged on the update applied, (old - new) / lr, against the parameter-shaped gradient."""
     v = theory_values(s)
     if (saturated := _saturated_bce(s, v)) is not None:
@@ -343,17 +347,22 @@ def _broadcast_step(old: np.ndarray, new: object) -> bool:
             and new.shape == (max(old.shape), max(old.shape)))
 
 
-def build_checks(settings: dict) -> list[CheckSpec]:
+def build_checks(settings: Settings) -> list[CheckSpec]:
     checks: list[CheckSpec] = []
+    variant = settings.variant
+    cases = variant.theory_cases
+    titles = _case_titles(variant)
 
-    def add(question: str, local: str, title: str, strategy, run, function: str, **extra) -> None:
+    def add(question: str, local: str, title: str, strategy: st.SearchStrategy[Scenario], run: Any, function: str,
+            **extra: Any) -> None:
         checks.append(CheckSpec("%s[%s]" % (question, local), question, title, strategy, run,
-                                requires=(function,), shown_fields=FIELDS, scale_role="theory", **extra))
+                                requires=(function,), shown_fields=FIELDS, scale_story=scale_story("theory"), **extra))
 
+    classification_f = tuple(dict.fromkeys(cases["classification-mse"].f + cases["classification-bce"].f))
     forward_cases = {
-        "regression": scenarios(f=("relu",), g=("identity",), batch=False),
-        "classification": scenarios(f=("sigmoid", "tanh", "relu"), g=("sigmoid",), batch=False),
-        "grid": scenarios(f=THEORY_ACTIVATIONS, g=THEORY_ACTIVATIONS, batch=False),
+        "regression": scenarios(f=cases["regression"].f, g=cases["regression"].g, batch=False),
+        "classification": scenarios(f=classification_f, g=("sigmoid",), batch=False),
+        GRID: scenarios(f=variant.theory_activations, g=variant.theory_activations, batch=False),
     }
     for case, strategy in forward_cases.items():
         add("theory.forward", case, "z1, z2, z3, y_hat (%s)" % case, strategy, forward_check, "forward",
@@ -362,14 +371,14 @@ def build_checks(settings: dict) -> list[CheckSpec]:
         add("theory.loss", kind, {"mse": "||y - y_hat||^2", "bce": "mean binary cross-entropy over K"}[kind],
             scenarios(loss=(kind,), batch=False), loss_check, "loss", max_examples=10,
             probe_dims=("K",))
-    for case in list(CASES) + ["grid"]:
-        add("theory.jacobians", case, CASE_TITLES[case], _case_strategy(case), jacobians_check, "jacobians",
+    for case in [*cases, GRID]:
+        add("theory.jacobians", case, titles[case], _case_strategy(variant, case), jacobians_check, "jacobians",
             max_examples=8, probe_dims=("K", "d"))
-        add("theory.backward", case, CASE_TITLES[case], _case_strategy(case), backward_check, "backward",
+        add("theory.backward", case, titles[case], _case_strategy(variant, case), backward_check, "backward",
             max_examples=8, probe_dims=("K", "d", "n"))
     add("theory.backward", "linear_in_upstream", "linear in dl_dyhat (no oracle needed)",
-        _case_strategy("grid"), backward_linear_check, "backward", max_examples=5)
-    add("theory.sgd_step", "update", "W <- W - lr * gradient", _case_strategy("grid"), sgd_check,
+        _case_strategy(variant, GRID), backward_linear_check, "backward", max_examples=5)
+    add("theory.sgd_step", "update", "W <- W - lr * gradient", _case_strategy(variant, GRID), sgd_check,
         "sgd_step", max_examples=8)
     add("theory.sgd_step", "square", "square weights, where shapes hide a transpose",
         scenarios(f=("sigmoid", "tanh", "identity"), g=("sigmoid", "tanh", "identity"), batch=False).map(
@@ -378,11 +387,12 @@ def build_checks(settings: dict) -> list[CheckSpec]:
     return checks
 
 
-PART = PartSpec(
-    name="theory",
-    module="theory",
-    questions=QUESTIONS,
-    inspect=["forward", "loss", "jacobians", "backward", "sgd_step"],
-    with_torch=False,
-    build_checks=build_checks,
-)
+def build_part(settings: Settings) -> PartSpec:
+    """The theory part under `settings` (its variant's cases, its layout)."""
+    return PartSpec(
+        name="theory",
+        module="theory",
+        questions=QUESTIONS,
+        checks=build_checks(settings),
+        inspect=("forward", "loss", "jacobians", "backward", "sgd_step"),
+    )

@@ -1,11 +1,11 @@
-"""Render a `GradeReport`: a terminal table (rich) and JSON (result schema v1).
+"""The terminal table (rich): a section per question, a row per check, then the total.
 
 Colour appears only on a terminal, and never when NO_COLOR is set (rich honours both).
 """
 
 from __future__ import annotations
 
-import json
+import io
 import os
 import sys
 from typing import TextIO
@@ -15,7 +15,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from .results import CheckResult, GradeReport, format_points
+from ...model.results import CheckResult, GradeReport, format_points
 
 STATUS_STYLE = {"pass": "green", "fail": "red", "error": "yellow"}
 
@@ -100,9 +100,10 @@ def render_terminal(report: GradeReport, console: Console) -> None:
                                                 format_points(report.max_score + report.not_run["points"])))
 
 
-def render_json(reports: GradeReport | list[GradeReport], exact: bool = False) -> str:
-    """One report as an object; a list of reports as a JSON array of objects. `exact` adds the
-    unrounded points (see `GradeReport.to_json`)."""
-    if isinstance(reports, list):
-        return json.dumps([r.to_json(exact) for r in reports], indent=2) + "\n"
-    return reports.dumps(exact) + "\n"
+def render(reports: list[GradeReport]) -> str:
+    """The tables as plain text (no colour, 120 columns), e.g. for a file."""
+    buffer = io.StringIO()
+    console = Console(file=buffer, no_color=True, width=120, highlight=False)
+    for report in reports:
+        render_terminal(report, console)
+    return buffer.getvalue()

@@ -1,6 +1,6 @@
 """ATTACK (patching the worker's own protocol functions to send made-up frames).
 
-The worker runs as __main__; at import this module wraps its read_frame (to see every request)
+The worker runs as __main__; at import this module wraps its protocol's read_frame (to see every request)
 and write_frame (to rewrite every reply). For MLP.forward it sends a made-up reply: status ok,
 y_hat all zeros of the right shape, x_after a copy of the x it was sent, autograd_calls 0 -- a
 perfectly well-formed frame that a grader trusting the worker's verdicts would accept. Before
@@ -17,7 +17,8 @@ import numpy as np
 
 from _key import MLP, bce_loss, mse_loss  # noqa: F401 - honest parts
 
-_real_read, _real_write = __main__.read_frame, __main__.write_frame
+_wire = __main__.protocol  # the worker runtime's own protocol module
+_real_read, _real_write = _wire.read_frame, _wire.write_frame
 _last = {}
 
 
@@ -44,5 +45,5 @@ def _write(fd, header, arrays=None, *args, **kwargs):
     return _real_write(fd, header, arrays, *args, **kwargs)
 
 
-__main__.read_frame = _read
-__main__.write_frame = _write
+_wire.read_frame = _read
+_wire.write_frame = _write

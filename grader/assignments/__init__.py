@@ -1,0 +1,1 @@
+"""Assignments shipped with the grader, one folder each (see `grader.engine.assignment`)."""

@@ -1,0 +1,63 @@
+"""Markdown: a summary fit for a pull-request comment or a job summary.
+
+Student text is escaped: one line per cell, no HTML, no links or images."""
+
+from __future__ import annotations
+
+import re
+
+from ...model.results import GradeReport, format_points
+
+_ANY_LINE_BREAK = re.compile("[\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
+
+
+def _md(text: str) -> str:
+    """Text safe inside a Markdown table cell: one line, no cell separators, no HTML, no links
+    or images (student text could otherwise put a link or a tracking image in a PR comment)."""
+    text = _ANY_LINE_BREAK.sub(" ", text)
+    text = text.replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;")
+    return text.replace("[", "\\[").replace("]", "\\]")
+
+
+def _code(text: str) -> str:
+    text = _ANY_LINE_BREAK.sub(" ", text).replace("|", "\\|")
+    fence = "``" if "`" in text else "`"
+    return "%s %s %s" % (fence, text, fence) if fence == "``" else "`%s`" % text
+
+
+def render(reports: list[GradeReport]) -> str:
+    """A summary fit for a pull-request comment or a job summary."""
+    out = []
+    for report in reports:
+        status = "passed" if report.all_passed else "failed"
+        out.append("## backprop-grader: %s — %s / %s (%s)\n" % (
+            _md(report.submission), format_points(report.final_score), format_points(report.max_score), status))
+        for penalty in report.penalties:
+            out.append("- **Penalty** −%s: %s" % (format_points(penalty.points), _md(penalty.reason)))
+        if report.penalties:
+            out.append("- Raw score %s, final %s\n" % (format_points(report.score), format_points(report.final_score)))
+        for notice in report.notices:
+            out.append("> %s\n" % _md(notice))
+        if report.error:
+            out.append("**Not graded:** %s\n" % _md(report.error))
+        out.append("| Question | Points | Passed |")
+        out.append("|---|---:|---:|")
+        for q in report.questions:
+            passed = sum(c.status == "pass" for c in q.checks)
+            out.append("| %s %s | %s / %s | %d / %d |" % (_code(q.id), _md(q.title), format_points(q.score),
+                                                          format_points(q.max_score), passed, len(q.checks)))
+        failed = [c for c in report.checks if c.status != "pass"]
+        if failed:
+            out.append("\n<details><summary>%d failed checks</summary>\n" % len(failed))
+            out.append("| Check | Code | Diagnosis |")
+            out.append("|---|---|---|")
+            for check in failed:
+                diagnosis = _md(check.full_message)
+                if check.replay:
+                    diagnosis += "<br>replay: " + _code(check.replay)
+                out.append("| %s | %s | %s |" % (_code(check.id), _code(str(check.code)), diagnosis))
+            out.append("\n</details>")
+        out.append("")
+    return "\n".join(out) + "\n"
+
+

@@ -1,0 +1,374 @@
+"""Where a worker runs: bubblewrap's sandbox (or none), and the process jail that makes sure
+nothing a worker starts outlives it.
+
+`resolve_mode` picks the isolation; `bwrap_argv` builds bubblewrap's command line (no
+network, read-only system and Python, the snapshot at /submission, the worker's own files at
+/opt/backprop-grader, nothing else of the grader); `ProcessJail` puts each worker in a pids
+cgroup where one can be made, and otherwise finds its descendants through /proc.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from ..errors import SandboxUnavailable
+from .protocol import printable
+import contextlib
+
+SANDBOX_ROOT = "/submission"
+SANDBOX_RUNTIME_DIR = "/opt/backprop-grader"
+NOBODY = 65534
+SCRATCH_BYTES = 64 << 20   # each of the sandbox's /tmp and /dev/shm
+PACKAGE_DIR = Path(__file__).resolve().parent.parent
+"""The grader's own package: hidden inside the sandbox (rubrics, reference data, source)."""
+
+
+def resolve_mode(requested: str) -> str:
+    """Map --sandbox auto|bwrap|none to the mode used. `auto` is bwrap where bubblewrap can
+    create its sandbox here, else none; `bwrap` where it cannot is an error."""
+    if requested not in ("auto", "bwrap", "none"):
+        raise SandboxUnavailable("unknown sandbox %r (choose auto, bwrap or none)" % requested)
+    if requested == "none":
+        return "none"
+    problem = bwrap_problem()
+    if problem is None:
+        return "bwrap"
+    if requested == "auto":
+        return "none"
+    raise SandboxUnavailable("--sandbox bwrap was requested but %s; pass --sandbox none to grade without it"
+                             % problem)
+
+
+_PROBED: dict[str, str | None] = {}
+
+
+def bwrap_problem() -> str | None:
+    """Why bubblewrap cannot be used here (None when it can). Being installed is not enough:
+    unprivileged user namespaces may be switched off (a sysctl, an AppArmor policy, a container
+    without them), so a sandbox like a worker's is started once, and the answer kept."""
+    path = shutil.which("bwrap")
+    if path is None:
+        return "bubblewrap (bwrap) is not installed; install it (Debian/Ubuntu: apt-get install bubblewrap)"
+    if path not in _PROBED:
+        argv = bwrap_argv(Path(os.sep), ["/bin/sh", "-c", "exit 0"])
+        argv[0] = path
+        try:
+            done = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.PIPE, timeout=30, env=worker_env())
+            _PROBED[path] = None if done.returncode == 0 else (
+                "bubblewrap is installed but cannot create its sandbox here (%s)"
+                % (printable(done.stderr.decode(errors="replace").strip()[:200]) or "exit status %d" % done.returncode))
+        except (OSError, subprocess.SubprocessError) as exc:
+            _PROBED[path] = "bubblewrap is installed but could not be started (%s)" % exc
+    return _PROBED[path]
+
+
+def _python_paths() -> list[str]:
+    """Folders the worker's Python needs: its prefixes and where its packages live."""
+    import site
+    import sysconfig
+
+    candidates = [sys.prefix, sys.base_prefix, sys.exec_prefix, os.path.dirname(os.path.realpath(sys.executable))]
+    candidates += [sysconfig.get_paths()[key] for key in ("stdlib", "platstdlib", "purelib", "platlib")]
+    candidates += site.getsitepackages()
+    real = sorted({os.path.realpath(p) for p in candidates if os.path.isdir(p)})
+    kept: list[str] = []
+    for path in real:
+        if not any(path == k or path.startswith(k + os.sep) for k in kept):
+            kept.append(path)
+    return kept
+
+
+def bwrap_argv(snapshot: Path, python_argv: list[str], runtime_files: Iterable[Path] = ()) -> list[str]:
+    """The bubblewrap command line: no network, read-only system and Python, the snapshot
+    at /submission, each of `runtime_files` (the worker's own code) read-only under
+    /opt/backprop-grader by its name, nothing else of the grader's files, unprivileged uid,
+    own pid namespace."""
+    argv = [
+        "bwrap", "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
+        "--unshare-user", "--uid", str(NOBODY), "--gid", str(NOBODY), "--hostname", "sandbox",
+    ]
+    for path in ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"):
+        if os.path.islink(path):
+            argv += ["--symlink", os.readlink(path), path]
+        elif os.path.isdir(path):
+            argv += ["--ro-bind", path, path]
+    for path in ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/localtime",
+                 "/etc/passwd", "/etc/group", "/etc/nsswitch.conf"):
+        if os.path.exists(path):
+            argv += ["--ro-bind", path, path]
+    # Scratch space lives in memory: bounded where this bubblewrap can size a tmpfs. /tmp comes
+    # before the Python binds, which may lie under /tmp (a virtual environment there).
+    sized = ["--size", str(SCRATCH_BYTES)] if _bwrap_supports("--size") else []
+    argv += sized + ["--tmpfs", "/tmp"]
+    package_dir = str(PACKAGE_DIR)
+    for path in _python_paths():
+        if not path.startswith("/usr/"):
+            argv += ["--ro-bind", path, path]
+        if package_dir.startswith(path + os.sep):
+            argv += ["--tmpfs", package_dir]
+    argv += ["--ro-bind", str(snapshot), SANDBOX_ROOT]
+    for file in runtime_files:
+        argv += ["--ro-bind", str(file), "%s/%s" % (SANDBOX_RUNTIME_DIR, file.name)]
+    argv += ["--proc", "/proc", "--dev", "/dev"]
+    # The sandbox's own root and /dev are made read-only, so that writing files cannot fill the RAM.
+    argv += sized + ["--tmpfs", "/dev/shm"]
+    argv += ["--remount-ro", "/dev", "--remount-ro", "/", "--chdir", SANDBOX_ROOT, "--clearenv"]
+    for key, value in worker_env().items():
+        argv += ["--setenv", key, value]
+    return argv + ["--"] + python_argv
+
+
+_OPTIONS: dict[str, str] = {}
+
+
+def _bwrap_supports(option: str) -> bool:
+    """Whether the installed bubblewrap knows `option` (--size came in a later release)."""
+    path = shutil.which("bwrap") or "bwrap"
+    if path not in _OPTIONS:
+        try:
+            done = subprocess.run([path, "--help"], stdin=subprocess.DEVNULL, capture_output=True, timeout=10)
+            _OPTIONS[path] = done.stdout.decode(errors="replace") + done.stderr.decode(errors="replace")
+        except (OSError, subprocess.SubprocessError):
+            _OPTIONS[path] = ""
+    return option in _OPTIONS[path]
+
+
+def worker_env() -> dict[str, str]:
+    """The whole environment a worker sees (nothing of the grader's is passed through)."""
+    return {
+        "OMP_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+        "OPENBLAS_NUM_THREADS": "1",
+        "HOME": "/tmp",
+        "TMPDIR": "/tmp",
+        "PATH": "/usr/bin:/bin",
+        "LANG": "C.UTF-8",
+        "PYTHONHASHSEED": "0",
+    }
+
+
+class ProcessJail:
+    """Finds every process a worker started so that none outlives it.
+
+    Where a pids cgroup can be created (cgroup v1 `pids` or a v2 tree), each worker starts
+    inside its own cgroup, bounded to `max_pids` processes, and everything in it is killed
+    at the end. Otherwise the worker's descendants are found through /proc, and the grader
+    becomes a child subreaper so that double-forked orphans come back to it to be killed.
+    Under bubblewrap the sandbox's own pid namespace already ends with the worker."""
+
+    ROOTS = ("/sys/fs/cgroup/pids", "/sys/fs/cgroup/unified", "/sys/fs/cgroup")
+    _base: Path | None = None
+    _probed = False
+    _counter = 0
+
+    def __init__(self, max_pids: int) -> None:
+        self.max_pids = max_pids
+        self.path: Path | None = None
+        base = self._cgroup_base()
+        if base is not None:
+            ProcessJail._counter += 1
+            path = base / ("w%d-%d" % (os.getpid(), ProcessJail._counter))
+            try:
+                path.mkdir()
+                if (path / "pids.max").exists():
+                    (path / "pids.max").write_text(str(max_pids))
+                self.path = path
+            except OSError:
+                self.path = None
+        if self.path is None:
+            _become_subreaper()
+
+    @classmethod
+    def _cgroup_base(cls) -> Path | None:
+        if cls._probed:
+            return cls._base
+        cls._probed = True
+        for root in cls.ROOTS:
+            base = Path(root) / "backprop-grader"
+            try:
+                if not (Path(root) / "cgroup.procs").exists():
+                    continue
+                base.mkdir(exist_ok=True)
+                probe = base / ("probe-%d" % os.getpid())
+                probe.mkdir(exist_ok=True)
+                usable = (probe / "cgroup.procs").exists()
+                probe.rmdir()
+            except OSError:
+                continue
+            if usable:
+                cls._base = base
+                _sweep_stale(base)
+                break
+        return cls._base
+
+    def wrap(self, argv: list[str], keep_shell: bool = True) -> list[str]:
+        """The command line that enters the jail, then runs `argv`.
+
+        With `keep_shell` (no bubblewrap) `argv` runs as a child of the shell, so that a worker's
+        parent is not the grader; the shell dies with the grader (SIGTERM, see `die_with_grader`)
+        and then kills everything in the cgroup, so that nothing the worker started outlives a
+        grader that was killed. Without it (bubblewrap) the shell is replaced by `argv`: the
+        sandbox is then the grader's own child and dies with it (--die-with-parent), and its pid
+        namespace with it."""
+        if not keep_shell:
+            if self.path is not None:
+                return ["/bin/sh", "-c", 'echo $$ > "$1" && shift && exec "$@"', "sh",
+                        str(self.path / "cgroup.procs")] + argv
+            return argv
+        if self.path is not None:
+            script = ('cg="$1"; shift; echo $$ > "$cg" || exit 126; '
+                      'trap \'for i in 1 2 3 4 5; do kill -9 $(grep -vx "$$" "$cg") 2>/dev/null; done; '
+                      'exit 137\' TERM; '
+                      '"$@" & wait $!')
+            return ["/bin/sh", "-c", script, "sh", str(self.path / "cgroup.procs")] + argv
+        return ["/bin/sh", "-c", '"$@"', "sh"] + argv
+
+    def members(self, root_pid: int) -> set[int]:
+        if self.path is not None:
+            try:
+                return {int(p) for p in (self.path / "cgroup.procs").read_text().split()}
+            except OSError:
+                return set()
+        return process_tree(root_pid) | _strays()
+
+    def kill_all(self, root_pid: int) -> None:
+        """SIGKILL the worker and everything it started; found before the first kill, so that
+        children already re-parented away are not missed."""
+        known = self.members(root_pid)
+        for _ in range(100):
+            pids = (known | self.members(root_pid)) - {os.getpid()}
+            known = set()
+            if not pids:
+                break
+            _kill_pids(pids)
+            for pid in pids:
+                with contextlib.suppress(ChildProcessError):
+                    os.waitpid(pid, os.WNOHANG)
+            time.sleep(0.005)
+        if self.path is not None:
+            for _ in range(100):
+                try:
+                    self.path.rmdir()
+                    break
+                except OSError:
+                    time.sleep(0.01)
+
+
+_SUBREAPER = False
+OUR_WORKERS: set[int] = set()
+
+
+@functools.cache
+def _prctl() -> Any:
+    """libc's prctl, or None where it cannot be loaded (looked up once, on first use)."""
+    try:
+        import ctypes
+
+        return ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+
+
+def die_with_grader(sig: int) -> Callable[[], None]:
+    """What the child runs between fork and exec: be sent `sig` when the grader's thread that
+    started it dies, so that no sandbox (and no worker) outlives a killed grader."""
+
+    def arm() -> None:
+        prctl = _prctl()
+        if prctl is not None:
+            prctl(1, sig, 0, 0, 0)  # PR_SET_PDEATHSIG
+
+    return arm
+
+
+def _sweep_stale(base: Path) -> None:
+    """Kill what is left in the cgroups of graders that died without cleaning up (killed while
+    a worker ran), and remove those cgroups. A grader that is alive is never touched."""
+    try:
+        entries = list(base.iterdir())
+    except OSError:
+        return
+    for entry in entries:
+        name = entry.name
+        if not name.startswith("w") or "-" not in name or not name[1:].split("-")[0].isdigit():
+            continue
+        owner = int(name[1:].split("-")[0])
+        if owner == os.getpid() or os.path.exists("/proc/%d" % owner):
+            continue
+        for _ in range(5):
+            try:
+                pids = [int(p) for p in (entry / "cgroup.procs").read_text().split()]
+            except (OSError, ValueError):
+                break
+            _kill_pids(pids)
+            time.sleep(0.01)
+        with contextlib.suppress(OSError):
+            entry.rmdir()
+
+
+def _become_subreaper() -> None:
+    global _SUBREAPER
+    if _SUBREAPER:
+        return
+    try:
+        import ctypes
+
+        _SUBREAPER = ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0) == 0  # PR_SET_CHILD_SUBREAPER
+    except (OSError, AttributeError):
+        _SUBREAPER = False
+
+
+def _kill_pids(pids) -> None:
+    """SIGKILL each pid, ignoring the ones already gone or not ours."""
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+
+
+def process_parents() -> dict[int, int]:
+    """{pid: parent pid} of every process visible in /proc."""
+    found = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open("/proc/%s/stat" % entry, "rb") as handle:
+                    stat = handle.read()
+                found[int(entry)] = int(stat[stat.rindex(b")") + 2:].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+    return found
+
+
+def process_tree(root_pid: int, parents: dict[int, int] | None = None) -> set[int]:
+    """root_pid and every process descending from it, from `parents` (default: read /proc now)."""
+    parents = process_parents() if parents is None else parents
+    found = {root_pid}
+    grew = True
+    while grew:
+        grew = False
+        for pid, parent in parents.items():
+            if parent in found and pid not in found:
+                found.add(pid)
+                grew = True
+    return found
+
+
+def _strays() -> set[int]:
+    """Orphans re-parented to this (subreaper) grader that it never started itself."""
+    if not _SUBREAPER:
+        return set()
+    me = os.getpid()
+    parents = process_parents()
+    orphans = {pid for pid, parent in parents.items() if parent == me} - OUR_WORKERS
+    return set().union(*(process_tree(pid, parents) for pid in orphans)) if orphans else set()
+
