@@ -266,7 +266,7 @@ def test_every_code_produced_is_asserted_somewhere():
 
 
 def test_every_design_code_is_produced_by_some_test():
-    """DESIGN 5's codes, each expected of a bundled submission here or in the theory tests,
+    """Every diagnosis code (grader.model.codes), each expected of a bundled submission here or in the theory tests,
     except `crash`, which test_faults produces by killing a worker mid-check."""
     from .test_theory_submissions import EXPECTED as THEORY_EXPECTED
 

@@ -1,4 +1,4 @@
-"""The examples Hypothesis generates have the structure DESIGN 4 asks for: dimensions in 1..8
+"""The examples Hypothesis generates have the structure the README describes: dimensions in 1..8
 weighted toward 1 and toward equal sizes (square weights), batch 1 included, theory without a
 batch."""
 

@@ -1,4 +1,4 @@
-"""The rubric's layout switch for the theory part (DESIGN 2c), and the theory key's trust chain.
+"""The rubric's layout switch for the theory part, and the theory key's trust chain.
 
 A rubric with `[settings] layout = "mixed"` asks for gradients shaped like their parameters.
 The instructor's key (reference/hw1/theory.py) answers in either layout through its `layout`
