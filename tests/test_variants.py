@@ -19,7 +19,7 @@ THEORY = dict(only=["theory"], call_timeout_s=2)
 
 
 def test_a_fall_2022_theory_py_scores_full_marks_under_fa22_and_the_2021_key_does_not() -> None:
-    fa22 = grade(SUBMISSIONS / "theory_fa22", variant="fa22", **THEORY)
+    fa22 = grade(SUBMISSIONS / "correct_fa22", variant="fa22", **THEORY)
     assert lost(fa22) == {}
     assert fa22.score == fa22.max_score == 50
     key = grade(REFERENCE, variant="fa22", **THEORY)
