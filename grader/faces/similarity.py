@@ -226,13 +226,37 @@ def _regions(a: FileFingerprints, b: FileFingerprints, shared: set[int]) -> tupl
             runs[-1][4] = j
         else:
             runs.append([offset, i, i, j, j])
-    regions = []
-    for _, i0, i1, j0, j1 in sorted(runs, key=lambda r: r[2] - r[1], reverse=True)[:MAX_REGIONS]:
-        last_i, last_j = min(i1 + K - 1, len(a.tokens.lines) - 1), min(j1 + K - 1, len(b.tokens.lines) - 1)
-        regions.append(Region((a.tokens.lines[i0], a.tokens.lines[last_i]),
-                              (b.tokens.lines[j0], b.tokens.lines[last_j]), i1 - i0 + K))
+    spans = _merged([((i0, i1 + K - 1), (j0, j1 + K - 1)) for _, i0, i1, j0, j1 in runs])
+    spans = sorted(spans, key=lambda span: span[0][0] - span[0][1])[:MAX_REGIONS]
+    regions = [Region((a.tokens.lines[sa[0]], a.tokens.lines[min(sa[1], len(a.tokens.lines) - 1)]),
+                      (b.tokens.lines[sb[0]], b.tokens.lines[min(sb[1], len(b.tokens.lines) - 1)]), sa[1] - sa[0] + 1)
+               for sa, sb in spans]
     regions.sort(key=lambda r: r.a_lines)
     return covered_a, covered_b, regions
+
+
+Span = tuple[tuple[int, int], tuple[int, int]]
+
+
+def _touch(x: tuple[int, int], y: tuple[int, int]) -> bool:
+    return x[0] <= y[1] + 1 and y[0] <= x[1] + 1
+
+
+def _union(x: tuple[int, int], y: tuple[int, int]) -> tuple[int, int]:
+    return min(x[0], y[0]), max(x[1], y[1])
+
+
+def _merged(spans: list[Span]) -> list[Span]:
+    """Token spans (a's, b's) that overlap or touch on both sides merged, until none do."""
+    merged: list[Span] = []
+    for sa, sb in sorted(spans):
+        for index, (ka, kb) in enumerate(merged):
+            if _touch(ka, sa) and _touch(kb, sb):
+                merged[index] = (_union(ka, sa), _union(kb, sb))
+                break
+        else:
+            merged.append((sa, sb))
+    return merged if len(merged) == len(spans) else _merged(merged)
 
 
 def compare_files(file: str, a: FileFingerprints, b: FileFingerprints) -> PairFile:
