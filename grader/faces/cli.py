@@ -289,7 +289,7 @@ def _emit(args: argparse.Namespace, reports: list[GradeReport], options: RenderO
     if options is not None and options.roster is not None and args.format in ("csv", "html", "canvas", "brightspace"):
         from .formats.gradebook import warnings
 
-        for warning in warnings(reports, options.roster):
+        for warning in warnings(reports, options.roster, lms=formats.FORMATS[args.format].needs_roster):
             print("grader: %s" % warning, file=sys.stderr)
     if args.format == "html" and rubric is not None and options is not None:
         _emit_html(args, reports, options, rubric)

@@ -40,7 +40,7 @@ K = 15
 """Tokens per fingerprinted run."""
 W = 10
 """Winnowing window: a shared stretch of K + W - 1 = 24 tokens is always found."""
-FLAG_COVERAGE = 0.5
+FLAG_COVERAGE = 0.6
 """A pair is flagged when this share of each file's own (non-template) tokens matches..."""
 FLAG_TOKENS = 80
 """...and at least this many tokens do."""

@@ -4,7 +4,7 @@ was made from it by renaming, re-commenting and reformatting)."""
 import torch
 
 ACT = {
-    "relu": (lambda s: s.clamp(min=0.0), lambda s: (s > 0).double()),
+    "relu": (lambda s: s.clamp(min=0.0), lambda s: (s > 0).to(s.dtype)),
     "sigmoid": (torch.sigmoid, lambda s: torch.sigmoid(s) * (1.0 - torch.sigmoid(s))),
     "identity": (lambda s: s, lambda s: torch.ones_like(s)),
 }

@@ -1,7 +1,7 @@
 import torch
 
 # Activation table: name -> (function, derivative)
-FUNCS = {'relu': (lambda z: z.clamp(min=0.0), lambda z: (z > 0).double()),
+FUNCS = {'relu': (lambda z: z.clamp(min=0.0), lambda z: (z > 0).to(z.dtype)),
          'sigmoid': (torch.sigmoid, lambda z: torch.sigmoid(z) * (1.0 - torch.sigmoid(z))),
          'identity': (lambda z: z, lambda z: torch.ones_like(z))}
 

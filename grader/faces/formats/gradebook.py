@@ -34,22 +34,24 @@ def rows(reports: list[GradeReport], roster: Roster) -> list[tuple[Student, Grad
     return found
 
 
-def warnings(reports: list[GradeReport], roster: Roster) -> list[str]:
-    """What an instructor must know before importing: folders the roster does not name,
-    submissions not graded, students without a submission."""
+def warnings(reports: list[GradeReport], roster: Roster, lms: bool = True) -> list[str]:
+    """What an instructor must know about the roster: folders it does not name, submissions
+    not graded (`lms`: they get no row in an import file), students without a submission."""
     out = []
     unknown, absent = roster.unmatched([r.submission for r in reports])
+    suffix = " (no grade row)" if lms else ""
     if unknown:
-        out.append("roster: %d submission folder%s not in %s (no grade row): %s" % (
-            len(unknown), "" if len(unknown) == 1 else "s", roster.source,
+        out.append("roster: %d submission folder%s not in %s%s: %s" % (
+            len(unknown), "" if len(unknown) == 1 else "s", roster.source, suffix,
             ", ".join(folder_name(s) for s in unknown[:10]) + (", ..." if len(unknown) > 10 else "")))
     errors = [r for r in reports if r.error is not None and roster.find(r.submission) is not None]
-    if errors:
-        out.append("roster: %d submission%s could not be graded (no grade row): %s" % (
-            len(errors), "" if len(errors) == 1 else "s", ", ".join(folder_name(r.submission) for r in errors[:10])))
+    if errors and lms:
+        out.append("roster: %d submission%s could not be graded%s: %s" % (
+            len(errors), "" if len(errors) == 1 else "s", suffix,
+            ", ".join(folder_name(r.submission) for r in errors[:10])))
     if absent:
-        out.append("roster: %d student%s without a submission folder (no grade row): %s" % (
-            len(absent), "" if len(absent) == 1 else "s",
+        out.append("roster: %d student%s without a submission folder%s: %s" % (
+            len(absent), "" if len(absent) == 1 else "s", suffix,
             ", ".join(s.name or s.student_id or s.login or s.folder for s in absent[:10])
             + (", ..." if len(absent) > 10 else "")))
     return out

@@ -127,7 +127,10 @@ def _checks(graded: list[GradeReport]) -> str:
             " graded student</p>%s</section>" % (len(failing), "" if len(failing) == 1 else "s", always, table))
 
 
-def _diagnoses(graded: list[GradeReport], options: RenderOptions, links: dict[str, str]) -> str:
+def diagnoses(graded: list[GradeReport]) -> list[tuple[str, list[str], list[tuple[GradeReport, CheckResult]]]]:
+    """The most common diagnoses: (code, questions, [(report, its first such check)]), most
+    students first. A diagnosis is a code in a question; questions whose diagnosis has the same
+    code, students and example message are one row (a missing file fails every question alike)."""
     groups: dict[tuple[str, str], list[tuple[GradeReport, CheckResult]]] = {}
     for report in graded:
         firsts: dict[tuple[str, str], CheckResult] = {}
@@ -136,18 +139,27 @@ def _diagnoses(graded: list[GradeReport], options: RenderOptions, links: dict[st
                 firsts.setdefault((check.question, str(check.code)), check)
         for key, check in firsts.items():
             groups.setdefault(key, []).append((report, check))
-    ordered = sorted(groups.items(), key=lambda item: (-len(item[1]), item[0]))[:TOP_DIAGNOSES]
+    rows: dict[tuple[str, tuple[str, ...], str], tuple[list[str], list[tuple[GradeReport, CheckResult]]]] = {}
+    for (question, code), members in groups.items():
+        row = (code, tuple(r.submission for r, _ in members), members[0][1].full_message)
+        rows.setdefault(row, ([], members))[0].append(question)
+    ordered = sorted(((code, questions, members) for (code, _, _), (questions, members) in rows.items()),
+                     key=lambda row: (-len(row[2]), row[0], row[1]))
+    return ordered[:TOP_DIAGNOSES]
+
+
+def _diagnoses(graded: list[GradeReport], options: RenderOptions, links: dict[str, str]) -> str:
     items = []
-    for (question, code), members in ordered:
+    for code, questions, members in diagnoses(graded):
         example = members[0][1].full_message
         example = example if len(example) <= 300 else example[:297] + "..."
-        items.append('<tr><td class="num">%d</td><td><span class="badge code">%s</span> in <code>%s</code>'
+        items.append('<tr><td class="num">%d</td><td><span class="badge code">%s</span> in %s'
                      '<p class="message muted">e.g. %s</p></td><td>%s</td></tr>'
-                     % (len(members), esc(code), esc(question), esc(example),
-                        ", ".join(_link(report, options, links) for report, _ in members)))
+                     % (len(members), esc(code), ", ".join("<code>%s</code>" % esc(q) for q in questions),
+                        esc(example), ", ".join(_link(report, options, links) for report, _ in members)))
     if not items:
         return '<section id="diagnoses"><h2>Most common diagnoses</h2><p>No check failed.</p></section>'
-    return ('<section id="diagnoses"><h2>Most common diagnoses</h2><p class="meta">a question and a diagnosis code,'
+    return ('<section id="diagnoses"><h2>Most common diagnoses</h2><p class="meta">a diagnosis code in a question,'
             ' with the students who have it</p><div class="table-wrap"><table><thead><tr><th class="num">students'
             "</th><th>diagnosis</th><th>who</th></tr></thead><tbody>%s</tbody></table></div></section>"
             % "".join(items))

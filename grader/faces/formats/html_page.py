@@ -79,7 +79,7 @@ svg.bar, svg.histogram { display: block; max-width: 100%; height: auto; }
 .card { background: var(--tint); border-radius: 8px; padding: 8px 10px; }
 .card b { display: block; font-size: 1.35rem; }
 .regions { display: grid; grid-template-columns: 1fr 1fr; gap: 8px; }
-.regions pre { margin: 0; font-size: 0.78rem; }
+.regions pre { margin: 0; font-size: 0.78rem; white-space: pre; overflow-wrap: normal; }
 nav.back { margin: 0 0 10px; }
 a { color: var(--accent); }
 @media (max-width: 640px) {
