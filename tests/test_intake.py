@@ -294,3 +294,20 @@ def test_read_sources_finds_code_as_grading_finds_it(tmp_path):
                      "theory.py": "import numpy as np\n"}
     shutil.rmtree(root / "hw1")
     assert read_sources(root, ["mlp.py", "theory.py"]) == {}
+
+
+def test_the_pytest_plugin_finds_what_grading_finds(tmp_path):
+    from grader.faces.pytest_plugin import _problem
+
+    parts = ["mlp.py", "theory.py"]
+    nested = tmp_path / "repo"
+    _correct_in(nested / "hw1")
+    colab = tmp_path / "colab"
+    colab.mkdir()
+    (colab / "mlp.ipynb").write_text(notebook([("code", CORRECT_MLP)]))
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert _problem(nested, parts) is None and _problem(colab, parts) is None
+    assert _problem(empty, parts) == ("nothing to grade in %s: the submission has no mlp.py; the submission has no"
+                                      " theory.py (nor mlp.ipynb or theory.ipynb, at its top or in a sub-folder);"
+                                      " it is empty" % empty)
