@@ -13,6 +13,11 @@ import numpy as np
 from grader.assignments.hw1 import oracle
 from grader.model.results import CheckResult, GradeReport, Penalty, QuestionResult
 
+from .conftest import SUBMISSIONS
+
+FALL_2022 = next(SUBMISSIONS / name for name in ("correct_fa22", "theory_fa22") if (SUBMISSIONS / name).is_dir())
+"""The bundled Fall 2022 theory.py example's folder (renamed once, from theory_fa22)."""
+
 HOSTILE = ('<script>alert("x")</script><img src=x onerror=alert(1)>"\' <a href="https://evil.example/t">'
            "\u202e\x1b[31m&amp;")
 

@@ -28,6 +28,7 @@ from grader.faces.similarity import FLAG_COVERAGE, assignment_templates, class_s
 
 from .browser import load, needs_chromium
 from .conftest import REFERENCE, SUBMISSIONS
+from .report_examples import FALL_2022
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "class_page.txt"
 SIMILARITY = Path(__file__).parent / "similarity"
@@ -60,7 +61,7 @@ def build_class(root: Path) -> Path:
         "bob": {"mlp.py": SUBMISSIONS / "mlp_dW1_no_transpose" / "mlp.py", "theory.py": REFERENCE / "theory.py"},
         "cy": {"mlp.py": SUBMISSIONS / "mlp_mse_missing_2" / "mlp.py",
                "theory.py": SUBMISSIONS / "theory_dl_dyhat_column" / "theory.py"},
-        "dee": {"theory.py": SUBMISSIONS / "theory_fa22" / "theory.py"},
+        "dee": {"theory.py": FALL_2022 / "theory.py"},
         "eve": {"submission/hw1/mlp.py": SIMILARITY / "renamed_copy_mlp.py"},
         "fay": {"mlp.py": SUBMISSIONS / "mlp_syntax_error" / "mlp.py"},
     }

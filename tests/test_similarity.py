@@ -29,6 +29,7 @@ from grader.faces.similarity import (
 from grader.model.results import GradeReport
 
 from .conftest import REFERENCE, SUBMISSIONS
+from .report_examples import FALL_2022
 
 HERE = Path(__file__).parent / "similarity"
 ORIGINAL = (HERE / "original_mlp.py").read_text()
@@ -40,7 +41,7 @@ INDEPENDENT_MLP = {"key": (REFERENCE / "mlp.py").read_text(),
                    "original": ORIGINAL}
 INDEPENDENT_THEORY = {"key": (REFERENCE / "theory.py").read_text(),
                       "correct": (SUBMISSIONS / "correct" / "theory.py").read_text(),
-                      "fa22": (SUBMISSIONS / "theory_fa22" / "theory.py").read_text()}
+                      "fa22": (FALL_2022 / "theory.py").read_text()}
 HONEST_MARGIN = 0.8
 """Independent solutions must stay below this share of the flagging threshold."""
 
