@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import os
 import re
+import shutil
+import stat
 from html.parser import HTMLParser
 
 import numpy as np
@@ -23,7 +26,7 @@ from grader.faces.formats.html import evidence_of
 from grader.faces.roster import parse_roster
 from grader.model.results import CheckResult, GradeReport, QuestionResult, format_points
 
-from .conftest import SUBMISSIONS, grade
+from .conftest import SUBMISSIONS, grade, run_cli
 from .report_examples import HOSTILE, example_report, transposed_backward
 
 
@@ -256,3 +259,28 @@ def test_the_class_page_counts_diagnoses_per_student_and_question():
              for count, code, question, who in rows}
     assert found == {("transposed", "mlp.backward"): (2, ["ada", "bob"]), ("sign", "mlp.backward"): (2, ["ada", "cy"])}
     assert "3 of 4" in Page(html_text).content, "three of four students lost points on mlp.backward"
+
+
+def test_the_command_line_writes_a_folder_of_pages_or_one_file(tmp_path):
+    klass = tmp_path / "class"
+    shutil.copytree(SUBMISSIONS / "correct", klass / "ada")
+    shutil.copytree(SUBMISSIONS / "mlp_dW1_no_transpose", klass / "bob")
+    common = ["--each", str(klass), "--only", "mlp.backward", "--max-examples", "1", "--sandbox", "none",
+              "--fail-under", "0"]
+    old = os.umask(0o022)
+    try:
+        folder = run_cli("grade", *common, "--format", "html", "-o", str(tmp_path / "pages"))
+        single = run_cli("grade", *common, "--format", "html", "-o", str(tmp_path / "class.html"))
+    finally:
+        os.umask(old)
+    assert folder.returncode == 0 and single.returncode == 0, folder.stderr + single.stderr
+    pages = sorted(p.relative_to(tmp_path / "pages").as_posix() for p in (tmp_path / "pages").rglob("*.html"))
+    assert pages == ["index.html", "students/ada.html", "students/bob.html"]
+    assert "wrote %s (3 pages)" % (tmp_path / "pages" / "index.html") in folder.stderr
+    for page in (tmp_path / "pages").rglob("*.html"):
+        assert stat.S_IMODE(page.stat().st_mode) == 0o644
+    index = (tmp_path / "pages" / "index.html").read_text()
+    assert 'href="students/bob.html"' in index and 'id="similarity"' in index
+    assert 'href="../index.html"' in (tmp_path / "pages" / "students" / "bob.html").read_text()
+    one = (tmp_path / "class.html").read_text()
+    assert 'href="#s-2"' in one and one.count("<html") == 1
