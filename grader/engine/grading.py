@@ -22,10 +22,11 @@ from ..model.codes import Code, Status
 from ..model.results import CheckResult, GradeReport, QuestionResult
 from ..sandbox.jail import resolve_mode
 from ..sandbox.process import SandboxConfig, WorkerSession, WorkerSpec
-from ..sandbox.snapshot import SourceFile, take_snapshot
+from ..sandbox.snapshot import SourceFile
 from .assignment import PartInfo
 from .calls import PartContext, frame_location
 from .checks import CheckSpec, Failure, PartSpec, PartState
+from .intake import take_submission
 from .plan import Plan, matches, plan
 from .policies import format_penalty, late_penalty, submission_files
 from .rubric import Rubric, allocate_points, load_rubric
@@ -93,7 +94,7 @@ class Grading:
         self.mode = resolve_mode(options.sandbox)
         self.label = options.label or str(path)
         parts = rubric.assignment.parts
-        self.snapshot = take_snapshot(path, [p.filename for p in parts])
+        self.snapshot = take_submission(path, [p.filename for p in parts], rubric.policies)
         if not any(self.snapshot.files[p.filename].ok for p in parts):
             problems = "; ".join(self.snapshot.files[p.filename].problem() for p in parts)
             self.snapshot.cleanup()

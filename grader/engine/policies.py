@@ -2,11 +2,14 @@
 
 [policies.format]: `penalty` is a fraction of the maximum score, deducted once when a
 `required` file is missing or a file matches a `forbidden` glob (e.g. the course's own test
-scripts). [policies.late]: `windows` lists {hours, penalty} in increasing hours after the due
-date, each penalty a fraction of the earned score; past the last window the submission is
-not accepted (`after_last = "reject"`, the whole score) unless `after_last` is a fraction.
-Submission time and due date come from Gradescope's submission_metadata.json or the command
-line; without them no late penalty applies.
+scripts). `notebooks` says what a notebook named like a required file (`mlp.ipynb` for
+`mlp.py`) does: "accept" (the default: it is graded as that file and is no format problem),
+"penalize" (graded, but it draws the format penalty) or "reject" (not graded; the globs decide).
+[policies.late]: `windows` lists {hours, penalty} in increasing hours after the due date, each
+penalty a fraction of the earned score; past the last window the submission is not accepted
+(`after_last = "reject"`, the whole score) unless `after_last` is a fraction. Submission time
+and due date come from Gradescope's submission_metadata.json or the command line; without them
+no late penalty applies.
 """
 
 from __future__ import annotations
@@ -50,6 +53,9 @@ def submission_files(root: Path) -> list[str]:
     return sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
 
 
+NOTEBOOK_CHOICES = ("accept", "penalize", "reject")
+
+
 @dataclass(frozen=True)
 class FormatPolicy:
     """Deduct `penalty` (a fraction of the maximum) once when a `required` file is missing or a
@@ -58,6 +64,7 @@ class FormatPolicy:
     penalty: float = 0.0
     required: tuple[str, ...] = ()
     forbidden: tuple[str, ...] = ()
+    notebooks: str = "accept"
 
 
 @dataclass(frozen=True)
@@ -127,10 +134,14 @@ def parse_policies(policies: Any) -> Policies:
     table = _table(policies, "[policies]", {"format", "late"})
     fmt = late = None
     if "format" in table:
-        f = _table(table["format"], "[policies.format]", {"penalty", "required", "forbidden"})
+        f = _table(table["format"], "[policies.format]", {"penalty", "required", "forbidden", "notebooks"})
+        notebooks = f.get("notebooks", "accept")
+        if notebooks not in NOTEBOOK_CHOICES:
+            raise PolicyError("[policies.format] notebooks must be one of %s, not %r"
+                              % (", ".join(NOTEBOOK_CHOICES), notebooks))
         fmt = FormatPolicy(_fraction(f.get("penalty", 0.0), "[policies.format] penalty"),
                            _names(f.get("required", []), "[policies.format] required"),
-                           _names(f.get("forbidden", []), "[policies.format] forbidden"))
+                           _names(f.get("forbidden", []), "[policies.format] forbidden"), notebooks)
     if "late" in table:
         late = _late(_table(table["late"], "[policies.late]", {"windows", "after_last"}))
     return Policies(fmt, late, tuple(table))
@@ -143,12 +154,20 @@ def _forbidden(path: str, pattern: str) -> bool:
 
 def format_penalty(policy: FormatPolicy | None, files: list[str], max_score: float) -> Penalty | None:
     """One deduction (a fraction of the maximum) when a required file is missing or a forbidden
-    file was submitted; None when the submission follows the format or there is no policy."""
+    file was submitted; None when the submission follows the format or there is no policy. A
+    notebook standing in for a required file (`mlp.ipynb`) counts as that file unless the policy
+    rejects notebooks; it is never a forbidden file then, and "penalize" charges it once."""
     if policy is None:
         return None
-    problems = ["%s is missing" % name for name in policy.required if name not in files]
+    stand_ins = {} if policy.notebooks == "reject" else {
+        name[:-3] + ".ipynb": name for name in policy.required if name.endswith(".py")}
+    present = set(files) | {stand_ins[name] for name in files if name in stand_ins}
+    problems = ["%s is missing" % name for name in policy.required if name not in present]
     for name in files:
-        if any(_forbidden(name, pattern) for pattern in policy.forbidden):
+        if name in stand_ins and policy.notebooks == "penalize":
+            problems.append("%s is a notebook, not %s (notebooks are graded but draw the format penalty)"
+                            % (name, stand_ins[name]))
+        elif name not in stand_ins and any(_forbidden(name, pattern) for pattern in policy.forbidden):
             problems.append("%s should not be submitted" % name)
     if not problems:
         return None

@@ -10,7 +10,6 @@ import argparse
 import contextlib
 import os
 import sys
-import tempfile
 import traceback
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,7 +19,9 @@ from ..errors import GraderError, UsageError
 from .formats import FORMATS
 
 if TYPE_CHECKING:
+    from ..engine.rubric import Rubric
     from ..model.results import GradeReport
+    from .formats import RenderOptions
 
 DESCRIPTION = """\
 backprop-grader grades the backpropagation homework (HW1): a submission folder's mlp.py
@@ -45,6 +46,8 @@ examples:
   grader grade my_hw1 --fail-under 80                       # exit 0 at 80%% or more
   grader grade my_hw1 --variant fa22                        # the Fall 2022 text
   grader grade --each class/ --jobs 2 --format csv -o grades.csv
+  grader grade --each class/ --format html -o class_report/          # index.html + a page each
+  grader grade --each class/ --roster roster.csv --format canvas -o canvas.csv
 
 exit codes: 0 all checks passed (or --fail-under met), 1 below that, 2 usage error or a
 submission that could not be graded.
@@ -77,7 +80,14 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--format", choices=list(FORMATS), default="table", help="report format (default: table)")
     grade.add_argument("-o", "--output", metavar="FILE",
                        help="write the report to FILE; the table still goes to the terminal (not with --format github, "
-                            "where student text on stdout could pose as a workflow command)")
+                            "where student text on stdout could pose as a workflow command); with --format html, a "
+                            "FILE not ending in .html is a folder: index.html and a page per submission")
+    grade.add_argument("--roster", type=Path, metavar="FILE",
+                       help="CSV mapping submission folders to students (columns folder, student_id, name, login, "
+                            "canvas_id, section); adds ids and names to csv, html, canvas and brightspace")
+    grade.add_argument("--gradebook-item", metavar="NAME",
+                       help="the gradebook column of --format canvas/brightspace (default: the rubric's title; for "
+                            "Canvas, 'Name (12345)' names an existing assignment by its id)")
     grade.add_argument("--seed", type=int, default=None,
                        help="grading seed: the same seed gives the same examples (default: the rubric's, 0)")
     grade.add_argument("--only", action="append", default=[], metavar="ID",
@@ -128,14 +138,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _write_atomic(path: str, text: str) -> None:
-    """Write `text` to `path` through a temporary file, so that a reader never sees half of it
-    and anything already there (even a planted file) is replaced whole."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(dir=target.parent, prefix=".%s." % target.name)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    os.replace(temp, target)
+    """Write `text` to `path` whole and atomically, readable by the course's group (see
+    faces.output)."""
+    from .output import write_atomic
+
+    write_atomic(path, text)
 
 
 def _late_dates(args: argparse.Namespace) -> tuple[Any, Any]:
@@ -194,8 +201,11 @@ def _grade(args: argparse.Namespace) -> int:
     paths = _submission_paths(args)
     if formats.FORMATS[args.format].single and len(paths) > 1:
         raise UsageError("--format %s describes one submission; grade them one at a time" % args.format)
+    if formats.FORMATS[args.format].needs_roster and args.roster is None:
+        raise UsageError("--format %s needs --roster FILE: the LMS finds students by their ids" % args.format)
     resolve_mode(args.sandbox)
     rubric = load_rubric(args.rubric, args.variant)
+    options = _render_options(args, rubric)
     submitted, due = _late_dates(args)
     planned = plan(rubric, args.max_examples)
     planned.validate_selectors(args.only)
@@ -212,7 +222,7 @@ def _grade(args: argparse.Namespace) -> int:
     progress = len(paths) > 1 and sys.stderr.isatty()
     reports = grade_many(paths, grade_one, _child_args(args), args.jobs, seed, timeout, progress,
                          rubric.assignment.name)
-    _emit(args, reports)
+    _emit(args, reports, options, rubric)
     if any(r.error for r in reports):
         return 2
     if args.fail_under is not None:
@@ -229,7 +239,41 @@ def _check_numbers(args: argparse.Namespace) -> None:
         raise UsageError("--jobs must be at least 1")
 
 
-def _emit(args: argparse.Namespace, reports: list[GradeReport]) -> None:
+def _render_options(args: argparse.Namespace, rubric: Rubric) -> RenderOptions:
+    """The roster (--roster) and gradebook item for the formats that use them."""
+    from .formats import RenderOptions
+    from .roster import load_roster
+
+    roster = load_roster(args.roster) if args.roster is not None else None
+    return RenderOptions(roster=roster, item=args.gradebook_item or rubric.title)
+
+
+def _emit_html(args: argparse.Namespace, reports: list[GradeReport], options: RenderOptions, rubric: Rubric) -> None:
+    """One HTML file (to stdout or -o FILE.html), or a folder of pages (-o FOLDER); for several
+    submissions the class page, with the similarity of their code."""
+    from dataclasses import replace
+
+    from ..engine.intake import notebook_mode
+    from .formats import html
+    from .similarity import assignment_templates, class_similarity
+
+    if len(reports) > 1:
+        expected = [part.filename for part in rubric.assignment.parts]
+        options = replace(options, similarity=class_similarity(
+            [r.submission for r in reports], expected, assignment_templates(rubric.assignment),
+            notebook_mode(rubric.policies)))
+    if args.output and not args.output.lower().endswith((".html", ".htm")):
+        written = html.write_pages(args.output, reports, options)
+        print("grader: wrote %s (%d page%s)" % (Path(args.output) / "index.html", len(written),
+                                                "" if len(written) == 1 else "s"), file=sys.stderr)
+    elif args.output:
+        _write_atomic(args.output, html.render(reports, options))
+    else:
+        sys.stdout.write(html.render(reports, options))
+
+
+def _emit(args: argparse.Namespace, reports: list[GradeReport], options: RenderOptions | None = None,
+          rubric: Rubric | None = None) -> None:
     """The terminal table, the requested format (to stdout or -o FILE) and, for GitHub, the step
     summary. With --format github nothing but workflow commands goes to stdout."""
     from . import formats
@@ -242,8 +286,15 @@ def _emit(args: argparse.Namespace, reports: list[GradeReport]) -> None:
     for report in reports:
         if report.error:
             print("grader: error: %s" % report.error, file=sys.stderr)
-    if args.format != "table":
-        text = formats.render(args.format, reports)
+    if options is not None and options.roster is not None and args.format in ("csv", "html", "canvas", "brightspace"):
+        from .formats.gradebook import warnings
+
+        for warning in warnings(reports, options.roster, lms=formats.FORMATS[args.format].needs_roster):
+            print("grader: %s" % warning, file=sys.stderr)
+    if args.format == "html" and rubric is not None and options is not None:
+        _emit_html(args, reports, options, rubric)
+    elif args.format != "table":
+        text = formats.render(args.format, reports, options)
         if args.output:
             _write_atomic(args.output, text)
         else:

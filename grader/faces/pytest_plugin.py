@@ -250,8 +250,13 @@ def _problem(submission: Path, filenames: list[str]) -> str | None:
         return "the submission folder %s does not exist" % submission
     if not submission.is_dir():
         return "%s is not a folder; give the folder that holds %s" % (submission, " and ".join(filenames))
-    if not any((submission / name).exists() for name in filenames):
-        return "nothing to grade in %s: it has none of %s" % (submission, ", ".join(filenames))
+    from ..engine.intake import locate  # a nested folder or a notebook is graded as `grader grade` would
+    from ..errors import SubmissionError
+
+    try:
+        locate(submission, filenames)
+    except SubmissionError as exc:
+        return str(exc)
     return None
 
 

@@ -1,16 +1,21 @@
 """Report formats behind one registry: each renders a list of `GradeReport`s to text.
 
-A format is a module of this package with `render(reports) -> str`; `FORMATS` maps each
-name to its module and a one-line description (`--format NAME`). Modules are imported only
-when their format is used. None runs student code; each escapes student text for its target.
+A format is a module of this package with `render(reports) -> str` (or, for a format marked
+`options`, `render(reports, options)` with the `RenderOptions` below); `FORMATS` maps each name
+to its module and a one-line description (`--format NAME`). Modules are imported only when
+their format is used. None runs student code; each escapes student text for its target.
 """
 
 from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from ...model.results import GradeReport
+
+if TYPE_CHECKING:
+    from ..roster import Roster
 
 
 @dataclass(frozen=True)
@@ -19,6 +24,23 @@ class Format:
     description: str
     single: bool = False
     """True when the format describes one submission only."""
+    options: bool = False
+    """True when its `render` takes `RenderOptions` as well."""
+    needs_roster: bool = False
+    """True when it cannot be written without `--roster` (an LMS matches students by id)."""
+
+
+@dataclass(frozen=True)
+class RenderOptions:
+    """What some formats use besides the reports: the class roster (`--roster`), the gradebook
+    item the grades go to (`--gradebook-item`, default the rubric's title), the similarity
+    of the class's code (`faces.similarity.ClassSimilarity`, for the class page), and where
+    each student's page is (`student_pages`: submission -> relative link, for a folder of pages)."""
+
+    roster: Roster | None = None
+    item: str = ""
+    similarity: Any = None
+    student_pages: dict[str, str] | None = None
 
 
 FORMATS: dict[str, Format] = {
@@ -29,14 +51,21 @@ FORMATS: dict[str, Format] = {
     "markdown": Format("markdown", "a summary for a pull-request comment or a job summary"),
     "github": Format("github", "GitHub Actions annotations at the failing lines, plus the Markdown summary\n"
                                "appended to $GITHUB_STEP_SUMMARY when it is set"),
-    "csv": Format("csv_report", "one row per submission"),
+    "csv": Format("csv_report", "one row per submission, with the roster's student id and name (--roster)",
+                  options=True),
+    "html": Format("html", "a self-contained web page per submission (heatmaps of expected, got and their\n"
+                           "difference); several: a class page (-o FOLDER: index.html + one page each)", options=True),
+    "canvas": Format("canvas", "a Canvas gradebook import file (needs --roster)", options=True, needs_roster=True),
+    "brightspace": Format("brightspace", "a Brightspace (D2L) grades import file (needs --roster)", options=True,
+                          needs_roster=True),
 }
 
 
-def render(name: str, reports: list[GradeReport]) -> str:
+def render(name: str, reports: list[GradeReport], options: RenderOptions | None = None) -> str:
     """`reports` in the format called `name` (a key of FORMATS)."""
-    module = importlib.import_module("%s.%s" % (__name__, FORMATS[name].module))
-    text: str = module.render(reports)
+    fmt = FORMATS[name]
+    module = importlib.import_module("%s.%s" % (__name__, fmt.module))
+    text: str = module.render(reports, options or RenderOptions()) if fmt.options else module.render(reports)
     return text
 
 
