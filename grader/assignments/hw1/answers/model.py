@@ -142,7 +142,8 @@ class Limits:
     max_notebook_bytes). max_text_chars: the sheet's text after dropping embedded images.
     max_depth: brace/bracket nesting in LaTeX and math. max_json_depth: notebook JSON nesting.
     max_blocks: document blocks kept. max_table_rows / max_table_cols: per table.
-    max_statement_chars: a single equation or cell longer than this is not split further.
+    max_statement_chars: a single equation or cell longer than this is not read.
+    max_seconds: reading stops (what was read is kept) after this long.
     """
 
     max_file_bytes: int = 1_000_000
@@ -154,6 +155,7 @@ class Limits:
     max_table_rows: int = 200
     max_table_cols: int = 12
     max_statement_chars: int = 20_000
+    max_seconds: float = 20.0
 
 
 DEFAULT_LIMITS = Limits()
