@@ -19,8 +19,16 @@ from markdown_it.token import Token
 from mdit_py_plugins.amsmath import amsmath_plugin
 from mdit_py_plugins.dollarmath import dollarmath_plugin
 from pylatexenc.latexwalker import (  # type: ignore[import-untyped]
-    LatexCharsNode, LatexCommentNode, LatexEnvironmentNode, LatexGroupNode,
-                                    LatexMacroNode, LatexMathNode, LatexNode, LatexSpecialsNode, LatexWalker)
+    LatexCharsNode,
+    LatexCommentNode,
+    LatexEnvironmentNode,
+    LatexGroupNode,
+    LatexMacroNode,
+    LatexMathNode,
+    LatexNode,
+    LatexSpecialsNode,
+    LatexWalker,
+)
 
 from .intake import SourceText
 from .model import DEFAULT_LIMITS, Limits, SheetFormat, Syntax

@@ -64,6 +64,9 @@ _WORD_SUBJECTS: tuple[tuple[str, tuple[str, ...]], ...] = (
     (r"\bderivative\s+of\s+the\s+loss\b|\bloss\s+gradient\b|\bupstream\s+gradient\b", ("dl_dyhat",)),
     (r"\bloss\b", ("forward_loss",)),
 )
+# a noun describing the math that follows it ("the gradient $..$", "the Jacobian dz2/dz1")
+_DESCRIBING_NOUN = re.compile(r"\b(?:gradients?|jacobians?|derivatives?|terms?|matri(?:x|ces)|vectors?|"
+                              r"quantit(?:y|ies)|expressions?)(?:\s+of\s+the\s+loss)?\s*(?:\u2063|$)")
 _TOPIC_ITEMS = {"forward": FORWARDS, "gradients": GRADS, "jacobians": (*JACOBIANS, "dl_dyhat"),
                 "loss": ("forward_loss", "dl_dyhat")}
 
@@ -80,6 +83,7 @@ class _Offer:
     table: bool = False
     skeleton: bool = False
     carry: CarryOver | None = None
+    subject: str = ""  # the parameter an update rule is for (b1, b2, b*, ...)
 
 
 @dataclass
@@ -138,6 +142,7 @@ class SheetReader:
         placed = segment(self.document)
         found = self.collect(placed)
         self.renames = self.find_renames(found)
+        self.sheet.renames = dict(self.renames)
         for entry in found:
             self.definitions_and_labels(entry)
         for entry in found:
@@ -291,7 +296,7 @@ class SheetReader:
                         snippet = Snippet(text, statement.syntax, statement.line,
                                           "chain" if len(statement.rhs) > 1 else "equation",
                                           _context(statement, context))
-                        self.offer(question, check, snippet, order, entry.placed.part)
+                        self.offer(question, check, snippet, order, entry.placed.part, subject=meaning.parameter)
 
     def meaning(self, statement: Statement) -> LhsMeaning | None:
         """The LHS meaning; for plain text, a trailing word of the LHS may carry it ("update W1")."""
@@ -317,9 +322,9 @@ class SheetReader:
         return bool(lhs) and first.startswith(lhs) and first[len(lhs):len(lhs) + 1] in ("-", "+")
 
     def offer(self, question: str, check: str, snippet: Snippet, order: int, part: str | None,
-              table: bool = False, carry: CarryOver | None = None) -> None:
+              table: bool = False, carry: CarryOver | None = None, subject: str = "") -> None:
         home = question != "q1_2" or HOME_PART.get(check) == part
-        self.offers.append(_Offer(question, check, snippet, order, home, table, carry=carry))
+        self.offers.append(_Offer(question, check, snippet, order, home, table, carry=carry, subject=subject))
 
     def offer_table(self, entry: _Found) -> None:
         question = entry.placed.item_question
@@ -390,67 +395,87 @@ class SheetReader:
     # ------------------------------------------------------------ 1.3 carry-overs and 1.3(c)
 
     def carry_overs(self, entry: Placed, order: int) -> None:
+        """Carry-over claims of a 1.3 block, clause by clause: a claim names its items (or the
+        previous clause's), or is a blanket claim for the sub-topic's / question's other items."""
         question = entry.item_question
         assert question is not None
-        checks = QUESTION_CHECKS[question]  # type: ignore[index]
+        syntax: Syntax = "plain" if self.syntax == "plain" else "latex"
         for index, (sentence, pieces) in enumerate(_sentence_pieces(entry.parts)):
-            prose = " ".join(p.text for p in pieces if p.kind == "text").lower()
-            if not _UNCHANGED.search(prose) or _NEGATED.search(prose.split("except")[0]):
-                continue
-            named, excluded, blanket = self.subjects(pieces)
-            kind, target = self.target(sentence, question)
-            syntax: Syntax = "plain" if self.syntax == "plain" else "latex"
             snippet = Snippet(sentence.strip(), syntax, pieces[0].line or entry.block.line, "carry_over",
                               sentence.strip()[:_CONTEXT_CHARS])
-            if named and not blanket:
-                for check in named:
-                    if check in checks:
-                        carry = CarryOver(check, kind, self.default_target(question, check, kind, target), snippet)
-                        self.offer(question, check, snippet, order * 1000 + 900 + index, entry.part, carry=carry)
-                continue
-            scope = tuple(c for c in (self.topic_items(entry.topic) or checks) if c in checks and c not in excluded)
-            for check in scope:
+            previous: list[str] = []
+            for clause in _clauses(pieces):
+                prose = " ".join(p.text for p in clause if p.kind == "text").lower()
+                named, excluded, blanket = self.subjects(clause)
+                if not _UNCHANGED.search(prose) or _NEGATED.search(_EXCEPT.split(prose)[0]):
+                    previous = named
+                    continue
+                if not named and not blanket:
+                    named = previous
+                kind, target = self.target(parts_text(clause), question)
+                self.claim(entry, question, (named, excluded, blanket), (kind, target), snippet,
+                           order * 1000 + 900 + index)
+                previous = []
+
+    def claim(self, entry: Placed, question: str, subjects: tuple[list[str], set[str], bool],
+              reference: tuple[CarryKind, str | None], snippet: Snippet, order: int) -> None:
+        """Record one carry-over claim: offers for named items, blanket claims otherwise."""
+        named, excluded, blanket = subjects
+        kind, target = reference
+        checks = QUESTION_CHECKS[question]  # type: ignore[index]
+        if named:
+            for check in dict.fromkeys(named):
+                if check in checks:
+                    carry = CarryOver(check, kind, self.default_target(question, check, kind, target), snippet)
+                    self.offer(question, check, snippet, order, entry.part, carry=carry)
+            return
+        if not blanket and not entry.topic:
+            blanket = True
+        scope = self.topic_items(entry.topic) if entry.topic else checks
+        for check in scope:
+            if check in checks and check not in excluded:
                 carry = CarryOver(check, kind, self.default_target(question, check, kind, target), snippet)
-                self.blankets.setdefault(question, []).append((order * 1000 + 900 + index, carry, (check,)))
+                self.blankets.setdefault(question, []).append((order, carry, (check,)))
 
     @staticmethod
     def topic_items(topic: str) -> tuple[str, ...]:
         return _TOPIC_ITEMS.get(topic, ())
 
     def subjects(self, pieces: list[Part]) -> tuple[list[str], set[str], bool]:
-        """(items named, items excepted, blanket claim) of a carry-over sentence."""
+        """(items named, items excepted, blanket claim) of a carry-over sentence. Words after
+        "except"/"but"/"apart from" name exceptions; a noun right before a math piece ("the
+        gradient $...$") describes that piece and names nothing by itself."""
         named: list[str] = []
         excluded: set[str] = set()
         blanket = False
         excepting = False
-        for piece in pieces:
-            if piece.kind == "text":
-                text = piece.text.lower()
-                cut = _EXCEPT.search(text)
-                before, after = (text[:cut.start()], text[cut.end():]) if cut else (text, "")
-                for segment_text, exception in ((before, excepting), (after, True)):
-                    if not segment_text:
-                        continue
-                    found = self.word_subjects(segment_text, pieces)
-                    (excluded.update(found) if exception else named.extend(found))
-                    if not exception and _BLANKET.search(segment_text):
-                        blanket = True
-                excepting = excepting or cut is not None
+        for index, piece in enumerate(pieces):
+            if piece.kind != "text":
+                for check in self.math_subjects(piece):
+                    (excluded.add(check) if excepting else named.append(check))
                 continue
-            for check in self.math_subjects(piece):
-                (excluded.add(check) if excepting else named.append(check))
-        return named, excluded, blanket
+            text = piece.text.lower()
+            if index + 1 < len(pieces) and pieces[index + 1].kind != "text":
+                text = _DESCRIBING_NOUN.sub("", text)
+            cut = _EXCEPT.search(text)
+            before, after = (text[:cut.start()], text[cut.end():]) if cut else (text, "")
+            for words, exception in ((before, excepting), (after, True)):
+                found = self.word_subjects(words) if words.strip() else []
+                (excluded.update(found) if exception else named.extend(found))
+                if words.strip() and not exception and _BLANKET.search(words):
+                    blanket = True
+            excepting = excepting or cut is not None
+        return named, excluded, blanket and not named
 
-    def word_subjects(self, text: str, pieces: list[Part]) -> list[str]:
+    def word_subjects(self, text: str) -> list[str]:
+        """Items named in prose: plain derivatives (dL/dW1, ∂ℓ/∂ŷ) and words (gradients, Jacobians,
+        forward pass, loss, (b)/(c)/(d))."""
         found: list[str] = []
         for token in _PLAIN_DERIVATIVE.findall(text):
             meaning = classify_lhs(token, "plain", self.renames)
             if meaning is not None and meaning.check:
                 found.append(meaning.check)
-        if found or any(p.kind != "text" for p in pieces):
-            math_named = [c for p in pieces if p.kind != "text" for c in self.math_subjects(p)]
-            if found or math_named:
-                return found
+        text = _DESCRIBING_NOUN.sub(" ", _PLAIN_DERIVATIVE.sub(" \u2063 ", text)).replace("\u2063", " ")
         for pattern, checks in _WORD_SUBJECTS:
             if re.search(pattern, text):
                 found.extend(checks)
@@ -479,7 +504,8 @@ class SheetReader:
         lower = sentence.lower()
         if re.search(r"\b1\.2\b|\bregression\b|\bprevious\s+(?:section|question)\b", lower):
             return "same_as", "q1_2"
-        if question == "q1_3b" and re.search(r"\b1\.3\s*\(?a\)?|\bin\s+\(a\)|\bpart\s+\(?a\b", lower):
+        if question == "q1_3b" and re.search(r"\b1\.3\s*\.?\s*\(?a\b|\bin\s+\(a\)|\bpart\s+\(?a\b|\bas\s+in\s+\(?a\)",
+                                             lower):
             return "same_as", "q1_3a"
         return "unchanged", None
 
@@ -556,6 +582,9 @@ def _decide(answers: ItemAnswers, offers: list[_Offer]) -> None:
     """The choice rule (see the module docstring) applied to one item's offers (sheet order)."""
     answers.candidates = [o.snippet for o in offers]
     answers.mentioned = True
+    if answers.check == "sgd_update_b":
+        # b1 and b2 are updated alike: the b1 (or generic) rule is graded, b2's is no conflict
+        offers = [o for o in offers if o.subject != "b2"] or offers
     pool = [o for o in offers if o.home] or offers
     solid = [o for o in pool if not o.skeleton] or pool
     tables = [o for o in solid if o.table]
@@ -626,6 +655,25 @@ def _sentence_pieces(parts: list[Part]) -> list[tuple[str, list[Part]]]:
     if current:
         out.append((parts_text(current), current))
     return out
+
+
+_CLAUSE_BREAK = re.compile(r";\s*|:\s+|,\s+(?=(?:and|but|while|so|whereas|since|because|hence|thus)\b)")
+
+
+def _clauses(pieces: list[Part]) -> list[list[Part]]:
+    """A sentence's pieces cut into clauses at ";", ": " and ", and/but/so/while ..."."""
+    clauses: list[list[Part]] = [[]]
+    for piece in pieces:
+        if piece.kind != "text":
+            clauses[-1].append(piece)
+            continue
+        chunks = _CLAUSE_BREAK.split(piece.text)
+        for k, chunk in enumerate(chunks):
+            if k:
+                clauses.append([])
+            if chunk.strip():
+                clauses[-1].append(Part("text", chunk, piece.syntax, piece.line))
+    return [c for c in clauses if c]
 
 
 def _context(statement: Statement, sentence: str) -> str:

@@ -171,6 +171,11 @@ class Sheet:
     order. `problems`: plain-words notes (invalid UTF-8, limits hit, no math source).
     `human_only`: the sheet cannot be read by the grader at all (PDF only, too large, unreadable):
     a human must grade the whole part.
+    `renames`: the sheet's own symbols that stand for the handout's z1, z2, z3, yhat (found from
+    their definitions), canonical name -> handout name, e.g. {"s1": "z1", "zP1": "z2"} for a
+    sheet writing s^{(1)} = W^{(1)}x + b^{(1)}, z^{(1)} = f(s^{(1)}) (names as answers.lhs.parse_symbol
+    gives them; answers.lhs.classify_lhs(text, syntax, renames) reads a derivative symbol such
+    as \\partial z^{(1)} / \\partial s^{(1)} with them).
     """
 
     path: str
@@ -181,6 +186,7 @@ class Sheet:
     items: dict[tuple[str, str], ItemAnswers] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
     human_only: bool = False
+    renames: dict[str, str] = field(default_factory=dict)
 
 
 def empty_items() -> dict[tuple[str, str], ItemAnswers]:
