@@ -560,7 +560,7 @@ class LatexReader:
         if name in MATH_ENVIRONMENTS:
             body = node.latex_verbatim()
             inner = body[body.find("}") + 1:body.rfind("\\end")]
-            self.add(Part("math", inner.strip("\n"), "latex", line, True))
+            self.add(Part("math", inner.rstrip("\n"), "latex", line, True))
         elif name in TABLE_ENVIRONMENTS:
             self.flush()
             self.blocks.append(self.tabular(node, line))

@@ -25,7 +25,7 @@ from .lhs import (LhsMeaning, canonical, classify_lhs, forward_role, parse_symbo
 from .model import (DEFAULT_LIMITS, QUESTION_CHECKS, CarryKind, CarryOver, Definition, ItemAnswers, Limits, Sheet,
                     Snippet, SnippetForm, Syntax, empty_items)
 from .segment import Placed, plain, segment
-from .statements import Statement, collect_macros, latex_statements, plain_statements
+from .statements import Statement, collect_macros, expand_macros, latex_statements, plain_statements
 
 HOME_PART = {"sgd_update_W1": "a", "sgd_update_W2": "a", "sgd_update_b": "a",
              "forward_z1": "b", "forward_z2": "b", "forward_z3": "b", "forward_yhat": "b", "forward_loss": "b",
@@ -46,7 +46,9 @@ _UNCHANGED = re.compile(
     r"\bnothing\b[^.;]{0,40}\bchang|\bno\s+changes?\b|\bunchanged\b|\bdoes(?:n't|n’t| not)\s+change|"
     r"\bdo(?:n't|n’t| not)\s+change|\b(?:is|are|remains?|stays?|keeps?|will\s+be|would\s+be|be)\s+"
     r"(?:exactly\s+|still\s+|all\s+)?(?:the\s+)?(?:same|unchanged|identical)\b|\bsame\s+as\b|\bas\s+before\b|"
-    r"\bidentical\s+to\b|\bnot\s+affected\b|\bcarr(?:y|ies)\s+over\b|\bhold\s+as\s+before\b|\bstill\s+hold")
+    r"\bidentical\s+to\b|\bnot\s+affected\b|\bcarr(?:y|ies)\s+over\b|\bhold\s+as\s+before\b|\bstill\s+(?:hold|appl|valid)|"
+    r"\bkeeps?\s+(?:their|its)\s+form\b|\bremains?\s+valid\b|\bapplies?\s+unchanged\b|"
+    r"\b(?:is|are|stays?|remains?)\s+(?:exactly\s+|still\s+)?as\s+(?:in|for|before|above)\b")
 _NEGATED = re.compile(r"\bnot\s+(?:the\s+)?same\b|\bno\s+longer\b|\bdiffer|\bbecomes?\b|\bchanges?\s+(?:to|into)\b|"
                       r"\bmust\s+change\b|\bneeds?\s+to\s+change\b|\bwill\s+change\b|\bis\s+replaced\b")
 _EXCEPT = re.compile(r"\b(?:except(?:\s+for)?|apart\s+from|besides|other\s+than|but(?:\s+for)?|aside\s+from)\b")
@@ -233,14 +235,14 @@ class SheetReader:
         for _ in range(4):
             before = dict(renames)
             for statement in statements:
-                symbol = parse_symbol(canonical(statement.lhs))
+                symbol = parse_symbol(canonical(self.expand(statement.lhs)))
                 if symbol is None or symbol.element or symbol.generic:
                     continue
                 name = symbol.name
                 if name in ("z1", "z2", "z3", "yhat", "x", "y", "l") or name in ("W1", "W2", "b1", "b2"):
                     continue
                 for side in statement.rhs:
-                    role = forward_role(side, renames)
+                    role = forward_role(self.expand(side), renames)
                     if role is not None:
                         renames.setdefault(name, role)
                         break
@@ -253,7 +255,7 @@ class SheetReader:
             answer = statement.rhs[-1]
             for label in statement.labels:
                 self.sheet.labels[label] = answer
-            meaning = classify_lhs(statement.lhs, statement.syntax, self.renames)
+            meaning = classify_lhs(self.expand(statement.lhs), statement.syntax, self.renames)
             if meaning is None or meaning.symbol is None:
                 continue
             symbol = meaning.symbol
@@ -300,7 +302,7 @@ class SheetReader:
 
     def meaning(self, statement: Statement) -> LhsMeaning | None:
         """The LHS meaning; for plain text, a trailing word of the LHS may carry it ("update W1")."""
-        meaning = classify_lhs(statement.lhs, statement.syntax, self.renames)
+        meaning = classify_lhs(self.expand(statement.lhs), statement.syntax, self.renames)
         if meaning is None and statement.syntax == "plain":
             words = statement.lhs.split()
             if len(words) > 1:
@@ -309,16 +311,19 @@ class SheetReader:
                     statement.lhs = words[-1]
         return meaning
 
-    @staticmethod
-    def is_update(statement: Statement, meaning: LhsMeaning) -> bool:
+    def expand(self, text: str) -> str:
+        """`text` with the sheet's macros expanded (for recognising what it names)."""
+        return expand_macros(text, self.sheet.macros) if self.sheet.macros else text
+
+    def is_update(self, statement: Statement, meaning: LhsMeaning) -> bool:
         """An update rule: `W <- ...`, `W := ...`, or `W = W - ...` / `W^{new} = ...`."""
         if statement.relations[0] in UPDATE_RELATIONS:
             return True
         symbol = parse_symbol(canonical(statement.lhs))
         if symbol is not None and symbol.next_step:
             return True
-        lhs = symbolize(statement.lhs)
-        first = symbolize(statement.rhs[0])
+        lhs = symbolize(self.expand(statement.lhs))
+        first = symbolize(self.expand(statement.rhs[0]))
         return bool(lhs) and first.startswith(lhs) and first[len(lhs):len(lhs) + 1] in ("-", "+")
 
     def offer(self, question: str, check: str, snippet: Snippet, order: int, part: str | None,
@@ -349,6 +354,7 @@ class SheetReader:
         """The items a table row answers, by its first cell (a layer, a parameter, a quantity).
         In 1.2(c) a layer row (the forward table given as the gradients) answers its layer's
         parameter gradients."""
+        key = self.expand(key)
         flat = canonical(key).lower().replace("\\", "")
         layer = None
         if re.fullmatch(r"linear_?1(\(.*\))?|layer1|l1|fc1", flat):
@@ -407,7 +413,8 @@ class SheetReader:
             for clause in _clauses(pieces):
                 prose = " ".join(p.text for p in clause if p.kind == "text").lower()
                 named, excluded, blanket = self.subjects(clause)
-                if not _UNCHANGED.search(prose) or _NEGATED.search(_EXCEPT.split(prose)[0]):
+                equation = any(p.kind != "text" and _looks_like_math(p.text) for p in clause)
+                if not _UNCHANGED.search(prose) or _NEGATED.search(_EXCEPT.split(prose)[0]) or equation:
                     previous = named
                     continue
                 if not named and not blanket:
@@ -487,10 +494,10 @@ class SheetReader:
         if len(text) > 2000:
             return []
         checks: list[str] = []
-        for item in re.split(r",|\\text\{\s*and\s*\}|\band\b|\\quad", text):
+        for item in re.split(r",|\\text\{\s*and\s*\}|\band\b|\\quad", self.expand(text)):
             if not item.strip() or re.search(r"(?<![<>!])=", item):
                 continue
-            meaning = classify_lhs(item, "latex" if piece.kind == "math" else "plain", self.renames)
+            meaning = classify_lhs(self.expand(item), "latex" if piece.kind == "math" else "plain", self.renames)
             if meaning is not None and meaning.check is not None:
                 checks.append(meaning.check)
         return checks
@@ -645,6 +652,9 @@ def _sentence_pieces(parts: list[Part]) -> list[tuple[str, list[Part]]]:
         if part.kind != "text":
             current.append(part)
             continue
+        if current and current[-1].display and re.match(r"\s*[A-Z]", part.text):
+            out.append((parts_text(current), current))
+            current = []
         pieces = re.split(r"(?<=[.!?;])\s+|\n\s*\n", part.text)
         for k, piece in enumerate(pieces):
             if k and current:

@@ -228,7 +228,7 @@ def latex_statements(math: str, line: int, max_chars: int = 20_000) -> list[Stat
     statements: list[Statement] = []
     offset = 0
     for row, _ in split_at(math, top_level(math, (), frozenset(("\\", "cr")))):
-        row_line = line + math.count("\n", 0, offset)
+        row_line = line + math.count("\n", 0, offset + len(row) - len(row.lstrip()))
         offset += len(row) + 2
         labels = _LABEL.findall(row) + ["tag:" + t.strip() for t in _TAG.findall(row)]
         row = _DROP.sub(" ", _LABEL.sub(" ", row))
@@ -406,3 +406,56 @@ def _read_def(text: str, pos: int) -> Macro | None:
     if body is None:
         return None
     return Macro(named.group(1), named.group(2).count("#"), None, body[0], "def")
+
+
+_CONTROL_WORD = re.compile(r"\\([A-Za-z]+)(?![A-Za-z])")
+
+
+def expand_macros(text: str, macros: dict[str, Macro], max_expansions: int = 200, max_chars: int = 20_000) -> str:
+    """`text` with the sheet's macros expanded (arguments substituted for #1..#9), at most
+    `max_expansions` times and while the text stays under `max_chars` (a macro bomb stops there)."""
+    if not macros or "\\" not in text:
+        return text
+    count = 0
+    pos = 0
+    while count < max_expansions and len(text) <= max_chars:
+        match = _CONTROL_WORD.search(text, pos)
+        if match is None:
+            break
+        macro = macros.get("\\" + match.group(1))
+        if macro is None:
+            pos = match.end()
+            continue
+        args, end = _macro_arguments(text, match.end(), macro)
+        body = macro.body
+        for number, argument in enumerate(args, start=1):
+            body = body.replace(f"#{number}", argument)
+        text = text[:match.start()] + body + text[end:]
+        count += 1
+        pos = match.start()
+    return text
+
+
+def _macro_arguments(text: str, pos: int, macro: Macro) -> tuple[list[str], int]:
+    args: list[str] = []
+    wanted = macro.nargs
+    if wanted and macro.default is not None:
+        optional = re.compile(r"\s*\[([^\]]*)\]").match(text, pos)
+        if optional:
+            args.append(optional.group(1))
+            pos = optional.end()
+        else:
+            args.append(macro.default)
+        wanted -= 1
+    for _ in range(wanted):
+        group = _brace_group(text, pos)
+        if group is not None:
+            args.append(group[0])
+            pos = group[1]
+            continue
+        token = re.compile(r"\s*(\\[A-Za-z]+|\S)").match(text, pos)
+        if token is None:
+            break
+        args.append(token.group(1))
+        pos = token.end()
+    return args, pos
