@@ -343,7 +343,7 @@ class SheetReader:
             text, form_syntax, cell_check = self.cell_answer(cell)
             if not text:
                 continue
-            if not targets and cell_check is not None:
+            if not targets and cell_check is not None and not (in_gradients and not cell_check.startswith("grad_")):
                 targets = (cell_check,)
             for check in targets:
                 if check in checks:
@@ -369,6 +369,9 @@ class SheetReader:
             meaning = classify_lhs(key, self.syntax, self.renames)
             if meaning is not None and meaning.parameter in ("W1", "W2", "b1", "b2"):
                 return ("grad_" + meaning.parameter,)
+            if meaning is not None and meaning.check is not None and meaning.check.startswith("grad_"):
+                return (meaning.check,)
+            return ()  # other rows of a forward table given in 1.2(c) answer nothing
         if re.fullmatch(r"f(\(.*\))?|relu|sigma|sigmoid|tanh|activation_?1?|5relu|\(5\)relu", flat):
             return ("forward_z2",)
         if re.fullmatch(r"g(\(.*\))?|identity|output|activation_?2|i", flat):

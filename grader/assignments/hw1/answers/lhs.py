@@ -193,7 +193,7 @@ def parse_symbol(text: str) -> Symbol | None:
 def _split_derivative(text: str) -> tuple[str, str, bool] | None:
     """(numerator, denominator, indexed) of a canonical derivative ((∂A)/(∂B)) or dA/dB."""
     indexed = False
-    outer = re.fullmatch(r"\((.+)\)_?\(?([ijk],?[ijk]?)\)?|\[(.+)\]_?\(?([ijk],?[ijk]?)\)?", text)
+    outer = re.fullmatch(r"\((.+)\)_?\(?([ijk1],?[ijk]?)\)?|\[(.+)\]_?\(?([ijk1],?[ijk]?)\)?", text)
     if outer:
         text = outer.group(1) or outer.group(3)
         indexed = True

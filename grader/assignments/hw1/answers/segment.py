@@ -140,15 +140,15 @@ def _topic(flat: str) -> str | None:
 
 def is_question_text(block: Block) -> bool:
     """Pasted handout text: a handout phrase, or prose entirely bold/italic/quoted that reads
-    like a question (long, or ending with "?")."""
+    like a question (six words or more, or ending with "?")."""
     text = plain(parts_text(block.parts)).lower()
     if any(phrase in text for phrase in HANDOUT_PHRASES):
         return True
     if block.quoted and block.kind in ("paragraph", "math", "table"):
         return True
     if block.emphasized:
-        words = re.sub(r"\s+", " ", text)
-        return len(words) > 60 or words.rstrip(" .").endswith("?")
+        words = text.split()
+        return len(words) >= 6 or text.rstrip().endswith("?")
     return False
 
 
