@@ -718,6 +718,17 @@ _TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?\s*$")
 _UNDERLINE = re.compile(r"^\s*(=+|-+)\s*$")
 
 
+def _is_table_row(stripped: str, lines: list[str], index: int) -> bool:
+    """A pipe-table row of a plain-text sheet: starts with "|", or sits next to a |---| rule;
+    never a line with "||" (a norm)."""
+    if "||" in stripped or stripped.count("|") < 2 and not _TABLE_RULE.match(stripped):
+        return False
+    if stripped.startswith("|") or _TABLE_RULE.match(stripped):
+        return True
+    neighbours = lines[max(0, index - 1):index] + lines[index + 1:index + 2]
+    return any(_TABLE_RULE.match(line.strip()) and "|" in line for line in neighbours)
+
+
 def plain_blocks(text: str, syntax: Syntax = "plain", limits: Limits = DEFAULT_LIMITS) -> list[Block]:
     """Blocks of a plain-text sheet: one paragraph per line (a line starting with "=" continues
     the previous one), "#"/underlined headings, pipe tables."""
@@ -729,7 +740,7 @@ def plain_blocks(text: str, syntax: Syntax = "plain", limits: Limits = DEFAULT_L
     for index, raw in enumerate(lines):
         number = index + 1
         stripped = raw.strip()
-        if stripped.count("|") >= 2 and not stripped.startswith("||"):
+        if _is_table_row(stripped, lines, index):
             if not table:
                 table_line = number
             if not _TABLE_RULE.match(stripped):

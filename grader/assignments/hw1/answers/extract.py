@@ -58,7 +58,8 @@ _BLANKET = re.compile(r"\b(?:everything|the\s+rest|all\s+(?:the\s+)?other|anythi
 _REFERENCE = re.compile(r"\\(?:eq|c|C|auto)?ref\s*\{([^{}]+)\}")
 _PLAIN_DERIVATIVE = re.compile(r"[\u2202d][\w\u2113\u0302^\u0177]+/[\u2202d][\w\u0302^\u0177]+")
 _WORD_SUBJECTS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    (r"\bgradient\s+table\b|\bgradients\b|\bbackward\b|\bbackprop|\(c\)|\bpart\s+c\b|parameter\s+gradient",
+    (r"\bgradient\s+(?:table|formulas?|expressions?|equations?)\b|\bgradients\b|\bbackward\b|\bbackprop|\(c\)|"
+     r"\bpart\s+c\b|parameter\s+gradient",
      GRADS),
     (r"\bforward\b|\(b\)|\bpart\s+b\b|\blayer\s+outputs?\b", FORWARDS),
     (r"\bjacobians?\b", JACOBIANS),
@@ -255,7 +256,7 @@ class SheetReader:
             answer = statement.rhs[-1]
             for label in statement.labels:
                 self.sheet.labels[label] = answer
-            meaning = classify_lhs(self.expand(statement.lhs), statement.syntax, self.renames)
+            meaning = self.meaning(statement)
             if meaning is None or meaning.symbol is None:
                 continue
             symbol = meaning.symbol

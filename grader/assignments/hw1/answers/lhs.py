@@ -41,7 +41,7 @@ _STYLE = re.compile(r"\\(?:bm|boldsymbol|mathbf|mathbfit|pmb|vec|mathrm|mathit|m
                     r"bigg|Bigg|limits|nolimits|mathbbm|mathds|ensuremath|underbrace|overbrace|"
                     r"color\{[a-z]+\}|textcolor\{[a-z]+\})(?![A-Za-z])\*?")
 _SPACING = re.compile(r"\\(?:,|;|:|!|quad|qquad|enspace|thinspace|medspace|thickspace| )|~|\\(?=\s)")
-_HAT = re.compile(r"\\(?:hat|widehat)\s*\{?\s*y\s*\}?|\by_?hat\b|\by\^(?![(\[\d{])|(?<![A-Za-z\\])yhat")
+_HAT = re.compile(r"\\(?:hat|widehat)\s*\{?\s*y\s*\}?|y_?hat(?![A-Za-z])|(?<![A-Za-z])y\^(?![(\[\d{])")
 _FRAC = re.compile(r"\\[dt]?frac(?![A-Za-z])")
 
 

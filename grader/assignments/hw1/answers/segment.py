@@ -54,8 +54,8 @@ _TITLE_WORDS = re.compile(r"homework|assignment|\bhw\s*\d|\btheory\b|solutions?\
 # a label opening a line of content: "1.2.a:", "1.3(b)", "Q1.2 c)", "(a)", "a)"
 _LABEL_PREFIX = re.compile(
     r"^\s*(?:\*\*)?(?:Q(?:uestion)?\s*)?1\s*\.\s*([23])\s*[.\-_]?\s*(?:\(([a-dA-D])\)|([a-dA-D])(?=[:.)\-]))"
-    r"[:.)\-]*(?:\*\*)?\s+"
-    r"|^\s*(?:\*\*)?\(([a-dA-D])\)(?:\*\*)?[:.]?\s+|^\s*([a-dA-D])\)\s+")
+    r"[:.)\-]*(?:\*\*)?(?:\s+|$)"
+    r"|^\s*(?:\*\*)?\(([a-dA-D])\)(?:\*\*)?[:.]?(?:\s+|$)|^\s*([a-dA-D])\)(?:\s+|$)")
 
 
 @dataclass(frozen=True)

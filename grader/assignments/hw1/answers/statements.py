@@ -24,6 +24,7 @@ _TEXT_SEPARATOR = re.compile(r"\\(?:text|mbox|textrm|mathrm|textnormal)\s*\{\s*[
                              + r")\b[^{}]*\}")
 _OVERSET_EQ = re.compile(r"\\(?:overset|stackrel)\s*\{[^{}]*\}\s*\{\s*=\s*\}")
 _DROP = re.compile(r"\\(?:nonumber|notag|displaystyle|textstyle|allowbreak|intertext\{[^{}]*\})|\\tag\*?\{[^{}]*\}")
+_BLANK_LINE = re.compile(r"\n[ \t]*\n(?:[ \t]*\n)*")
 _LABEL = re.compile(r"\\label\s*\{([^{}]*)\}")
 _TAG = re.compile(r"\\tag\*?\s*\{([^{}]*)\}")
 _INNER_ENV = re.compile(r"\\(?:begin|end)\s*\{(?:aligned|alignedat|split|gathered|multlined|align|alignat|flalign|"
@@ -33,7 +34,7 @@ _LEADING_WORDS = re.compile(r"^(?:\s|\\(?:Rightarrow|implies|therefore|because|h
 _TRAILING = re.compile(r"(?:\s|[,;.&]|\\[,;:! ]|\\(?:quad|qquad)(?![A-Za-z])|\\\\)+$")
 _LEADING_SPACE = re.compile(r"^(?:\s|\\(?:quad|qquad|hspace\{[^{}]*\}|phantom\{[^{}]*\})(?![A-Za-z])|\\[,;:! ])+")
 _OPERATOR_START = re.compile(r"^\s*(?:[+\-*/]|\\cdot|\\times|\\odot|\\circ|\u2299|\u00b7|\\ast)")
-_PLAIN_RELATIONS = ("<-", "\u2190", ":=", "\u2254", "=")
+_PLAIN_TAIL = re.compile(r"(?:,?\s+(?:so|and|then|thus|hence|where|with)|[,;.:])\s*$")
 
 
 @dataclass
@@ -203,8 +204,8 @@ def _chain(piece: str, syntax: Syntax, line: int) -> Statement | None:
     if not kinds:
         return None
     sides = sides[:len(kinds) + 1]
-    lhs = clean_lhs(sides[0]) if syntax == "latex" else sides[0].strip(" \t,;:")
-    rhs = [clean_rhs(s) if syntax == "latex" else s.strip(" \t,;.") for s in sides[1:]]
+    lhs = clean_lhs(sides[0]) if syntax == "latex" else sides[0].rsplit(": ", 1)[-1].strip(" \t,;:")
+    rhs = [clean_rhs(s) if syntax == "latex" else _PLAIN_TAIL.sub("", s).strip(" \t,;.") for s in sides[1:]]
     while rhs and not rhs[-1]:
         rhs.pop()
         kinds.pop()
@@ -223,6 +224,7 @@ def latex_statements(math: str, line: int, max_chars: int = 20_000) -> list[Stat
     if len(math) > max_chars:
         return []
     math = _INNER_ENV.sub(" ", math)
+    math = _BLANK_LINE.sub(lambda m: " \\\\" + "\n" * m.group().count("\n"), math)  # Typora: a blank line ends a row
     math = _OVERSET_EQ.sub("=", math)
     math = _TEXT_SEPARATOR.sub(" \u241e ", math)
     statements: list[Statement] = []
