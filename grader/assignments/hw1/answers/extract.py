@@ -55,6 +55,8 @@ _EXCEPT = re.compile(r"\b(?:except(?:\s+for)?|apart\s+from|besides|other\s+than|
 _BLANKET = re.compile(r"\b(?:everything|the\s+rest|all\s+(?:the\s+)?other|anything\s+else|nothing\s+else|"
                       r"other\s+(?:equations|expressions|parts|items|quantities|terms|results|answers)|remaining|"
                       r"all\s+(?:the\s+)?(?:equations|expressions|results|answers)|nothing)\b")
+_SO_IS = re.compile(r"\s*(?:and\s+)?so\s+(?:is|are|does|do)\b")
+_NUMBERS_ONLY = re.compile(r"[\d\s,.;]*|\s*\\(?:l|c)?dots\s*")
 _REFERENCE = re.compile(r"\\(?:eq|c|C|auto)?ref\s*\{([^{}]+)\}")
 _PLAIN_DERIVATIVE = re.compile(r"[\u2202d][\w\u2113\u0302^\u0177]+/[\u2202d][\w\u0302^\u0177]+")
 _WORD_SUBJECTS: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -282,8 +284,8 @@ class SheetReader:
         for index, (statement, context, _) in enumerate(entry.statements):
             order = entry.order * 1000 + index
             meaning = self.meaning(statement)
-            if meaning is None:
-                continue
+            if meaning is None or _NUMBERS_ONLY.fullmatch(statement.rhs[-1]):
+                continue  # "for l = 1, 2", "dl/dW = 0" (zeroing the gradients) answer nothing
             if meaning.check is not None and meaning.check in checks:
                 text = statement.rhs[-1]
                 if meaning.indexed:
@@ -414,11 +416,16 @@ class SheetReader:
             snippet = Snippet(sentence.strip(), syntax, pieces[0].line or entry.block.line, "carry_over",
                               sentence.strip()[:_CONTEXT_CHARS])
             previous: list[str] = []
+            previous_claim = False
             for clause in _clauses(pieces):
-                prose = " ".join(p.text for p in clause if p.kind == "text").lower()
+                prose = " ".join(p.text if p.kind == "text" else "\u2063" for p in clause).lower()
                 named, excluded, blanket = self.subjects(clause)
                 equation = any(p.kind != "text" and _looks_like_math(p.text) for p in clause)
-                if not _UNCHANGED.search(prose) or _NEGATED.search(_EXCEPT.split(prose)[0]) or equation:
+                claimed = bool(_UNCHANGED.search(prose)) and not _NEGATED.search(_EXCEPT.split(prose)[0])
+                if not claimed and _SO_IS.match(prose):  # "..., and so is the gradient table": the claim again
+                    claimed = previous_claim
+                previous_claim = claimed and not equation
+                if not claimed or equation:
                     previous = named
                     continue
                 if not named and not blanket:
