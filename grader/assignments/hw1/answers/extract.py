@@ -287,6 +287,7 @@ class SheetReader:
             if meaning is None or _NUMBERS_ONLY.fullmatch(statement.rhs[-1]):
                 continue  # "for l = 1, 2", "dl/dW = 0" (zeroing the gradients) answer nothing
             if meaning.check is not None and meaning.check in checks:
+                self.drop_self_names(statement, meaning.check)
                 text = statement.rhs[-1]
                 if meaning.indexed:
                     text = f"{statement.lhs.strip()} = {text}"
@@ -302,6 +303,16 @@ class SheetReader:
                                           "chain" if len(statement.rhs) > 1 else "equation",
                                           _context(statement, context))
                         self.offer(question, check, snippet, order, entry.placed.part, subject=meaning.parameter)
+
+    def drop_self_names(self, statement: Statement, check: str) -> None:
+        """"Linear_1(x) = W_1 x + b_1 = z_1": a last right-hand side that only names the
+        quantity itself is not its answer; the one before it is."""
+        while len(statement.rhs) > 1:
+            last = classify_lhs(self.expand(statement.rhs[-1]), statement.syntax, self.renames)
+            if last is None or last.check != check:
+                return
+            statement.rhs.pop()
+            statement.relations.pop()
 
     def meaning(self, statement: Statement) -> LhsMeaning | None:
         """The LHS meaning; for plain text, a trailing word of the LHS may carry it ("update W1")."""

@@ -200,6 +200,7 @@ class Segmenter:
         self.state = _State()
         self.placed: list[Placed] = []
         self.problem_words = self._problems_mean_questions()
+        self.title = self._document_title()
 
     def _problems_mean_questions(self) -> bool:
         """"Problem 1/2" name 1.2/1.3 only on sheets that never number 1.2/1.3 themselves."""
@@ -207,6 +208,17 @@ class Segmenter:
             if (block.kind in ("heading", "comment") or block.lead_label) and _QUESTION.search(plain(block.text)):
                 return False
         return True
+
+    def _document_title(self) -> Block | None:
+        """The first heading when it is the only one at the top level (the document's title):
+        its words never make a topical place."""
+        headings = [b for b in self.document.blocks if b.kind == "heading"]
+        if len(headings) < 2:
+            return None
+        first = headings[0]
+        if all(h.level > first.level for h in headings[1:]):
+            return first
+        return None
 
     def run(self) -> list[Placed]:
         for block in self.document.blocks:
@@ -324,6 +336,8 @@ class Segmenter:
     def heading(self, block: Block) -> None:
         state = self.state
         marker = parse_marker(block.text)
+        if marker is not None and marker.topical and block is self.title:
+            marker = None
         if marker is not None and marker.question in ("q1_2", "q1_3") and marker.part is None \
                 and not marker.topical and _PROBLEM.search(plain(block.text)) and not self.problem_words:
             marker = None
@@ -338,6 +352,8 @@ class Segmenter:
                 return
             if block.level <= state.question_level and state.question is not None:
                 self.leave_question()
+            elif block.level > state.part_level:
+                state.topic = _topic(title) or ""
             return
         self.apply(marker, block.level, "heading")
 

@@ -29,8 +29,10 @@ _LABEL = re.compile(r"\\label\s*\{([^{}]*)\}")
 _TAG = re.compile(r"\\tag\*?\s*\{([^{}]*)\}")
 _INNER_ENV = re.compile(r"\\(?:begin|end)\s*\{(?:aligned|alignedat|split|gathered|multlined|align|alignat|flalign|"
                         r"equation|gather|multline|eqnarray|displaymath|dmath|math)\*?\}(?:\{\d+\})?")
+# \text{Step 5: } is a remark; \text{Linear}_1 or \text{ReLU} is a name
+_TEXT_REMARK = re.compile(r"\\(?:text|textbf|mbox|textrm|textit)\s*\{[^{}]*[\s:;,.!?][^{}]*\}")
 _LEADING_WORDS = re.compile(r"^(?:\s|\\(?:Rightarrow|implies|therefore|because|hence|Longrightarrow|iff|quad|qquad)"
-                            r"(?![A-Za-z])|\\(?:text|textbf|mbox|textrm|textit)\s*\{[^{}]*\}|[&,;:.])+")
+                            r"(?![A-Za-z])|\\(?:text|textbf|mbox|textrm|textit)\s*\{[^{}]*[\s:;,.!?][^{}]*\}|[&,;:.])+")
 _TRAILING = re.compile(r"(?:\s|[,;.&]|\\[,;:! ]|\\(?:quad|qquad)(?![A-Za-z])|\\\\)+$")
 _LEADING_SPACE = re.compile(r"^(?:\s|\\(?:quad|qquad|hspace\{[^{}]*\}|phantom\{[^{}]*\})(?![A-Za-z])|\\[,;:! ])+")
 _OPERATOR_START = re.compile(r"^\s*(?:[+\-*/]|\\cdot|\\times|\\odot|\\circ|\u2299|\u00b7|\\ast)")
@@ -161,7 +163,7 @@ def _relations(piece: str, syntax: Syntax) -> list[tuple[int, int, str]]:
 def clean_lhs(text: str) -> str:
     """A left-hand side without leading words, \\text{..} remarks, & and punctuation."""
     text = _LEADING_WORDS.sub("", text)
-    text = re.sub(r"\\(?:text|textbf|mbox|textrm|textit)\s*\{[^{}]*\}", " ", text)
+    text = _TEXT_REMARK.sub(" ", text)
     colon = [p for p in top_level(text, (":",))]
     if colon:
         text = text[colon[-1][1]:]
