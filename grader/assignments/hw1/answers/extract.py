@@ -72,6 +72,7 @@ _WORD_SUBJECTS: tuple[tuple[str, tuple[str, ...]], ...] = (
 # a noun describing the math that follows it ("the gradient $..$", "the Jacobian dz2/dz1")
 _DESCRIBING_NOUN = re.compile(r"\b(?:gradients?|jacobians?|derivatives?|terms?|matri(?:x|ces)|vectors?|"
                               r"quantit(?:y|ies)|expressions?)(?:\s+of\s+the\s+loss)?\s*(?:\u2063|$)")
+_NOUN_BEFORE_MARK = re.compile(_DESCRIBING_NOUN.pattern.replace(r"(?:\u2063|$)", r"\u2063"))
 _TOPIC_ITEMS = {"forward": FORWARDS, "gradients": GRADS, "jacobians": (*JACOBIANS, "dl_dyhat"),
                 "loss": ("forward_loss", "dl_dyhat")}
 
@@ -504,7 +505,7 @@ class SheetReader:
             meaning = classify_lhs(token, "plain", self.renames)
             if meaning is not None and meaning.check:
                 found.append(meaning.check)
-        text = _DESCRIBING_NOUN.sub(" ", _PLAIN_DERIVATIVE.sub(" \u2063 ", text)).replace("\u2063", " ")
+        text = _NOUN_BEFORE_MARK.sub(" ", _PLAIN_DERIVATIVE.sub(" \u2063 ", text)).replace("\u2063", " ")
         for pattern, checks in _WORD_SUBJECTS:
             if re.search(pattern, text):
                 found.extend(checks)
