@@ -161,7 +161,7 @@ def build_document(source: SourceText, limits: Limits = DEFAULT_LIMITS) -> Docum
         elif source.format == "tex":
             doc.blocks = LatexReader(source.text, limits).read()
         elif source.format in ("md", "ipynb"):
-            doc.blocks = markdown_blocks(source.text, limits)
+            doc.blocks = markdown_blocks(source.text, limits, doc.problems)
         else:
             doc.blocks = plain_blocks(source.text, "plain", limits)
     except RecursionError:
@@ -269,11 +269,40 @@ def markdown_parser() -> MarkdownIt:
     return md
 
 
-def markdown_blocks(text: str, limits: Limits = DEFAULT_LIMITS) -> list[Block]:
-    """Blocks of a Markdown text (a notebook's Markdown cells joined)."""
+def markdown_blocks(text: str, limits: Limits = DEFAULT_LIMITS, problems: list[str] | None = None) -> list[Block]:
+    """Blocks of a Markdown text (a notebook's Markdown cells joined). Table rows beyond the
+    limits are dropped before parsing (a note goes to `problems`)."""
     hoisted, origin, maths = _hoist_display_math(text)
+    hoisted, origin, trimmed = _trim_tables(hoisted, origin, limits)
+    if trimmed and problems is not None:
+        problems.append(f"a table at line {trimmed} is over {limits.max_table_rows} rows or"
+                        f" {limits.max_table_cols} columns: the rest was not read")
     tokens = markdown_parser().parse(hoisted)
     return _MarkdownWalk(origin, maths, limits).walk(tokens)
+
+
+def _trim_tables(text: str, origin: list[int], limits: Limits) -> tuple[str, list[int], int]:
+    """Pipe-table runs cut to the row limit and rows to the column limit; returns the text,
+    its line origins and the first trimmed table's line (0 when nothing was trimmed)."""
+    lines = text.split("\n")
+    kept: list[str] = []
+    kept_origin: list[int] = []
+    run = 0
+    run_start = 0
+    trimmed = 0
+    for line, line_origin in zip(lines, origin, strict=False):
+        run = run + 1 if "|" in line else 0
+        if run == 1:
+            run_start = line_origin
+        if run > limits.max_table_rows + 1:  # the header, the |---| rule and max_table_rows - 1 rows
+            trimmed = trimmed or run_start
+            continue
+        if line.count("|") > limits.max_table_cols + 1:
+            line = "|".join(line.split("|", limits.max_table_cols + 2)[:limits.max_table_cols + 1]) + "|"
+            trimmed = trimmed or run_start
+        kept.append(line)
+        kept_origin.append(line_origin)
+    return "\n".join(kept), kept_origin, trimmed
 
 
 class _MarkdownWalk:

@@ -93,6 +93,8 @@ def read_source(path: Path, limits: Limits = DEFAULT_LIMITS) -> SourceText:
     if len(text) > limits.max_text_chars:
         return _refuse(source, f"{path.name} has {len(text)} characters of text, over the {limits.max_text_chars}"
                        " limit: not read")
+    if not text.strip() and fmt != "ipynb":
+        source.problems.append(f"{path.name} is empty")
     source.text = text
     return source
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from .model import Syntax
 
@@ -30,10 +31,6 @@ _UNICODE = {
     "\u03bb": r"\lambda ", "\u03b1": r"\alpha ", "\u03b3": r"\gamma ", "\u03b5": r"\epsilon ",
     "\u2032": "'", "\u0302": "hat",
 }
-_SUBSCRIPT_DIGITS = str.maketrans("\u2080\u2081\u2082\u2083\u2084\u2085\u2086\u2087\u2088\u2089"
-                                  "\u1d62\u2c7c\u2096", "0123456789ijk")
-_SUPERSCRIPT_DIGITS = str.maketrans("\u2070\u00b9\u00b2\u00b3\u2074\u2075\u2076\u2077\u2078\u2079\u207d\u207e",
-                                    "0123456789()")
 # formatting macros whose argument is kept, the macro dropped
 _STYLE = re.compile(r"\\(?:bm|boldsymbol|mathbf|mathbfit|pmb|vec|mathrm|mathit|mathsf|mathnormal|text|textbf|"
                     r"textit|textrm|operatorname|mathcal|mathscr|mathbb|boldsymbol|bf|rm|it|displaystyle|"
@@ -74,19 +71,25 @@ class LhsMeaning:
     indexed: bool = False
 
 
+def _unicode_table() -> dict[int, str]:
+    table = {ord(char): latex for char, latex in _UNICODE.items()}
+    for digit, char in enumerate("\u2080\u2081\u2082\u2083\u2084\u2085\u2086\u2087\u2088\u2089"):
+        table[ord(char)] = f"_{digit}"
+    for letter, char in zip("ijk", "\u1d62\u2c7c\u2096", strict=True):
+        table[ord(char)] = "_" + letter
+    for digit, char in enumerate("\u2070\u00b9\u00b2\u00b3\u2074\u2075\u2076\u2077\u2078\u2079"):
+        table[ord(char)] = f"^{digit}"
+    table[ord("\u207d")] = "^("
+    table[ord("\u207e")] = ")"
+    return table
+
+
+_UNICODE_TABLE = _unicode_table()
+
+
 def unicode_to_latex(text: str) -> str:
-    """Unicode math characters as LaTeX-ish ASCII (∂ -> \\partial, ᵀ -> ^T, ₁ -> _1, ...)."""
-    out = []
-    for char in text:
-        if char in _UNICODE:
-            out.append(_UNICODE[char])
-        elif char.translate(_SUBSCRIPT_DIGITS) != char:
-            out.append("_" + char.translate(_SUBSCRIPT_DIGITS))
-        elif char.translate(_SUPERSCRIPT_DIGITS) != char:
-            out.append("^" + char.translate(_SUPERSCRIPT_DIGITS))
-        else:
-            out.append(char)
-    return "".join(out).replace("^(^1^)", "^(1)").replace("^(^2^)", "^(2)")
+    """Unicode math characters as LaTeX-ish ASCII (∂ -> \\partial, ᵀ -> ^T, ₁ -> _1, ⁽¹⁾ -> ^(1))."""
+    return text.translate(_UNICODE_TABLE).replace("(^1)", "(1)").replace("(^2)", "(2)")
 
 
 def strip_formatting(text: str) -> str:
@@ -134,6 +137,7 @@ def _group(text: str, pos: int) -> tuple[str, int] | None:
     return None
 
 
+@lru_cache(maxsize=8192)
 def canonical(text: str) -> str:
     """The canonical, brace- and space-free form of a short LaTeX/plain math text."""
     text = strip_formatting(text)
@@ -257,9 +261,15 @@ def classify_lhs(text: str, syntax: Syntax = "latex", renames: dict[str, str] | 
     """What the left-hand side `text` names (see LhsMeaning), or None when it is not recognised.
 
     `renames`: the sheet's renamings, canonical symbol -> handout role (z1, z2, z3, yhat).
+    LaTeX and plain text share the canonical form, so `syntax` does not change the answer.
     """
-    del syntax  # LaTeX and plain text share the canonical form
-    renames = renames or {}
+    del syntax
+    return _classify(text, tuple(sorted((renames or {}).items())))
+
+
+@lru_cache(maxsize=8192)
+def _classify(text: str, rename_items: tuple[tuple[str, str], ...]) -> LhsMeaning | None:
+    renames = dict(rename_items)
     flat = canonical(text)
     if not flat or len(flat) > 200:
         return None
