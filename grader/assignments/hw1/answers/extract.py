@@ -55,6 +55,7 @@ _EXCEPT = re.compile(r"\b(?:except(?:\s+for)?|apart\s+from|besides|other\s+than|
 _BLANKET = re.compile(r"\b(?:everything|the\s+rest|all\s+(?:the\s+)?other|anything\s+else|nothing\s+else|"
                       r"other\s+(?:equations|expressions|parts|items|quantities|terms|results|answers)|remaining|"
                       r"all\s+(?:the\s+)?(?:equations|expressions|results|answers)|nothing)\b")
+_BRACKET = re.compile(r"[()\[\]{}]")
 _SO_IS = re.compile(r"\s*(?:and\s+)?so\s+(?:is|are|does|do)\b")
 _NUMBERS_ONLY = re.compile(r"[\d\s,.;]*|\s*\\(?:l|c)?dots\s*")
 _REFERENCE = re.compile(r"\\(?:eq|c|C|auto)?ref\s*\{([^{}]+)\}")
@@ -193,6 +194,11 @@ class SheetReader:
                 what = "math block" if part.kind == "math" else "line"
                 self.sheet.problems.append(f"a {what} of {len(part.text)} characters at line {part.line} was not"
                                            f" read (over {max_chars})")
+                continue
+            depth = bracket_depth(part.text)
+            if depth > self.limits.max_depth:
+                self.sheet.problems.append(f"an expression nested {depth} deep at line {part.line} was not read"
+                                           f" (over {self.limits.max_depth})")
                 continue
             if part.kind == "math":
                 statements = latex_statements(part.text, part.line, max_chars)
@@ -631,6 +637,18 @@ def _normal(snippet: Snippet) -> str:
 
 
 # ---------------------------------------------------------------- helpers
+
+def bracket_depth(text: str) -> int:
+    """The deepest nesting of (), [] and {} in `text` (unbalanced closers ignored)."""
+    depth = deepest = 0
+    for match in _BRACKET.finditer(text):
+        if match.group() in "([{":
+            depth += 1
+            deepest = max(deepest, depth)
+        else:
+            depth = max(0, depth - 1)
+    return deepest
+
 
 def _looks_like_math(text: str) -> bool:
     """Plain prose that holds an equation or update rule."""

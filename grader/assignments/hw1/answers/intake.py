@@ -124,7 +124,7 @@ def _decode(raw: bytes, name: str, problems: list[str]) -> str:
             text = raw.decode("utf-8", errors="replace")
             problems.append(f"{name} is not valid UTF-8 (first bad byte at offset {error.start}):"
                             f" {text.count(chr(0xfffd))} undecodable byte sequence(s) were replaced by \ufffd")
-    return text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "\ufffd")
+    return text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "\ufffd")
 
 
 def json_depth_exceeds(text: str, limit: int) -> bool:
