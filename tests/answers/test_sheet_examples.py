@@ -2,7 +2,7 @@
 
 Every folder has an expected.toml whose [extract."question.check"] tables say, for EVERY item,
 what a careful reader takes as the answer: the chosen right-hand side (compared with spacing
-normalised), its form, a carry-over claim and its target, a conflict, or that the sheet does
+normalised), its form and source line, a carry-over claim and its target, a conflict, or that the sheet does
 not mention the item. [sheet] gives the format, human_only, the renamings and the blocks that
 must be ignored (pasted question text, empty handout tables). The [items] verdicts are for the
 grading layer; here they are only checked to be complete and well-formed.
@@ -110,6 +110,8 @@ def test_each_item_gets_the_expected_answer(folder: Path):
             wrong.append(f"{item}: chose {got.chosen.text!r}, expected {want['chosen']!r}")
         if got.chosen.form != want["form"]:
             wrong.append(f"{item}: form {got.chosen.form}, expected {want['form']}")
+        if got.chosen.line != want["line"]:
+            wrong.append(f"{item}: line {got.chosen.line}, expected {want['line']}")
         if got.conflict != want.get("conflict", False):
             wrong.append(f"{item}: conflict {got.conflict}")
         if len(got.candidates) != want.get("candidates", 1):

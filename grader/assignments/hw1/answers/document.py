@@ -581,7 +581,8 @@ class LatexReader:
                 self.flush()
                 line += 1
             if piece.strip():
-                self.add(Part("text", piece, "plain", line))
+                leading = piece[:len(piece) - len(piece.lstrip())].count("\n")
+                self.add(Part("text", piece, "plain", line + leading))
             line += piece.count("\n")
 
     def environment(self, node: LatexEnvironmentNode, line: int) -> None:
@@ -625,6 +626,8 @@ class LatexReader:
             self.nodes(title)
             parts = _merge_text(self.parts)
             self.parts = saved
+            self.paragraph_line = 0
+            self.prose_outside_bold = False
             self.blocks.append(Block("heading", line, parts, level=SECTION_LEVELS[name.rstrip("*")]))
         elif name == "item":
             self.flush()
@@ -658,11 +661,12 @@ class LatexReader:
                 start = last[-1].pos + last[-1].len - node.pos
         inner = body[start:body.rfind("\\end")]
         rows: list[list[list[Part]]] = []
-        row_line = line
+        row_line = line + body.count("\n", 0, start)
         for row_text in split_top_level(inner, "\\\\", self.limits.max_depth):
             cleaned = _RULE_MACROS.sub("", row_text)
             if cleaned.strip():
-                cells = [latex_inline_parts(cell.strip(), row_line + cell.count("\n") * 0)
+                first = row_line + cleaned[:len(cleaned) - len(cleaned.lstrip())].count("\n")
+                cells = [latex_inline_parts(cell.strip(), first)
                          for cell in split_top_level(cleaned, "&", self.limits.max_depth)]
                 rows.append(cells)
             row_line += row_text.count("\n")

@@ -556,7 +556,7 @@ class SheetReader:
     def concept(self, placed: list[Placed]) -> None:
         """1.3(c): the prose answer, for a human."""
         blocks = [p for p in placed if p.item_question == "q1_3c" and not p.ignored
-                  and p.block.kind in ("paragraph", "math", "code", "table")]
+                  and p.block.kind in ("paragraph", "math", "code", "table") and parts_text(p.parts).strip()]
         if not blocks:
             return
         text = "\n\n".join(parts_text(p.parts).strip() for p in blocks if p.parts).strip()

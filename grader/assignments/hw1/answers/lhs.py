@@ -22,7 +22,6 @@ from .model import Syntax
 
 HANDOUT_ROLES = ("z1", "z2", "z3", "yhat")
 PARAMETERS = ("W1", "W2", "b1", "b2")
-LOSS_NAMES = ("l", "L", "ell", "J", "loss", "Loss", "E", "lMSE")
 
 _UNICODE = {
     "\u2202": r"\partial ", "\u2113": r"\ell ", "\u0177": r"\hat{y}", "\u1d40": "^T", "\u22a4": "^T",

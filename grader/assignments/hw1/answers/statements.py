@@ -232,7 +232,8 @@ def latex_statements(math: str, line: int, max_chars: int = 20_000) -> list[Stat
     statements: list[Statement] = []
     offset = 0
     for row, _ in split_at(math, top_level(math, (), frozenset(("\\", "cr")))):
-        row_line = line + math.count("\n", 0, offset + len(row) - len(row.lstrip()))
+        row_start = line + math.count("\n", 0, offset)
+        row_line = row_start + row[:len(row) - len(row.lstrip(" \t\n&"))].count("\n")
         offset += len(row) + 2
         labels = _LABEL.findall(row) + ["tag:" + t.strip() for t in _TAG.findall(row)]
         row = _DROP.sub(" ", _LABEL.sub(" ", row))
@@ -242,7 +243,7 @@ def latex_statements(math: str, line: int, max_chars: int = 20_000) -> list[Stat
         if continued is not None:
             continued.labels.extend(labels)
             continue
-        row_statements = _row_statements(row, row_line)
+        row_statements = _row_statements(row, row_start)
         if row_statements:
             row_statements[-1].labels.extend(labels)
         statements.extend(row_statements)
@@ -269,20 +270,24 @@ def _continue(statements: list[Statement], row: str, line: int) -> Statement | N
 
 
 def _row_statements(row: str, line: int) -> list[Statement]:
-    """Statements of one row: cut at top-level separators; a piece without a relation after a
-    comma belongs to the piece before it, after other separators it is a remark (dropped)."""
+    """Statements of one row starting on `line`: cut at top-level separators; a piece without a
+    relation after a comma belongs to the piece before it, after other separators it is a
+    remark (dropped). Each statement gets the line where its piece starts."""
     cuts = top_level(row, (",", ";", "\u241e"), frozenset(("quad", "qquad", "Rightarrow", "implies", "iff",
                                                             "Longrightarrow", "therefore")))
-    merged: list[str] = []
+    merged: list[tuple[str, int]] = []  # (piece, its line)
     separator = ""
+    offset = 0
     for piece, token in split_at(row, cuts):
+        piece_line = line + row.count("\n", 0, offset + len(piece) - len(piece.lstrip(" \t\n&")))
+        offset += len(piece) + len(token) + (1 if token not in (",", ";", "\u241e") else 0)
         if merged and not _has_relation(piece, "latex"):
             if separator == ",":
-                merged[-1] += "," + piece
+                merged[-1] = (merged[-1][0] + "," + piece, merged[-1][1])
         else:
-            merged.append(piece)
+            merged.append((piece, piece_line))
         separator = token
-    return [s for s in (_chain(piece, "latex", line) for piece in merged) if s is not None]
+    return [s for s in (_chain(piece, "latex", at) for piece, at in merged) if s is not None]
 
 
 def _has_relation(piece: str, syntax: Syntax) -> bool:
