@@ -117,14 +117,13 @@ def _frac_to_slash(text: str) -> str:
 
 def _group(text: str, pos: int) -> tuple[str, int] | None:
     """The {..} group (or single token) starting at `pos` (spaces skipped): (content, end)."""
-    while pos < len(text) and text[pos] == " ":
+    while pos < len(text) and text[pos].isspace():
         pos += 1
     if pos >= len(text):
         return None
     if text[pos] != "{":
-        token = re.match(r"\\[A-Za-z]+|.", text[pos:])
-        assert token is not None
-        return token.group(), pos + token.end()
+        token = re.match(r"\\[A-Za-z]+|.", text[pos:], re.DOTALL)
+        return None if token is None else (token.group(), pos + token.end())
     depth = 0
     for i in range(pos, len(text)):
         if text[i] == "{":
