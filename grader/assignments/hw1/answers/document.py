@@ -685,7 +685,7 @@ def _plain(arg: LatexNode) -> str:
 
 
 def _merge_text(parts: list[Part]) -> list[Part]:
-    """Adjacent prose parts merged; the lead-bold marker parts dropped."""
+    """Adjacent prose parts merged into one."""
     merged: list[Part] = []
     for part in parts:
         if merged and part.kind == "text" and merged[-1].kind == "text":

@@ -47,7 +47,8 @@ class Snippet:
     A generic update rule (W^{(i)}, W, \\theta) is given per parameter, the generic symbol
     replaced by the concrete one; `context` keeps the original.
     `syntax`: "latex" (math from $..$, LaTeX environments) or "plain" (ASCII/Unicode math).
-    `line`: 1-based line in the sheet (for a notebook: in its Markdown cells joined by blank lines).
+    `line`: 1-based line where the statement (table row, claim, prose answer) starts in the sheet
+    (for a notebook: in its Markdown cells joined by blank lines).
     `form`: how it was written. `context`: the whole statement it came from (equation, table row
     "cell | cell | cell", or sentence), for review and for words such as "and 0 elsewhere".
     """
