@@ -82,7 +82,11 @@ class UnknownSymbol(EvalError):
         self.name = name
 
 
-class TimeExceeded(EvalError):
+class EvalLimit(EvalError):
+    """Evaluation would exceed a limit (loop length, matrix size, time)."""
+
+
+class TimeExceeded(EvalLimit):
     """Evaluation ran past its deadline."""
 
 
@@ -385,7 +389,7 @@ class _Evaluator:
     def sum(self, expr: Sum) -> Value:
         low, high, base = self._range(expr)
         if high - low + 1 > MAX_LOOP:
-            raise EvalError(f"a sum over more than {MAX_LOOP} terms")
+            raise EvalLimit(f"a sum over more than {MAX_LOOP} terms")
         saved_base, saved = self.env.index_base, self.indices.get(expr.var)
         self.env.index_base = base
         total: Value | None = None
@@ -658,7 +662,7 @@ def evaluate_elements(body: Expr, env: Environment, shape: tuple[int, int],
     """A matrix of `shape` whose entry at (r, c) is `body` with the index variables bound:
     `variables` maps each variable to the axis it runs along (0 rows, 1 columns)."""
     if shape[0] * shape[1] > MAX_LOOP * 4:
-        raise EvalError(f"an element-wise definition of a {shape} matrix is too large")
+        raise EvalLimit(f"an element-wise definition of a {shape} matrix is too large")
     evaluator = _Evaluator(env)
     result = np.empty(shape)
     for row in range(shape[0]):

@@ -281,21 +281,22 @@ class _Expander:
 
     def expand(self, text: str) -> str:
         pos = 0
+        reference = _REFERENCE.search(text)
         while True:
             match = _COMMAND.search(text, pos)
-            reference = _REFERENCE.search(text, pos)
             if reference is not None and (match is None or reference.start() <= match.start()):
+                start = reference.start()
                 text = self._reference(text, reference)
-                pos = reference.start()
-                continue
-            if match is None:
+            elif match is None:
                 return text
-            macro = self.macros.get("\\" + match.group(1))
-            if macro is None:
+            elif "\\" + match.group(1) not in self.macros:
                 pos = match.end()
                 continue
-            text = self._call(text, match, macro)
-            pos = match.start()
+            else:
+                start = match.start()
+                text = self._call(text, match, self.macros["\\" + match.group(1)])
+            pos = start
+            reference = _REFERENCE.search(text, pos)
 
     def _reference(self, text: str, found: re.Match[str]) -> str:
         key = found.group(1).strip()

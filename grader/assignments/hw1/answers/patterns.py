@@ -163,7 +163,9 @@ class _Pattern:
         if var not in sizes:
             raise self.error("the size of a pattern matrix cannot be read from its last entry")
         if not 0 < sizes[var] <= 256:
-            raise self.error(f"a pattern matrix of size {sizes[var]}")
+            from .evaluate import EvalLimit
+
+            raise EvalLimit(f"a pattern matrix of size {sizes[var]}")
         return sizes[var]
 
     def values(self) -> np.ndarray:
