@@ -334,3 +334,26 @@ def test_every_item_gets_exactly_one_verdict_with_a_known_status() -> None:
     verdicts = grade_sheet(build_sheet(NUMERATOR_12))
     assert len(verdicts) == sum(len(c) for c in QUESTION_CHECKS.values())
     assert {v.status for v in verdicts} <= {"pass", "fail", "error", "review"}
+
+
+def test_generic_update_without_transpose_fails_for_every_parameter() -> None:
+    rule = r"\boldsymbol{W^{(i)}} ← \boldsymbol{W^{(i)}} - \gamma\frac{\partial l_{MSE}}{\partial\boldsymbol{W^{(i)}}}"
+    bias = r"\boldsymbol{b^{(i)}} ← \boldsymbol{b^{(i)}} - \gamma\frac{\partial l_{MSE}}{\partial\boldsymbol{b^{(i)}}}"
+    answers = {("q1_2", "sgd_update_W1"): rule, ("q1_2", "sgd_update_W2"): rule, ("q1_2", "sgd_update_b"): bias}
+    by_item = _by_item(grade_sheet(build_sheet(answers)))
+    for key in answers:
+        assert (by_item[key].status, by_item[key].code) == ("fail", "transposed"), by_item[key].message
+    by_item = _by_item(grade_sheet(build_sheet(answers), AnswerSettings(layout="mixed")))
+    for key in answers:
+        assert by_item[key].status == "pass", by_item[key].message
+
+
+def test_plain_update_and_element_wise_loss_gradient() -> None:
+    answers = {("q1_2", "sgd_update_W2"): "W2 <- W2 - lr * (dL/dW2)^T",
+               ("q1_2", "dl_dyhat"): "dL/dy_hat_i = 2 (y_hat_i - y_i)"}
+    by_item = _by_item(grade_sheet(build_sheet(answers, syntax="plain")))
+    for key in answers:
+        assert by_item[key].status == "pass", by_item[key].message
+    element = {("q1_2", "dl_dyhat"): r"\frac{\partial l}{\partial \hat{y}_i} = 2(y_i - \hat{y}_i)"}
+    verdict = _by_item(grade_sheet(build_sheet(element)))[("q1_2", "dl_dyhat")]
+    assert (verdict.status, verdict.code) == ("fail", "sign")

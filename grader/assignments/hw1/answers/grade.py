@@ -548,6 +548,8 @@ class _SheetGrader:
             reason, CHECK_TEXT[check], QUESTION_TITLES[question], self.expected_latex(question, check) or "")
         if source.note:
             message += f" ({source.note})"
+        if code == "undefined_symbol" and self.definition_problems:
+            message += "; note: " + "; ".join(self.definition_problems[:3])
         return self._verdict(question, check, "review", code, message, source.snippet)
 
     def _grade_source(self, question: str, check: str, item: ItemAnswers, source: _Source) -> ItemVerdict:

@@ -123,7 +123,7 @@ UNICODE_TOKENS: dict[str, tuple[str, str]] = {
     "≔": ("REL", ":="), "≡": ("REL", ":="), "≈": ("REL", "="), "→": ("REL", "->"),
     "‖": ("BAR2", "‖"), "∣": ("BAR1", "|"), "…": ("DOTS", "cdots"), "⋯": ("DOTS", "cdots"),
     "⋮": ("DOTS", "vdots"), "⋱": ("DOTS", "ddots"), "𝟙": ("INDICATOR", ""), "⊤": ("TOP", "top"),
-    "ℓ": ("IDENT", "ell"), "ŷ": ("IDENT", "y_hat"), "ℝ": ("IDENT", "R"),
+    "ℓ": ("IDENT", "ell"), "ŷ": ("IDENT", "y_hat"), "ℝ": ("IDENT", "R"), "∈": ("TEXT", "in"),
     "σ": ("IDENT", "sigma"), "δ": ("IDENT", "delta"), "η": ("IDENT", "eta"), "γ": ("IDENT", "gamma"),
     "α": ("IDENT", "alpha"), "λ": ("IDENT", "lambda"), "ε": ("IDENT", "epsilon"), "ϵ": ("IDENT", "epsilon"),
     "θ": ("IDENT", "theta"), "μ": ("IDENT", "mu"), "ρ": ("IDENT", "rho"), "τ": ("IDENT", "tau"),
@@ -145,7 +145,7 @@ ASCII_MULTI = [(":=", ("REL", ":=")), ("<-", ("REL", "<-")), ("<=", ("REL", "<="
                (".*", ("HADAMARD", "odot")), ("...", ("DOTS", "cdots"))]
 
 LATEX_SKIP = {
-    ",", ";", ":", "!", " ", "quad", "qquad", "displaystyle", "textstyle", "limits", "nolimits", "nonumber",
+    ",", ";", ":", "!", " ", "displaystyle", "textstyle", "limits", "nolimits", "nonumber",
     "notag", "big", "Big", "bigg", "Bigg", "bigl", "bigr", "Bigl", "Bigr", "biggl", "biggr", "Biggl", "Biggr",
     "middle", "mathstrut", "strut", "allowbreak", "cr", "noindent", "centering",
 }
@@ -174,7 +174,7 @@ LATEX_SIMPLE: dict[str, tuple[str, str]] = {
     "lbrace": ("LSET", "{"), "rbrace": ("RSET", "}"), "|": ("BAR2", "‖"), "Vert": ("BAR2", "‖"),
     "lVert": ("LNORM", "‖"), "rVert": ("RNORM", "‖"), "vert": ("BAR1", "|"), "lvert": ("LABS", "|"),
     "rvert": ("RABS", "|"), "lbrack": ("LBRACK", "["), "rbrack": ("RBRACK", "]"), "lparen": ("LPAR", "("),
-    "rparen": ("RPAR", ")"),
+    "rparen": ("RPAR", ")"), "in": ("TEXT", "in"), "quad": ("TEXT", " "), "qquad": ("TEXT", " "),
 }
 LATEX_FUNCTIONS = {"max": "max", "min": "min", "exp": "exp", "log": "log", "ln": "log", "tanh": "tanh",
                    "sech": "sech", "diag": "diag", "sign": "sign", "sgn": "sign", "relu": "relu",

@@ -303,6 +303,8 @@ def attach_sub(base: object, script: object) -> Expr:
         if not _is_mark(base, "indicator"):
             raise ParseError("an interval subscript on something other than an indicator")
         return _Mark("indicator", script.value)  # type: ignore[return-value]
+    if isinstance(base, Num) and base.value == 1 and isinstance(script, Cond):
+        return Indicator(script)
     if _is_mark(base, "indicator"):
         items = _flatten_script(script)
         if len(items) == 1 and isinstance(items[0], Cond):
@@ -508,6 +510,9 @@ def make_juxt(left: object, right: object) -> Expr:
         return _Mark("then_top", left)  # type: ignore[return-value]
     left_expr = _expr(left, "a product")
     right_expr = _expr(right, "a product")
+    layered = _bold_layer(left_expr, right_expr)
+    if layered is not None:
+        return layered
     path = _rightmost_callable(left_expr)
     if path is None:
         return MatMul(left_expr, right_expr, "juxt")
@@ -515,6 +520,20 @@ def make_juxt(left: object, right: object) -> Expr:
     for parent in reversed(path[:-1]):
         new = replace(parent, right=new) if isinstance(parent, MatMul) else Neg(new)
     return new
+
+
+def _bold_layer(left: Expr, right: Expr) -> Expr | None:
+    """\\boldsymbol{z}2 -> z2: a digit right after a bold single-letter layered symbol is its layer."""
+    if isinstance(left, Partial):
+        inner = _bold_layer(left.inner, right)
+        return None if inner is None else Partial(inner)
+    if not (isinstance(left, Paren) and left.delim == "" and isinstance(left.inner, Sym)):
+        return None
+    symbol = left.inner
+    number = _int_value(right)
+    if symbol.layer is None and symbol.base in ("z", "W", "b", "a", "s", "h", "delta") and number in (1, 2, 3):
+        return replace(symbol, layer=str(number))
+    return None
 
 
 def _derivative_part(expr: Expr) -> Expr | None:
@@ -544,11 +563,52 @@ def _drop_leftmost(expr: Expr) -> Expr:
     return expr.right
 
 
+def _split_last(expr: Expr) -> tuple[Expr | None, Expr]:
+    """(everything before the last factor of a juxtaposition chain, that last differential)."""
+    node = expr.inner if isinstance(expr, Paren) and expr.delim == "" else expr
+    if isinstance(node, MatMul) and node.op == "juxt":
+        if isinstance(node.right, Partial):
+            return node.left, node.right
+        head = node.left
+        prefix = head.left if isinstance(head, MatMul) and head.op == "juxt" else None
+        last_d = head.right if isinstance(head, MatMul) and head.op == "juxt" else head
+        if isinstance(last_d, Sym) and last_d.base == "d" and last_d.layer is None:
+            return prefix, Partial(node.right)
+    return None, node
+
+
+def _split_first(expr: Expr) -> tuple[Expr, Expr | None]:
+    """(the first differential of a juxtaposition chain, everything after it)."""
+    node = expr
+    rest: list[Expr] = []
+    while isinstance(node, MatMul) and node.op == "juxt":
+        rest.append(node.right)
+        node = node.left
+    if isinstance(node, Partial) and rest:
+        first, rest = node, rest
+    elif isinstance(node, Sym) and node.base == "d" and node.layer is None and rest:
+        first = Partial(rest.pop())
+    else:
+        return expr, None
+    suffix: Expr | None = None
+    for factor in reversed(rest):
+        suffix = factor if suffix is None else MatMul(suffix, factor, "juxt")
+    return first, suffix
+
+
 def make_fraction(num: Expr, den: Expr, style: str) -> Expr:
-    """∂a/∂b and da/db become a derivative symbol; anything else a division."""
+    """∂a/∂b and da/db become a derivative symbol (also inside a product written with a slash,
+    x ∂l/∂W y); anything else a division."""
     top, bottom = _derivative_part(num), _derivative_part(den)
     if top is not None and bottom is not None:
         return Deriv(top, bottom)
+    if style == "slash":
+        prefix, last = _split_last(num)
+        first, suffix = _split_first(den)
+        if isinstance(last, Partial) and isinstance(first, Partial):
+            result: Expr = Deriv(last.inner, first.inner)
+            result = result if prefix is None else MatMul(prefix, result, "juxt")
+            return result if suffix is None else MatMul(result, suffix, "juxt")
     for part in (num, den):
         if isinstance(part, Partial):
             raise ParseError("a ∂ that is not part of a derivative ∂a/∂b")
