@@ -542,6 +542,9 @@ class _SheetGrader:
         except EvalError as error:
             return self._review(question, check, source, f"the answer could not be evaluated ({error.reason})",
                                 "unreadable")
+        except Exception as error:  # one item's grader bug must not stop the sheet
+            text = f"the grader failed on this answer ({type(error).__name__}: {error}); please report it"
+            return self._verdict(question, check, "error", "grader_error", text, source.snippet)
 
     def _review(self, question: str, check: str, source: _Source, reason: str, code: str) -> ItemVerdict:
         message = "{}; a human decides. {} in {}, expected {}".format(

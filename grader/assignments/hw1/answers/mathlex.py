@@ -193,7 +193,9 @@ CLOSERS = {v: k for k, v in OPENERS.items()}
 
 _INTERVAL = re.compile(r"^\s*(?:\\left\s*)?([\[(])\s*([^,]+?)\s*,\s*([^,]+?)\s*(?:\\right\s*)?([\])])\s*$")
 _RELATION_HINT = re.compile(r"(>|<|\\geq?|\\leq?|\\gt|\\lt|≥|≤)")
-_INDICATOR_ONE = re.compile(r"1\s*\[[^\]\[]*(>|<|\\geq?|\\leq?|\\gt|\\lt|≥|≤)[^\]\[]*\]")
+_INDICATOR_ONE = re.compile(r"1\s*(\[[^\]\[]*|\([^()]*|\\?\{[^{}]*)(>|<|\\geq?|\\leq?|\\gt|\\lt|≥|≤)[^\]\[(){}]*"
+                            r"\\?[\])}]")
+_PLAIN_SCRIPT = re.compile(r"\d+[ijk](?![A-Za-z])|\d+|[A-Za-z]+")
 _NAME = (r"[A-Za-zℓŷ\u0370-\u03ff](?:[A-Za-z0-9\u0302₀-₉ᵢⱼ]|_\{[^{}/]*\}|_[A-Za-z0-9]+|\^\([0-9A-Za-z]+\)"
          r"|\^\{[^{}/]*\}|[⁽⁾⁰-⁹])*")
 _PLAIN_DERIV = re.compile(rf"([d∂])\s?({_NAME})\s*/\s*([d∂])\s?({_NAME})")
@@ -569,10 +571,9 @@ class _LatexLexer:
 
     def _emit(self, kind: str, value: str) -> None:
         token = _tok(kind, value)
-        if kind in ("BAR1", "BAR2", "LPAR", "RPAR", "LBRACK", "RBRACK") and self.delimiter_side is not None:
-            if kind in ("BAR1", "BAR2"):
-                token.forced = "open" if self.delimiter_side == "left" else "close"
-            self.delimiter_side = None
+        if kind in ("BAR1", "BAR2") and self.delimiter_side is not None:
+            token.forced = "open" if self.delimiter_side == "left" else "close"
+        self.delimiter_side = None
         self.script_pending = kind in ("SUB", "SUP")
         self.tokens.append(token)
 
@@ -828,7 +829,7 @@ class _PlainLexer:
         char = text[pos]
         if char.isspace() or char in "$`":
             self.pos += 1
-        elif char in "d∂" and self._derivative():
+        elif self._script_run() or (char in "d∂" and self._derivative()):
             return
         elif _is_digit(char) or (char == "." and _is_digit(text[pos + 1:pos + 2])):
             self._number()
@@ -868,6 +869,17 @@ class _PlainLexer:
         self.tokens.append(_tok("NUMBER", match.group(0)))
         self.pos = match.end()
 
+    def _script_run(self) -> bool:
+        """After "_": a run such as 1i, ij, hat is one subscript (z_1i, x_ij, y_hat)."""
+        if not (self.tokens and self.tokens[-1].type == "SUB" and self.tokens[-1].value == "_"):
+            return False
+        script = _PLAIN_SCRIPT.match(self.text, self.pos)
+        if script is None or len(script.group(0)) < 2:
+            return False
+        self.pos = script.end()
+        self.tokens.extend([_tok("LBRACE", "{"), *self._script_body(script.group(0)), _tok("RBRACE", "}")])
+        return True
+
     def _word(self) -> None:
         match = _PLAIN_WORD.match(self.text, self.pos)
         assert match is not None
@@ -877,6 +889,19 @@ class _PlainLexer:
             self.pos += 1
             word = "y_hat"
         self.tokens.extend(plain_word_tokens(word))
+
+    @staticmethod
+    def _script_body(script: str) -> list[MathToken]:
+        """A plain subscript run: 1i -> 1 i, ij -> i j, hat -> hat, MSE -> MSE."""
+        digits = script.rstrip("ijk") if script[:1].isdigit() else ""
+        if digits:
+            return [_tok("NUMBER", digits)] + [_tok("IDENT", c) for c in script[len(digits):]]
+        known = classify_word(script)
+        if known is not None or script.lower() in SYMBOL_WORDS:
+            return known or [_tok("IDENT", SYMBOL_WORDS[script.lower()])]
+        if all(c in "ijklmn" for c in script):
+            return [_tok("IDENT", c) for c in script]
+        return [_tok("IDENT", script)]
 
     def _symbol(self, char: str) -> None:
         text, pos = self.text, self.pos
