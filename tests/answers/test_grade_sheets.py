@@ -357,3 +357,25 @@ def test_plain_update_and_element_wise_loss_gradient() -> None:
     element = {("q1_2", "dl_dyhat"): r"\frac{\partial l}{\partial \hat{y}_i} = 2(y_i - \hat{y}_i)"}
     verdict = _by_item(grade_sheet(build_sheet(element)))[("q1_2", "dl_dyhat")]
     assert (verdict.status, verdict.code) == ("fail", "sign")
+
+
+def test_plain_renaming_s1_a1_s2_and_a_named_jacobian() -> None:
+    definitions = [("s1", "W1 x + b1"), ("a1", "f(s1)"), ("s2", "W2 a1 + b2"), ("D", "diag(1[s1 > 0])")]
+    answers = {
+        ("q1_2", "forward_z2"): "a1 = relu(s1)",
+        ("q1_2", "forward_z3"): "s2 = W2 a1 + b2",
+        ("q1_2", "jac_dz2_dz1"): "∂a1/∂s1 = D",
+        ("q1_2", "grad_W2"): "∂ℓ/∂W2 = a1 · 2(ŷ − y)ᵀ",
+        ("q1_2", "grad_W1"): "∂ℓ/∂W1 = x · 2(ŷ − y)ᵀ · W2 · D",
+        ("q1_2", "sgd_update_W1"): "w <- w - lr * (dL/dw)^T",
+    }
+    by_item = _by_item(grade_sheet(build_sheet(answers, syntax="plain", definitions=definitions)))
+    for key in answers:
+        assert by_item[key].status == "pass", (key, by_item[key].message)
+    assert by_item[("q1_3a", "jac_dz2_dz1")].status == "fail"  # D is written with ReLU's derivative
+
+
+def test_cref_resolves_like_eqref() -> None:
+    labels = {"eq:dl": r"2(\hat y - y)^\top"}
+    answers = {("q1_2", "grad_b2"): r"\cref{eq:dl} \frac{\partial \hat y}{\partial z_3}"}
+    assert _by_item(grade_sheet(build_sheet(answers, labels=labels)))[("q1_2", "grad_b2")].status == "pass"
