@@ -13,6 +13,10 @@ and as a column and the sheet's convention is reported. 1.3 carry-overs ("nothin
 What cannot be read with confidence is "review" (with the snippet and the expected answer in
 the sheet's notation); limits and unreadable bytes are "error" for that item only. Pure:
 nothing from the sheet is executed; no file or network access.
+
+Codes by status: fail -> transposed | shape | sign | scaled | wrong_values | nonfinite |
+not_a_gradient | missing; review -> unreadable | undefined_symbol | incomplete | mismatch |
+concept | human_only; error -> limit | invalid_text | grader_error; pass -> None.
 """
 
 from __future__ import annotations
@@ -721,12 +725,30 @@ def _index_axes(check: str, variables: list[str], layout: str) -> dict[str, int]
 
 
 def _uses_loss_gradient(answer: _Answer, definitions: list[tuple[Definition, Expr, Expr]]) -> bool:
-    """Whether dl/dy_hat appears in the answer or in a definition it may use."""
-    pool = [answer.expr, *answer.local.values(), *answer.local_derivatives.values(), *(d[2] for d in definitions)]
-    for expr in pool:
-        for node in derivatives(expr):
-            if identity_of(node.num) == "loss" and identity_of(node.den) == "y_hat":
-                return True
+    """Whether dl/dy_hat appears in the answer or in a sheet definition the answer uses
+    (directly or through other definitions)."""
+    symbols_defined: dict[str, Expr] = {}
+    derivatives_defined: list[tuple[Deriv, Expr]] = []
+    for _, lhs, rhs in definitions:
+        node = strip_parens(lhs)
+        if isinstance(node, Sym):
+            symbols_defined[node.name] = rhs
+        elif isinstance(node, Deriv):
+            derivatives_defined.append((node, rhs))
+    symbols_defined.update(answer.local)
+    pending = [answer.expr, *answer.local_derivatives.values()]
+    seen: set[str] = set()
+    while pending:
+        expr = pending.pop()
+        for node in walk(expr):
+            if isinstance(node, Deriv):
+                if identity_of(node.num) == "loss" and identity_of(node.den) == "y_hat":
+                    return True
+                pending.extend(rhs for lhs, rhs in derivatives_defined if lhs == node and str(lhs) not in seen)
+                seen.add(str(node))
+            elif isinstance(node, Sym) and node.name in symbols_defined and node.name not in seen:
+                seen.add(node.name)
+                pending.append(symbols_defined[node.name])
     return False
 
 

@@ -198,7 +198,7 @@ class _Renderer:
         return name + "'" * expr.order
 
     def apply(self, expr: Apply) -> str:
-        args = ", ".join(self.text(a) for a in expr.args)
+        args = ", ".join(self.text(a.inner if isinstance(a, Paren) and a.delim == "(" else a) for a in expr.args)
         if expr.func.name == "sqrt" and self.latex:
             return rf"\sqrt{{{args}}}"
         if expr.func.name == "abs":
