@@ -32,7 +32,7 @@ from ._sheet_types import QUESTION_CHECKS, Definition, ItemAnswers, Sheet, Snipp
 from .classify import Quantity, classify, identity_of
 from .evaluate import EvalError, EvalLimit, Environment, ShapeError, UnknownSymbol, evaluate, evaluate_elements
 from .expected import Draw, draw, environment, oracle_values, raw_values
-from .mathexpr import Deriv, Expr, Statement, Sym, derivatives, strip_parens, substitute, walk
+from .mathexpr import Deriv, Expr, Statement, Sym, strip_parens, substitute, walk
 from .mathlex import DEFAULT_PARSE_LIMITS, InvalidText, LimitExceeded, ParseError, ParseLimits
 from .mathparse import parse_expression, parse_statements
 from .render import Style, detect_style, render
