@@ -56,9 +56,10 @@ def draw(seed: int, dims: tuple[int, int, int], case: Case) -> Draw:
 
 
 def activation(name: str) -> Callable[[torch.Tensor], torch.Tensor]:
-    if name in EXTRA_ACTIVATIONS:
-        return EXTRA_ACTIVATIONS[name]
-    return _engine.ACTIVATIONS[name]  # type: ignore[no-any-return]
+    """The oracle's activation when it has one, else this module's extension."""
+    if name in _engine.ACTIVATIONS:
+        return _engine.ACTIVATIONS[name]  # type: ignore[no-any-return]
+    return EXTRA_ACTIVATIONS[name]
 
 
 def _t(array: np.ndarray, grad: bool = False) -> torch.Tensor:
@@ -108,7 +109,7 @@ def _extended(case: Case, v: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Forward values, Jacobians (dl_dyhat as a column) and parameter-shaped gradients for a
     case with a variant-only activation or loss, the oracle's way (float64 autograd)."""
     f, g = activation(case.f), activation(case.g)
-    loss = EXTRA_LOSSES.get(case.loss) or _engine.THEORY_LOSSES[case.loss]
+    loss = _engine.THEORY_LOSSES[case.loss] if case.loss in _engine.THEORY_LOSSES else EXTRA_LOSSES[case.loss]
     leaves = {k: _t(v[k], grad=True) for k in PARAMETERS}
     z1 = leaves["W1"] @ _t(v["x"]) + leaves["b1"]
     z2 = f(z1)
