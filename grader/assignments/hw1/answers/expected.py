@@ -58,7 +58,8 @@ def draw(seed: int, dims: tuple[int, int, int], case: Case) -> Draw:
 def activation(name: str) -> Callable[[torch.Tensor], torch.Tensor]:
     """The oracle's activation when it has one, else this module's extension."""
     if name in _engine.ACTIVATIONS:
-        return _engine.ACTIVATIONS[name]  # type: ignore[no-any-return]
+        function: Callable[[torch.Tensor], torch.Tensor] = _engine.ACTIVATIONS[name]
+        return function
     return EXTRA_ACTIVATIONS[name]
 
 

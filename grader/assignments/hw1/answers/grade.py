@@ -546,7 +546,8 @@ class _SheetGrader:
         except EvalError as error:
             return self._review(question, check, source, f"the answer could not be evaluated ({error.reason})",
                                 "unreadable")
-        except Exception as error:  # one item's grader bug must not stop the sheet
+        except (ArithmeticError, LookupError, TypeError, ValueError, AttributeError, AssertionError,
+                RecursionError) as error:  # a grader bug on one item must not stop the sheet
             text = f"the grader failed on this answer ({type(error).__name__}: {error}); please report it"
             return self._verdict(question, check, "error", "grader_error", text, source.snippet)
 

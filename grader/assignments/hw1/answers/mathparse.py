@@ -18,6 +18,7 @@ import functools
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
+from typing import Any
 
 from lark import Lark, Token
 from lark.exceptions import LarkError, UnexpectedInput
@@ -297,12 +298,12 @@ def _update_tag(items: list[Expr]) -> str | None:
     return None
 
 
-def attach_sub(base: object, script: object) -> Expr:
+def attach_sub(base: object, script: object) -> Expr | _Mark:
     """base_{script}: a layer, an element, a tag, a Kronecker δ, an identity size, an indicator."""
     if isinstance(script, _Mark) and script.kind == "interval":
         if not _is_mark(base, "indicator"):
             raise ParseError("an interval subscript on something other than an indicator")
-        return _Mark("indicator", script.value)  # type: ignore[return-value]
+        return _Mark("indicator", script.value)
     if isinstance(base, Num) and base.value == 1 and isinstance(script, Cond):
         return Indicator(script)
     if _is_mark(base, "indicator"):
@@ -501,13 +502,13 @@ def _rightmost_callable(expr: Expr) -> list[Expr] | None:
         path.append(node)
 
 
-def make_juxt(left: object, right: object) -> Expr:
+def make_juxt(left: object, right: object) -> Expr | _Mark:
     """left right: a function application when left ends in a bare function (log y, σ z), else
     a product."""
     if _callable(left):
         return apply_function(left, [right])
     if _is_transpose_mark(right):
-        return _Mark("then_top", left)  # type: ignore[return-value]
+        return _Mark("then_top", left)
     left_expr = _expr(left, "a product")
     right_expr = _expr(right, "a product")
     layered = _bold_layer(left_expr, right_expr)
@@ -615,11 +616,11 @@ def make_fraction(num: Expr, den: Expr, style: str) -> Expr:
     return Div(num, den, style)
 
 
-def _on_last_factor(base: object, attach: Callable[[object], Expr]) -> Expr:
+def _on_last_factor(base: object, attach: Callable[[object], Expr | _Mark]) -> Expr | _Mark:
     """Scripts bind to the nearest atom: after `a (b)` (read as a call, made a product) they
     belong to the bracket group `(b)`, not to the product."""
     if isinstance(base, MatMul) and base.op == "juxt" and isinstance(base.right, Paren) and base.right.delim != "":
-        return replace(base, right=attach(base.right))
+        return replace(base, right=_expr(attach(base.right), "a script"))
     return attach(base)
 
 
@@ -655,15 +656,12 @@ class _Builder(Transformer_NonRecursive):
         return make_fraction(_expr(c[0], "a fraction"), _expr(c[2], "a fraction"), "slash")
 
     def neg(self, c: list[object]) -> Expr:
-        inner = c[1]
-        if _callable(inner):
-            return Neg(inner)  # type: ignore[arg-type]
-        return Neg(_expr(inner, "a negation"))
+        return Neg(_expr(c[1], "a negation"))
 
     def pos(self, c: list[object]) -> Expr:
         return _expr(c[1], "a sign")
 
-    def juxt(self, c: list[object]) -> Expr:
+    def juxt(self, c: list[object]) -> Expr | _Mark:
         return make_juxt(c[0], c[1])
 
     def bigsum(self, c: list[object]) -> Expr:
@@ -676,13 +674,13 @@ class _Builder(Transformer_NonRecursive):
     def sum_sup(self, c: list[object]) -> tuple[str, object]:
         return ("sup", c[1])
 
-    def sub_script(self, c: list[object]) -> Expr:
+    def sub_script(self, c: list[object]) -> Expr | _Mark:
         return _on_last_factor(c[0], lambda base: attach_sub(base, c[2]))
 
-    def sup_script(self, c: list[object]) -> Expr:
+    def sup_script(self, c: list[object]) -> Expr | _Mark:
         return _on_last_factor(c[0], lambda base: attach_sup(base, c[2]))
 
-    def prime(self, c: list[object]) -> Expr:
+    def prime(self, c: list[object]) -> Expr | _Mark:
         return _on_last_factor(c[0], make_prime)
 
     def call(self, c: list[object]) -> Expr:
@@ -766,10 +764,12 @@ class _Builder(Transformer_NonRecursive):
             return Paren(_expr(inner, "brackets"), "[")
         return _matrix_from_rows(rows)
 
-    def group(self, c: list[object]) -> Expr:
+    def group(self, c: list[object]) -> Expr | _Mark:
         inner = c[1]
-        if _callable(inner):
-            return inner  # type: ignore[return-value]
+        if isinstance(inner, _Mark) and _callable(inner):
+            return inner
+        if isinstance(inner, Func | FuncPower):
+            return inner
         return Paren(_expr(inner, "braces"), "")
 
     def setgroup(self, c: list[object]) -> Expr:
@@ -992,7 +992,8 @@ def _unwrap_math(text: str) -> str:
 
 def _parse_piece(tokens: list[MathToken], limits: ParseLimits) -> Statement:
     try:
-        tree = _parser().parse(tokens)  # type: ignore[arg-type]
+        parser: Any = _parser()  # its lexer replays our token list where lark's signature says str
+        tree = parser.parse(tokens)
         result = _Builder().transform(tree)
     except MathInputError:
         raise
