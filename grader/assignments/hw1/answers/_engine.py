@@ -1,23 +1,18 @@
-"""The grading engine's oracle and comparison functions, as the answers package uses them.
-
-The only place this package imports `grader.oracle` and `grader.compare`: when those modules
-move, only these re-exports change.
-"""
+"""The oracle and the comparison functions, as the answers package uses them (one import point)."""
 
 from __future__ import annotations
 
-from grader.compare import (
+from ....engine.compare import (
     Diagnosis,
     Tolerance,
     diagnose,
-    explain_scale,
     fit_scale_law,
     format_factor,
     is_close,
     law_text,
     shape_text,
 )
-from grader.oracle import (
+from ..oracle import (
     ACTIVATIONS,
     THEORY_LOSSES,
     theory_forward,
@@ -26,6 +21,7 @@ from grader.oracle import (
     theory_param_grads,
     to_layout,
 )
+from ..scale_stories import explain as explain_scale
 
 __all__ = [
     "ACTIVATIONS",
