@@ -126,7 +126,7 @@ SIGNATURES = {
 
 @pytest.mark.parametrize("name", ["correct"] + sorted(EXPECTED))
 def test_submissions_have_the_contracts_exact_signatures(name):
-    """The theory contract's signatures (README, "Theory part"), no `layout` parameter, and no use of the reference key."""
+    """The theory contract's signatures (README, "Theory part"), no `layout` parameter, no use of the key."""
     source = (SUBMISSIONS / name / "theory.py").read_text()
     tree = ast.parse(source)
     found = {node.name: [a.arg for a in node.args.args] + [a.arg for a in node.args.kwonlyargs]
