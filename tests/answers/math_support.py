@@ -10,7 +10,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from grader.assignments.hw1.answers._sheet_types import (
+from grader.assignments.hw1.answers.model import (
     QUESTION_CHECKS,
     CarryOver,
     Definition,
@@ -78,16 +78,23 @@ def unchanged(question: str, check: str, target: str | None = None, words: str =
 
 def build_sheet(answers: Mapping[tuple[str, str], Answer], syntax: str = "latex",
                 definitions: list[tuple[str, str]] | None = None, macros: dict[str, Macro] | None = None,
-                labels: dict[str, str] | None = None, human_only: bool = False) -> Sheet:
+                labels: dict[str, str] | None = None, human_only: bool = False,
+                renames: dict[str, str] | None = None, answered: set[str] | None = None,
+                definition_lines: list[int] | None = None) -> Sheet:
     """A Sheet as the reader would produce it: one ItemAnswers per item, the given answers
-    chosen (a list: several candidates, the last chosen, conflict set), the rest unmentioned."""
+    chosen (a list: several candidates, the last chosen, conflict set), the rest unmentioned.
+    `definitions` sit on `definition_lines` (default 1, 2, ...); `renames` and `answered` as
+    Sheet has them (answered None: every question counts as answered)."""
     items: dict[tuple[str, str], ItemAnswers] = {}
     for question, checks in QUESTION_CHECKS.items():
         for check in checks:
             items[(question, check)] = _item(question, check, answers.get((question, check)), syntax)
-    defs = [Definition(lhs, rhs, syntax, k + 1) for k, (lhs, rhs) in enumerate(definitions or [])]  # type: ignore
+    lines = definition_lines or [k + 1 for k in range(len(definitions or []))]
+    defs = [Definition(lhs, rhs, syntax, line)  # type: ignore[arg-type]
+            for line, (lhs, rhs) in zip(lines, definitions or [], strict=True)]
     return Sheet("sheet.tex", "tex", macros=macros or {}, labels=labels or {}, definitions=defs, items=items,
-                 human_only=human_only, problems=["PDF only"] if human_only else [])
+                 human_only=human_only, problems=["PDF only"] if human_only else [], renames=renames or {},
+                 answered=frozenset(answered) if answered is not None else None)
 
 
 def _item(question: str, check: str, answer: Answer | None, syntax: str) -> ItemAnswers:

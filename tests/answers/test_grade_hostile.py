@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from grader.assignments.hw1.answers._sheet_types import Macro
+from grader.assignments.hw1.answers.model import Macro
 from grader.assignments.hw1.answers.grade import grade_sheet
 from grader.assignments.hw1.answers.mathlex import InvalidText, LimitExceeded, ParseError, expand_macros
 from grader.assignments.hw1.answers.mathparse import parse_statements

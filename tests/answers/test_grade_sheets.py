@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from grader.assignments.hw1.answers._sheet_types import QUESTION_CHECKS, CarryOver, Macro
+from grader.assignments.hw1.answers.model import QUESTION_CHECKS, CarryOver, Macro
 from grader.assignments.hw1.answers.grade import AnswerSettings, ItemVerdict, grade_sheet
 
 from .math_support import Answer, build_sheet, snippet, unchanged

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from grader.assignments.hw1.answers._sheet_types import Macro
+from grader.assignments.hw1.answers.model import Macro
 from grader.assignments.hw1.answers.evaluate import EvalError, ShapeError
 from grader.assignments.hw1.answers.mathexpr import Sym
 from grader.assignments.hw1.answers.mathparse import parse_expression

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from grader.assignments.hw1.answers import expected as expected_module
-from grader.assignments.hw1.answers._sheet_types import QUESTION_CHECKS
+from grader.assignments.hw1.answers.model import QUESTION_CHECKS
 from grader.assignments.hw1.answers.classify import classify, classify_text
 from grader.assignments.hw1.answers.evaluate import evaluate
 from grader.assignments.hw1.answers.expected import draw, environment, oracle_values, raw_values

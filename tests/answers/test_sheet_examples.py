@@ -61,7 +61,8 @@ def test_expected_verdicts_cover_every_item(folder: Path):
         assert status in STATUSES, item
         assert (status == "pass") == ("code" not in verdict), item
         assert status == "pass" or verdict["code"] in CODES[status], item
-    assert expected["items"]["q1_3c.concept_why_relu"]["status"] == "review"
+    concept = expected["items"]["q1_3c.concept_why_relu"]
+    assert concept["status"] == "review" or (concept["status"], concept["code"]) == ("fail", "missing")
     if expected["sheet"]["human_only"]:
         assert {v["code"] for v in expected["items"].values()} == {"human_only"}
 

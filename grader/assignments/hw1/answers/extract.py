@@ -146,6 +146,8 @@ class SheetReader:
         self.sheet.macros = macros
         self.sheet.problems.extend(problems)
         placed = segment(self.document)
+        self.sheet.answered = frozenset(p.item_question for p in placed if p.item_question is not None
+                                        and p.ignored not in ("question text", "empty table"))
         found = self.collect(placed)
         self.renames = self.find_renames(found)
         self.sheet.renames = dict(self.renames)
@@ -159,6 +161,8 @@ class SheetReader:
                 self.carry_overs(place, order)
         self.concept(placed)
         self.choose()
+        mentioned = {question for (question, _), answers in self.sheet.items.items() if answers.mentioned}
+        self.sheet.answered = self.sheet.answered | mentioned
 
     # ------------------------------------------------------------ collecting statements
 

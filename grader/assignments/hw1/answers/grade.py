@@ -24,15 +24,16 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass, field
+from typing import cast
 
 import numpy as np
 
 from . import _engine
-from ._sheet_types import QUESTION_CHECKS, Definition, ItemAnswers, Sheet, Snippet
+from .model import QUESTION_CHECKS, Definition, ItemAnswers, Question, Sheet, Snippet
 from .classify import Quantity, classify, identity_of
 from .evaluate import EvalError, EvalLimit, Environment, ShapeError, UnknownSymbol, evaluate, evaluate_elements
 from .expected import Draw, draw, environment, oracle_values, raw_values
-from .mathexpr import Deriv, Expr, Statement, Sym, strip_parens, substitute, walk
+from .mathexpr import Deriv, Expr, Num, Statement, Sym, strip_parens, substitute, walk
 from .mathlex import DEFAULT_PARSE_LIMITS, InvalidText, LimitExceeded, ParseError, ParseLimits
 from .mathparse import parse_expression, parse_statements
 from .render import Style, detect_style, render
@@ -47,6 +48,7 @@ CHECK_TEXT = {
     "jac_dz2_dz1": "dz2/dz1", "jac_dyhat_dz3": "dy_hat/dz3", "dl_dyhat": "dl/dy_hat",
     "concept_why_relu": "why ReLU is better",
 }
+VECTOR_CHECKS = ("dl_dyhat", "grad_b1", "grad_b2")
 DERIVATIVE_CHECKS = ("grad_W1", "grad_b1", "grad_W2", "grad_b2", "jac_dz2_dz1", "jac_dyhat_dz3", "dl_dyhat")
 UPDATE_PARAMETERS = {"sgd_update_W1": ("W1",), "sgd_update_W2": ("W2",), "sgd_update_b": ("b1", "b2")}
 FORWARD_NAMES = ("z1", "z2", "z3", "y_hat", "x", "y", "W1", "b1", "W2", "b2", "loss")
@@ -65,9 +67,8 @@ STEP_RULE = {
     "mixed": "in mixed layout (this rubric's setting) a gradient already has its parameter's shape, so the step is"
              " W - eta dl/dW, with no transpose",
 }
-ZERO_ELSEWHERE = re.compile(r"(0|zero)s?\b.{0,40}\b(elsewhere|otherwise|off[- ]diagonal|other (entries|elements))"
-                            r"|(elsewhere|otherwise|off[- ]diagonal|other (entries|elements)).{0,40}\b(0|zero)",
-                            re.I | re.S)
+_ELSEWHERE = r"(elsewhere|otherwise|off[- ](the[- ])?diagonal|other (entries|elements))"
+ZERO_ELSEWHERE = re.compile(rf"(0|zero)s?\b.{{0,40}}\b{_ELSEWHERE}|{_ELSEWHERE}.{{0,40}}\b(0|zero)", re.I | re.S)
 
 
 @dataclass(frozen=True)
@@ -132,6 +133,7 @@ class _Answer:
     transposed: bool = False
     local: dict[str, Expr] = field(default_factory=dict)
     local_derivatives: dict[tuple[str, str], Expr] = field(default_factory=dict)
+    line: int = 0
 
 
 @dataclass
@@ -239,21 +241,26 @@ class _SheetGrader:
         return parsed, problems
 
     def _symbol_definitions(self) -> dict[str, Expr]:
-        table = {}
+        """Each symbol's first definition (its declaration; a later one may redefine it for 1.3)."""
+        table: dict[str, Expr] = {}
         for _, lhs, rhs in self.definitions:
             node = strip_parens(lhs)
             if isinstance(node, Sym):
-                table[node.name] = rhs
+                table.setdefault(node.name, rhs)
         return table
 
     def _find_renames(self) -> dict[str, str]:
-        """Symbols the sheet defines that equal a handout quantity under 1.2 on every draw:
-        s1 := W1 x + b1 -> z1; a sheet's z^{(1)} := f(s^{(1)}) -> z2 (a declared renaming)."""
+        """The renamings the reader found (Sheet.renames), and symbols the sheet defines that
+        equal a handout quantity under 1.2 on every draw: s1 := W1 x + b1 -> z1; a sheet's
+        z^{(1)} := f(s^{(1)}) -> z2 (a declared renaming)."""
         table = self._symbol_definitions()
-        renames: dict[str, str] = {}
+        declared = _math_renames(self.sheet.renames)
+        renames: dict[str, str] = dict(declared)
         for _ in range(3):
-            found = {}
+            found = dict(declared)
             for name, rhs in table.items():
+                if name in declared:
+                    continue
                 target = self._renamed_to(name, rhs, table, renames)
                 if target is not None and target != name:
                     found[name] = target
@@ -294,12 +301,22 @@ class _SheetGrader:
         """The environment for one answer on draw k: the handout's values, renamings, the
         sheet's own symbols and derivative definitions, the answer's local definitions."""
         env = self._base_environment(question, k, orientation, parameter_gradients=parameter_gradients)
-        for _, lhs, rhs in self.definitions:
+        for lhs, rhs in self._definitions_at(answer.line):
             self._add_definition(env, lhs, rhs)
         env.definitions.update(answer.local)
         env.derivative_definitions.update(answer.local_derivatives)
         env.deadline = time.monotonic() + self.settings.item_seconds
         return env
+
+    def _definitions_at(self, line: int) -> list[tuple[Expr, Expr]]:
+        """The sheet's definitions in force for an answer at `line`: for each symbol, its last
+        definition at or before that line, else its first one (a symbol defined further down)."""
+        chosen: dict[Expr, tuple[Expr, Expr]] = {}
+        for definition, lhs, rhs in self.definitions:
+            key = strip_parens(lhs)
+            if key not in chosen or definition.line <= line:
+                chosen[key] = (lhs, rhs)
+        return list(chosen.values())
 
     def _add_definition(self, env: Environment, lhs: Expr, rhs: Expr) -> None:
         node = strip_parens(lhs)
@@ -316,13 +333,16 @@ class _SheetGrader:
 
     # sources ---------------------------------------------------------------------------------------
     def item(self, question: str, check: str) -> ItemAnswers:
-        return self.sheet.items.get((question, check)) or ItemAnswers(question=question, check=check)
+        return self.sheet.items.get((question, check)) or ItemAnswers(question=cast(Question, question), check=check)
 
     def source(self, question: str, check: str, seen: tuple[str, ...] = ()) -> _Source | _Missing:
         """The snippet that answers the item (following carry-overs), or why there is none."""
         item = self.item(question, check)
         if question in seen:
             return _Missing("review", "unreadable", "the carry-over claims point at each other; a human decides")
+        if not self.answered(question):
+            return _Missing("fail", "missing", f"the sheet does not answer {QUESTION_TITLES[question]} at all (no"
+                            " heading, label or statement of it), so nothing carries over to it")
         if item.carry_over is not None:
             return self._carried(question, check, item, seen + (question,))
         if item.chosen is not None:
@@ -330,7 +350,7 @@ class _SheetGrader:
         if question == "q1_2" or self.settings.unmentioned_13 == "missing":
             return _Missing("fail", "missing",
                             f"no answer found for {CHECK_TEXT[check]} in {QUESTION_TITLES[question]}")
-        target = _default_target(question, check)
+        target = self.default_target(question, check)
         found = self.source(target, check, seen + (question,))
         if isinstance(found, _Source):
             note = (f"taken as unchanged from {QUESTION_TITLES[target]} because {QUESTION_TITLES[question]} does not"
@@ -338,6 +358,18 @@ class _SheetGrader:
             found.note = note + ("; " + found.note if found.note else "")
             found.carried = True
         return found
+
+    def answered(self, question: str) -> bool:
+        """Whether the sheet has anything of `question` (every question when not recorded)."""
+        return self.sheet.answered is None or question in self.sheet.answered
+
+    def default_target(self, question: str, check: str) -> str:
+        """Where an unchanged 1.3 item carries from: 1.3(a) from 1.2; 1.3(b) from 1.3(a) when
+        1.3(a) has the item and the sheet answers 1.3(a), else from 1.2 (every carried answer is
+        re-evaluated under the question's own case)."""
+        if question == "q1_3b" and check in QUESTION_CHECKS["q1_3a"] and self.answered("q1_3a"):
+            return "q1_3a"
+        return "q1_2"
 
     def _carried(self, question: str, check: str, item: ItemAnswers, seen: tuple[str, ...]) -> _Source | _Missing:
         carry = item.carry_over
@@ -351,7 +383,7 @@ class _SheetGrader:
             if carry.kind == "same_as":
                 return _Missing("review", "unreadable", f"the answer refers to another formula (\"{claim}\") that could"
                                 " not be found; a human decides", carry.snippet)
-            target = _default_target(question, check)
+            target = self.default_target(question, check)
         assert target is not None
         found = self.source(target, check, seen)
         if isinstance(found, _Source):
@@ -369,7 +401,8 @@ class _SheetGrader:
         statements = parse_statements(snippet.text, snippet.syntax, self.sheet.macros, self.sheet.labels,
                                       self.settings.limits)
         chosen = _choose_statement(statements, check, self.renames)
-        answer = _Answer(chosen.answer, classify(chosen.lhs, self.renames) if chosen.lhs is not None else None)
+        answer = _Answer(chosen.answer, classify(chosen.lhs, self.renames) if chosen.lhs is not None else None,
+                         line=snippet.line)
         for statement in statements:
             if statement is not chosen and statement.lhs is not None:
                 _local_definition(answer, statement, self.renames)
@@ -381,7 +414,16 @@ class _SheetGrader:
         return answer
 
     def _element_axes(self, answer: _Answer, quantity: Quantity, check: str, snippet: Snippet) -> None:
-        names = [i.base if isinstance(i, Sym) and i.layer is None else None for i in quantity.indices]
+        indices = quantity.indices
+        if len(indices) == 1 and isinstance(indices[0], Sym) and indices[0].layer == "1":
+            indices = (Sym(indices[0].base), Num(1.0))  # _{j1}: the letter j, then 1
+        if check in VECTOR_CHECKS and len(indices) == 2 and sum(_is_one(i) for i in indices) == 1:
+            # (dl/dy_hat)_{1j}: a row written entry by entry; (.)_{j1}: a column
+            row = _is_one(indices[0])
+            indices = tuple(i for i in indices if not _is_one(i))
+            numerator = self.settings.layout == "numerator"
+            answer.transposed = answer.transposed or row != numerator
+        names = [i.base if isinstance(i, Sym) and i.layer is None else None for i in indices]
         if any(n is None for n in names):
             raise _Review(f"the answer gives a single entry ({render(answer.expr, self.style)}), not the whole"
                           f" {CHECK_TEXT[check]}")
@@ -455,10 +497,10 @@ class _SheetGrader:
         outcome = _Outcome(None, [], [])
         for parameter in _update_parameters(check, answer.expr):
             expr = _concrete_update(answer.expr, parameter)
-            found = self._run_update(question, parameter, expr, layout)
+            found = self._run_update(question, parameter, expr, layout, answer.line)
             if found.diagnosis is not None and found.diagnosis.code == "shape":
                 other = "mixed" if layout == "numerator" else "numerator"
-                if self._run_update(question, parameter, expr, other).diagnosis is None:
+                if self._run_update(question, parameter, expr, other, answer.line).diagnosis is None:
                     text = f"the update of {parameter} is written for {LAYOUT_TEXT[other]}: {STEP_RULE[layout]}"
                     found.diagnosis = _engine.Diagnosis("transposed", text, "the update of " + parameter)
             outcome.evidence.extend(found.evidence)
@@ -468,14 +510,14 @@ class _SheetGrader:
                 outcome.diagnosis = found.diagnosis
         return outcome
 
-    def _run_update(self, question: str, parameter: str, expr: Expr, layout: str) -> _Outcome:
+    def _run_update(self, question: str, parameter: str, expr: Expr, layout: str, line: int) -> _Outcome:
         outcome = _Outcome(None, [], [])
         name = "the update of " + parameter
         for k, sample in enumerate(self.draws(question)):
             raw = self.raw(question, k)
             old = sample.values[parameter]
-            env = self.environment(question, k, "row" if layout == "numerator" else "column", _Answer(expr, None),
-                                   parameter_gradients=layout)
+            env = self.environment(question, k, "row" if layout == "numerator" else "column",
+                                   _Answer(expr, None, line=line), parameter_gradients=layout)
             want = self.expected(question, k, self.settings.layout)["update_" + parameter]
             try:
                 new = evaluate(expr, env, old.shape)
@@ -526,8 +568,10 @@ class _SheetGrader:
                                  " (%s): a human grades it" % ("; ".join(self.sheet.problems) or "no math source"),
                                  item.chosen)
         if check == "concept_why_relu":
-            text = "a human judges the explanation" if item.chosen is not None else "no explanation found"
-            return self._verdict(question, check, "review", "concept", text, item.chosen)
+            if item.chosen is None:
+                where = "" if self.answered(question) else " (the sheet does not answer 1.3(c) at all)"
+                return self._verdict(question, check, "fail", "missing", "no explanation found" + where, None)
+            return self._verdict(question, check, "review", "concept", "a human judges the explanation", item.chosen)
         source = self.source(question, check)
         if isinstance(source, _Missing):
             return self._verdict(question, check, source.status, source.code, source.message, source.snippet)
@@ -649,12 +693,22 @@ class _SheetGrader:
 
 # -- helpers ---------------------------------------------------------------------------------------
 
-def _default_target(question: str, check: str) -> str:
-    """Where an unchanged 1.3 item carries from: 1.3(a) from 1.2; 1.3(b) from 1.3(a) when 1.3(a)
-    has the item, else from 1.2."""
-    if question == "q1_3b" and check in QUESTION_CHECKS["q1_3a"]:
-        return "q1_3a"
-    return "q1_2"
+def _is_one(index: Expr) -> bool:
+    """The index 1 of a row or column vector's only row or column ((dl/dy_hat)_{1j})."""
+    return isinstance(index, Num) and index.value == 1.0
+
+
+def _math_renames(renames: dict[str, str]) -> dict[str, str]:
+    """The reader's renamings (Sheet.renames: zP1 for z^{(1)}, yhat) in the math layer's symbol
+    names (z1, y_hat); the parser reads z^{(1)} and z_1 alike, so a sheet whose z^{(1)} is the
+    handout's z2 has its z1 read as z2. Identities are dropped."""
+    def math_name(name: str) -> str:
+        if name == "yhat":
+            return "y_hat"
+        return re.sub(r"^zP(\d)$", r"z\1", name)
+
+    found = {math_name(name): math_name(target) for name, target in renames.items()}
+    return {name: target for name, target in found.items() if name != target}
 
 
 def _with_note(message: str, source: _Source, failed: bool = False) -> str:

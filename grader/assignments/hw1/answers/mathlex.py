@@ -943,8 +943,11 @@ def plain_word_tokens(word: str) -> list[MathToken]:
     letters = word.rstrip("0123456789")
     digits = word[len(letters):]
     if not letters.isascii():
-        tokens = [_tok("IDENT", GREEK_LETTERS.get(c, c)) for c in letters]
-        tokens[-1] = _tok("IDENT", tokens[-1].value + digits)
+        tokens = [_tok(*UNICODE_TOKENS.get(c, ("IDENT", c))) for c in letters]  # Σ in Σ_i is a sum
+        if tokens[-1].type == "IDENT":
+            tokens[-1] = _tok("IDENT", tokens[-1].value + digits)
+        elif digits:
+            tokens.append(_tok("NUMBER", digits))
         return tokens
     lower = letters.lower()
     if lower == "sum":

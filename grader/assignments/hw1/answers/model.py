@@ -172,6 +172,9 @@ class Sheet:
     order. `problems`: plain-words notes (invalid UTF-8, limits hit, no math source).
     `human_only`: the sheet cannot be read by the grader at all (PDF only, too large, unreadable):
     a human must grade the whole part.
+    `answered`: the questions the sheet has anything of at all (a heading, a label or a
+    statement: "q1_2", "q1_3a", ...); None when not recorded (a hand-built sheet), which counts
+    every question as answered. A 1.3 part missing from it is missing as a whole.
     `renames`: the sheet's own symbols that stand for the handout's z1, z2, z3, yhat (found from
     their definitions), canonical name -> handout name, e.g. {"s1": "z1", "zP1": "z2"} for a
     sheet writing s^{(1)} = W^{(1)}x + b^{(1)}, z^{(1)} = f(s^{(1)}) (names as answers.lhs.parse_symbol
@@ -188,6 +191,7 @@ class Sheet:
     problems: list[str] = field(default_factory=list)
     human_only: bool = False
     renames: dict[str, str] = field(default_factory=dict)
+    answered: frozenset[str] | None = None
 
 
 def empty_items() -> dict[tuple[str, str], ItemAnswers]:
