@@ -2,7 +2,9 @@
 
 [policies.format]: `penalty` is a fraction of the maximum score, deducted once when a
 `required` file is missing or a file matches a `forbidden` glob (e.g. the course's own test
-scripts). [policies.late]: `windows` lists {hours, penalty} in increasing hours after the due
+scripts). A required entry may list alternatives, "theory.py|theory.*": any file matching one
+of them will do; a file the grader grades (e.g. a written sheet theory.ipynb) is never forbidden.
+[policies.late]: `windows` lists {hours, penalty} in increasing hours after the due
 date, each penalty a fraction of the earned score; past the last window the submission is
 not accepted (`after_last = "reject"`, the whole score) unless `after_last` is a fraction.
 Submission time and due date come from Gradescope's submission_metadata.json or the command
@@ -141,14 +143,21 @@ def _forbidden(path: str, pattern: str) -> bool:
     return fnmatch.fnmatchcase(path, pattern) or fnmatch.fnmatchcase(path.rsplit("/", 1)[-1], pattern)
 
 
-def format_penalty(policy: FormatPolicy | None, files: list[str], max_score: float) -> Penalty | None:
+def _handed_in(required: str, files: list[str]) -> bool:
+    """Whether a file of the submission satisfies a required entry ("a.py" or "a.py|a.*")."""
+    return any(fnmatch.fnmatchcase(name, choice) for choice in required.split("|") for name in files)
+
+
+def format_penalty(policy: FormatPolicy | None, files: list[str], max_score: float,
+                   graded: tuple[str, ...] = ()) -> Penalty | None:
     """One deduction (a fraction of the maximum) when a required file is missing or a forbidden
-    file was submitted; None when the submission follows the format or there is no policy."""
+    file was submitted; None when the submission follows the format or there is no policy.
+    `graded`: files the grader grades, never forbidden."""
     if policy is None:
         return None
-    problems = ["%s is missing" % name for name in policy.required if name not in files]
+    problems = ["%s is missing" % name.replace("|", " or ") for name in policy.required if not _handed_in(name, files)]
     for name in files:
-        if any(_forbidden(name, pattern) for pattern in policy.forbidden):
+        if name not in graded and any(_forbidden(name, pattern) for pattern in policy.forbidden):
             problems.append("%s should not be submitted" % name)
     if not problems:
         return None

@@ -197,6 +197,10 @@ class CheckItem(pytest.Item):
         check = results.get(self.check_id)
         if check is None:
             raise CheckFailed(_ErrorCheck("the grader's report has no result for %s" % self.check_id))
+        if check.status == "review":
+            from .formats.text import failure_text
+
+            pytest.skip("pending review (a person decides): " + failure_text(check))
         if check.status != "pass":
             raise CheckFailed(check)
 
@@ -244,14 +248,20 @@ def _grade(config: pytest.Config, selected: list[str]) -> dict[str, Any]:
     return {check.id: check for check in report.checks}
 
 
-def _problem(submission: Path, filenames: list[str]) -> str | None:
+def _problem(submission: Path, rubric: Any) -> str | None:
     """Why `submission` cannot be graded at all, or None."""
+    from ..engine.documents import document_patterns, find_document
+
+    parts = rubric.assignment.parts
+    filenames = [p.filename for p in parts if p.kind == "code"]
+    patterns = [pattern for p in parts if p.kind == "document" for pattern in document_patterns(p, rubric.raw_settings)]
     if not submission.exists():
         return "the submission folder %s does not exist" % submission
     if not submission.is_dir():
         return "%s is not a folder; give the folder that holds %s" % (submission, " and ".join(filenames))
-    if not any((submission / name).exists() for name in filenames):
-        return "nothing to grade in %s: it has none of %s" % (submission, ", ".join(filenames))
+    if not any((submission / name).exists() for name in filenames) and find_document(submission,
+                                                                                      tuple(patterns)) is None:
+        return "nothing to grade in %s: it has none of %s" % (submission, ", ".join(filenames + patterns))
     return None
 
 
@@ -271,7 +281,7 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     submission = settings["submission"]
     try:
         rubric = load_rubric(settings["rubric"], settings["variant"])
-        problem = _problem(submission, [p.filename for p in rubric.assignment.parts])
+        problem = _problem(submission, rubric)
         planned = plan(rubric)
     except RubricError as exc:
         raise pytest.UsageError("grader: %s" % exc) from None

@@ -112,3 +112,12 @@ def test_a_symbol_redefined_further_down_keeps_its_first_meaning_above_the_redef
     assert _status(early[("q1_2", "grad_W1")]) == ("pass", None)
     assert _status(above[("q1_2", "grad_W1")]) == ("pass", None)  # defined below its first use
     assert _status(late[("q1_2", "grad_W1")]) == ("fail", "shape")
+
+
+def test_an_update_written_for_the_other_layout_names_both_shapes() -> None:
+    strict = r"W^{(2)} \leftarrow W^{(2)} - \eta \left(\frac{\partial \ell}{\partial W^{(2)}}\right)^\top"
+    verdict = _grade({("q1_2", "sgd_update_W2"): strict}, settings=AnswerSettings(layout="mixed"))[
+        ("q1_2", "sgd_update_W2")]
+    assert _status(verdict) == ("fail", "transposed")
+    assert verdict.message.startswith("your update of W2 subtracts (dl/dW2)^T, but in mixed layout")
+    assert "already has W2's shape (K,d)" in verdict.message

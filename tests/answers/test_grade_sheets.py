@@ -104,7 +104,7 @@ def test_parameter_shaped_gradients_under_strict_numerator_are_transposed() -> N
     for check in ("sgd_update_W1", "sgd_update_W2", "sgd_update_b"):
         verdict = by_item[("q1_2", check)]
         assert (verdict.status, verdict.code) == ("fail", "transposed"), verdict.message
-        assert "(dl/dW)^T" in verdict.message
+        assert "the step needs the transpose" in verdict.message and "written for mixed layout" in verdict.message
     # a carried-over transposed answer stays transposed
     assert by_item[("q1_3a", "grad_W2")].code == "transposed"
 
@@ -113,7 +113,8 @@ def test_missing_transpose_in_the_update() -> None:
     sheet = build_sheet({("q1_2", "sgd_update_W1"): r"W_1 \gets W_1 - \alpha \frac{\partial L}{\partial W_1}"})
     verdict = _by_item(grade_sheet(sheet))[("q1_2", "sgd_update_W1")]
     assert (verdict.status, verdict.code) == ("fail", "transposed")
-    assert "written for mixed layout" in verdict.message
+    assert verdict.message.startswith("your update of W1 subtracts dl/dW1 as it is, but in numerator layout dl/dW1 is"
+                                      " (n,d) while W1 is (d,n): the step needs the transpose")
 
 
 def test_update_through_nabla_or_theta_is_right_in_both_layouts() -> None:

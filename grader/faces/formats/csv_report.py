@@ -11,8 +11,9 @@ CSV_POLICIES = ("format", "late")
 
 
 def render(reports: list[GradeReport]) -> str:
-    """One row per submission: totals, each policy's penalty in its own column, the checks not
-    run (--public), and each question's points."""
+    """One row per submission: totals (percent of the points graded; `pending_review` the points
+    a person must still decide), each policy's penalty in its own column, the checks not run
+    (--public), and each question's points."""
     question_ids: list[str] = []
     for report in reports:
         for q in report.questions:
@@ -21,7 +22,7 @@ def render(reports: list[GradeReport]) -> str:
     policies = list(CSV_POLICIES) + sorted({p.policy for r in reports for p in r.penalties} - set(CSV_POLICIES))
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["submission", "final_score", "score", "max_score", "percent"]
+    writer.writerow(["submission", "final_score", "score", "max_score", "percent", "pending_review"]
                     + ["%s_penalty" % name for name in policies]
                     + ["penalties", "checks_passed", "checks", "not_run_checks", "not_run_points", "sandbox", "seed",
                        "duration_s", "error"] + question_ids)
@@ -31,7 +32,7 @@ def render(reports: list[GradeReport]) -> str:
         not_run = report.not_run or {}
         writer.writerow(
             [_csv_cell(report.submission), format_points(report.final_score), format_points(report.score),
-             format_points(report.max_score), "%.1f" % report.percent()]
+             format_points(report.max_score), "%.1f" % report.percent(), format_points(report.pending_review)]
             + [format_points(points[name]) for name in policies]
             + [_csv_cell("; ".join(p.reason for p in report.penalties)),
                sum(c.status == "pass" for c in report.checks), len(report.checks),

@@ -61,12 +61,6 @@ NUMERATOR_RULE = {
     "grad_W2": "the derivative of a scalar by a (K,d) matrix is a (d,K) matrix",
 }
 LAYOUT_TEXT = {"numerator": "numerator layout", "mixed": "mixed layout (gradients shaped like their parameters)"}
-STEP_RULE = {
-    "numerator": "in numerator layout a gradient has the transpose of its parameter's shape, so the step is"
-                 " W - eta (dl/dW)^T (and b - eta (dl/db)^T)",
-    "mixed": "in mixed layout (this rubric's setting) a gradient already has its parameter's shape, so the step is"
-             " W - eta dl/dW, with no transpose",
-}
 _ELSEWHERE = r"(elsewhere|otherwise|off[- ](the[- ])?diagonal|other (entries|elements))"
 ZERO_ELSEWHERE = re.compile(rf"(0|zero)s?\b.{{0,40}}\b{_ELSEWHERE}|{_ELSEWHERE}.{{0,40}}\b(0|zero)", re.I | re.S)
 
@@ -357,6 +351,9 @@ class _SheetGrader:
                     f" mention {CHECK_TEXT[check]}")
             found.note = note + ("; " + found.note if found.note else "")
             found.carried = True
+        elif found.code == "missing" and found.snippet is None:
+            found.message = (f"no answer found for {CHECK_TEXT[check]} in {QUESTION_TITLES[question]} (it is not"
+                             f" mentioned there, and {QUESTION_TITLES[target]} has no answer to carry over)")
         return found
 
     def answered(self, question: str) -> bool:
@@ -501,7 +498,7 @@ class _SheetGrader:
             if found.diagnosis is not None and found.diagnosis.code == "shape":
                 other = "mixed" if layout == "numerator" else "numerator"
                 if self._run_update(question, parameter, expr, other, answer.line).diagnosis is None:
-                    text = f"the update of {parameter} is written for {LAYOUT_TEXT[other]}: {STEP_RULE[layout]}"
+                    text = self._update_text(question, parameter, other)
                     found.diagnosis = _engine.Diagnosis("transposed", text, "the update of " + parameter)
             outcome.evidence.extend(found.evidence)
             outcome.got.extend(found.got)
@@ -509,6 +506,19 @@ class _SheetGrader:
             if found.diagnosis is not None and outcome.diagnosis is None:
                 outcome.diagnosis = found.diagnosis
         return outcome
+
+    def _update_text(self, question: str, parameter: str, written_for: str) -> str:
+        """Why an update written for the other layout is a transpose mistake, with the shapes."""
+        dims = self.draws(question)[0].dims
+        shape = _symbolic(self.draws(question)[0].values[parameter].shape, dims)
+        gradient = _symbolic(self.draws(question)[0].values[parameter].T.shape, dims)
+        if written_for == "mixed":
+            return (f"your update of {parameter} subtracts dl/d{parameter} as it is, but in numerator layout"
+                    f" dl/d{parameter} is {gradient} while {parameter} is {shape}: the step needs the transpose,"
+                    f" {parameter} - eta (dl/d{parameter})^T (the update is written for {LAYOUT_TEXT['mixed']})")
+        return (f"your update of {parameter} subtracts (dl/d{parameter})^T, but in {LAYOUT_TEXT['mixed']}, this"
+                f" rubric's setting, dl/d{parameter} already has {parameter}'s shape {shape}: the step is"
+                f" {parameter} - eta dl/d{parameter}, with no transpose (the update is written for numerator layout)")
 
     def _run_update(self, question: str, parameter: str, expr: Expr, layout: str, line: int) -> _Outcome:
         outcome = _Outcome(None, [], [])
