@@ -67,9 +67,13 @@ def submission_name(report: GradeReport) -> str:
 
 
 def snippet_digest(check: CheckResult) -> str:
-    """SHA-256 of the answer a check was decided on (its details' snippet text; "" when none)."""
-    snippet = check.details.get("snippet")
-    text = str(snippet.get("text", "")) if isinstance(snippet, dict) else ""
+    """SHA-256 of the answer a check was decided on: its details' snippet text, and the claim
+    that carried it over when there is one ("" when there is neither)."""
+    texts = []
+    for key in ("snippet", "claim"):
+        part = check.details.get(key)
+        texts.append(str(part.get("text", "")) if isinstance(part, dict) else "")
+    text = texts[0] if not texts[1] else "%s\n%s" % tuple(texts)
     return hashlib.sha256(text.encode("utf-8", "replace")).hexdigest()
 
 

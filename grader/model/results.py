@@ -147,7 +147,7 @@ class GradeReport:
     @property
     def pending_review(self) -> float:
         """Points of the checks a person must still decide (status "review")."""
-        return sum(c.max_score for c in self.checks if c.status == "review")
+        return sum((c.max_score for c in self.checks if c.status == "review"), 0.0)
 
     @property
     def final_score(self) -> float:

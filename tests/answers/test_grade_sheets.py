@@ -104,7 +104,7 @@ def test_parameter_shaped_gradients_under_strict_numerator_are_transposed() -> N
     for check in ("sgd_update_W1", "sgd_update_W2", "sgd_update_b"):
         verdict = by_item[("q1_2", check)]
         assert (verdict.status, verdict.code) == ("fail", "transposed"), verdict.message
-        assert "the step needs the transpose" in verdict.message and "written for mixed layout" in verdict.message
+        assert "the step needs the transpose" in verdict.message and "yours is the mixed-layout step" in verdict.message
     # a carried-over transposed answer stays transposed
     assert by_item[("q1_3a", "grad_W2")].code == "transposed"
 

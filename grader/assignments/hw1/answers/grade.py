@@ -515,10 +515,10 @@ class _SheetGrader:
         if written_for == "mixed":
             return (f"your update of {parameter} subtracts dl/d{parameter} as it is, but in numerator layout"
                     f" dl/d{parameter} is {gradient} while {parameter} is {shape}: the step needs the transpose,"
-                    f" {parameter} - eta (dl/d{parameter})^T (the update is written for {LAYOUT_TEXT['mixed']})")
+                    f" {parameter} - eta (dl/d{parameter})^T (yours is the mixed-layout step)")
         return (f"your update of {parameter} subtracts (dl/d{parameter})^T, but in {LAYOUT_TEXT['mixed']}, this"
                 f" rubric's setting, dl/d{parameter} already has {parameter}'s shape {shape}: the step is"
-                f" {parameter} - eta dl/d{parameter}, with no transpose (the update is written for numerator layout)")
+                f" {parameter} - eta dl/d{parameter}, with no transpose (yours is the numerator-layout step)")
 
     def _run_update(self, question: str, parameter: str, expr: Expr, layout: str, line: int) -> _Outcome:
         outcome = _Outcome(None, [], [])

@@ -6,6 +6,12 @@ jac_dz2_dz1, indexed; `z_1` -> forward_z1; `W^{(1)}` -> the parameter W1 (an upd
 relation says so); `\\delta_2`, `s^{(1)}`, `dl/dz3` -> a symbol the sheet defines. A renaming map
 (symbol -> the handout's z1, z2, z3, yhat) lets a sheet's own names stand for the handout's.
 
+The grading layer names quantities with classify.classify on the parsed AST; this module stays
+the reader's own recognizer because it must also read table-row keys and fragments that are
+not whole formulas ("Linear_1(x)", "f(z_1)", "dW1", "Loss"), keep z^{(1)} apart from z_1 for a
+sheet that renames its layers, and run on every candidate without a parse. The two are held to
+the same meaning by tests/answers/test_lhs_agrees_with_classify.py.
+
 Everything works on a canonical text: formatting macros (\\bm, \\boldsymbol, \\mathbf, \\text,
 \\left ...), braces and spacing removed, Unicode (∂ ℓ ŷ ᵀ σ δ, sub/superscript digits) mapped to
 ASCII names. Symbols get canonical names: W1 W2 b1 b2 x y yhat z1 z2 z3 (z with a subscript),

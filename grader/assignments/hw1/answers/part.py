@@ -86,11 +86,14 @@ def grade_document(path: Path, context: DocumentContext, settings: Settings) -> 
         seeds=tuple(context.seed + k for k in range(3)), tolerance=context.tolerance)
     sheet = read_sheet(path)
     notes = [problem for problem in sheet.problems if not sheet.human_only]
-    return [_document_verdict(verdict, notes) for verdict in grade_sheet(sheet, answer_settings)]
+    return [_document_verdict(verdict, sheet.items.get((verdict.question, verdict.check)), notes)
+            for verdict in grade_sheet(sheet, answer_settings)]
 
 
-def _document_verdict(verdict: Any, notes: list[str]) -> DocumentVerdict:
-    """The engine's verdict for one ItemVerdict (grade.ItemVerdict)."""
+def _document_verdict(verdict: Any, item: Any, notes: list[str]) -> DocumentVerdict:
+    """The engine's verdict for one ItemVerdict (grade.ItemVerdict) on `item` (model.ItemAnswers):
+    located at the item's own statement (a 1.3 carry-over claim, not the earlier answer it
+    carries, which details.snippet holds), else at the answer graded."""
     code = None if verdict.status == "pass" else ENGINE_CODE.get(verdict.code, verdict.code)
     details: dict[str, Any] = {"item": ITEM_TITLES[verdict.check], "question": _title(verdict.question,
                                                                                          verdict.check)}
@@ -111,5 +114,9 @@ def _document_verdict(verdict: Any, notes: list[str]) -> DocumentVerdict:
             details[key] = evidence[key]
     if notes and verdict.status != "pass":
         details["sheet_notes"] = notes[:5]
+    own = item.chosen if item is not None else None
+    if own is not None and snippet is not None and own != snippet:
+        details["claim"] = {"text": own.text[:500], "line": own.line}
+    line = own.line if own is not None else (snippet.line if snippet is not None else None)
     return DocumentVerdict(check_id(verdict.question, verdict.check), verdict.status, code, verdict.message, details,
-                           snippet.line if snippet is not None else None)
+                           line)
