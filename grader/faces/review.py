@@ -82,27 +82,37 @@ def review_report(report: GradeReport, decisions: list[Decision], chosen: dict[s
     for check in checks:
         decided = find_decision(decisions, report, check)
         print("\n".join(describe(check, decided)), file=out)
-        value, note = chosen.get(check.id), comment
-        if value is None and ask is not None:
-            value = ask(PROMPT % (check.id, format_points(check.max_score))).strip()
-            if value.lower() in ("q", "quit"):
-                return decisions, True
-            if value.lower() in ("s", "skip", ""):
+        if check.id in chosen:
+            decision = decide(report, check, chosen[check.id], comment)
+        elif ask is not None:
+            asked = _ask_decision(report, check, ask)
+            if asked in ("quit", "skip"):
+                if asked == "quit":
+                    return decisions, True
                 continue
-            note = ask("comment (optional): ")
-        if value is None:
+            decision = asked
+        else:
             continue
-        while True:
-            try:
-                decision = decide(report, check, value, note)
-                break
-            except UsageError as exc:
-                if ask is None:
-                    raise
-                value = ask("%s; %s" % (exc, PROMPT % (check.id, format_points(check.max_score)))).strip()
         decisions = record(decisions, decision)
         print("  recorded: %s, %s points" % (decision.status, format_points(decision.points)), file=out)
     return decisions, False
+
+
+def _ask_decision(report: GradeReport, check: CheckResult, ask: Callable[[str], str]) -> Decision | str:
+    """A decision asked on the terminal (asked again until valid), or "skip" / "quit"."""
+    prompt = PROMPT % (check.id, format_points(check.max_score))
+    while True:
+        value = ask(prompt).strip()
+        if value.lower() in ("q", "quit"):
+            return "quit"
+        if value.lower() in ("s", "skip", ""):
+            return "skip"
+        try:
+            decide(report, check, value)
+        except UsageError as exc:
+            prompt = "%s; %s" % (exc, PROMPT % (check.id, format_points(check.max_score)))
+            continue
+        return decide(report, check, value, ask("comment (optional): "))
 
 
 def run_review(reports: list[GradeReport], path: Path, chosen: dict[str, str], comment: str,

@@ -31,7 +31,7 @@ def _diagnosis(check: CheckResult) -> str:
     diagnosis = _md(check.full_message)
     for line in answer_lines(check):
         label, _, rest = line.partition(": ")
-        diagnosis += "<br>%s: %s" % (_md(label), _code(rest))
+        diagnosis += "<br>%s: %s" % (_md(label), _md(rest))
     if check.replay:
         diagnosis += "<br>replay: " + _code(check.replay)
     return diagnosis

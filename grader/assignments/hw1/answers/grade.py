@@ -62,6 +62,8 @@ NUMERATOR_RULE = {
 }
 LAYOUT_TEXT = {"numerator": "numerator layout", "mixed": "mixed layout (gradients shaped like their parameters)"}
 _ELSEWHERE = r"(elsewhere|otherwise|off[- ](the[- ])?diagonal|other (entries|elements))"
+UNREAD = re.compile(r"not read|plain lines|only the first|ignored|trimmed")
+"""A reading problem (Sheet.problems) after which an answer may be missing only for being unread."""
 ZERO_ELSEWHERE = re.compile(rf"(0|zero)s?\b.{{0,40}}\b{_ELSEWHERE}|{_ELSEWHERE}.{{0,40}}\b(0|zero)", re.I | re.S)
 
 
@@ -577,19 +579,29 @@ class _SheetGrader:
             return self._verdict(question, check, "review", "human_only", "this sheet cannot be read by the grader"
                                  " (%s): a human grades it" % ("; ".join(self.sheet.problems) or "no math source"),
                                  item.chosen)
+        unread = [p for p in self.sheet.problems if UNREAD.search(p)]
         if check == "concept_why_relu":
+            if item.chosen is None and unread:
+                return self._verdict(question, check, "error", "limit", "no explanation found, but the sheet was not"
+                                     " read in full ({})".format("; ".join(unread[:2])), None)
             if item.chosen is None:
                 where = "" if self.answered(question) else " (the sheet does not answer 1.3(c) at all)"
                 return self._verdict(question, check, "fail", "missing", "no explanation found" + where, None)
             return self._verdict(question, check, "review", "concept", "a human judges the explanation", item.chosen)
         source = self.source(question, check)
         if isinstance(source, _Missing):
+            if source.code == "missing" and unread:  # the answer may be in what was not read
+                return self._verdict(question, check, "error", "limit", "{}, but the sheet was not read in full ({})"
+                                     .format(source.message, "; ".join(unread[:2])), source.snippet)
             return self._verdict(question, check, source.status, source.code, source.message, source.snippet)
         try:
             return self._grade_source(question, check, item, source)
         except (LimitExceeded, InvalidText, EvalLimit) as error:
-            return self._verdict(question, check, "error", "limit" if not isinstance(error, InvalidText) else
-                                 "invalid_text", f"the answer was not graded: {error.reason}", source.snippet)
+            if isinstance(error, InvalidText):
+                return self._verdict(question, check, "error", "invalid_text", f"the answer was not graded:"
+                                     f" {error.reason}", source.snippet)
+            return self._verdict(question, check, "error", "limit", f"the answer was not graded: it is over a reading"
+                                 f" limit ({error.reason})", source.snippet)
         except ParseError as error:
             return self._review(question, check, source, f"the answer could not be read ({error.reason})",
                                 "unreadable")
