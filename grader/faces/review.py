@@ -86,9 +86,9 @@ def review_report(report: GradeReport, decisions: list[Decision], chosen: dict[s
             decision = decide(report, check, chosen[check.id], comment)
         elif ask is not None:
             asked = _ask_decision(report, check, ask)
-            if asked in ("quit", "skip"):
-                if asked == "quit":
-                    return decisions, True
+            if asked == "quit":
+                return decisions, True
+            if not isinstance(asked, Decision):
                 continue
             decision = asked
         else:
