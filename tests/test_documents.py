@@ -104,6 +104,12 @@ def test_hostile_sheets_give_per_item_errors_and_never_crash_or_hang(tmp_path):
     assert checks["answers.q1_2[grad_W2]"].status == "pass"
     missing = checks["answers.q1_2[grad_W1]"]
     assert missing.code == "missing" and any("not valid UTF-8" in n for n in missing.details["sheet_notes"])
+    inside = tmp_path / "inside"
+    inside.mkdir()
+    (inside / "theory.md").write_bytes(b"## 1.2\n\n(b) $$z_1 = W^{(1)} x \xff + b^{(1)}$$\n")
+    broken = _checks(_answers(inside))["answers.q1_2[forward_z1]"]
+    assert (broken.status, broken.code, broken.details["reason"]) == ("error", "limit", "invalid_text")
+    assert "not valid UTF-8" in broken.message
 
 
 def test_a_failure_of_the_grader_on_a_document_is_an_error_of_its_checks(tmp_path, monkeypatch):

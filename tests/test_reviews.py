@@ -150,3 +150,12 @@ def test_decision_keys_are_in_the_file(tmp_path):
     (entry,) = tomllib.loads(path.read_text())["decision"]
     assert set(entry) == {f for f in Decision.__dataclass_fields__}
     assert Path(path).read_text().startswith("# backprop-grader")
+
+
+def test_child_graders_get_the_decisions_too(tmp_path):
+    """--jobs N grades in child processes: each must apply the same decisions."""
+    from grader.faces.cli import _child_args, build_parser
+
+    args = build_parser().parse_args(["grade", "--each", str(tmp_path), "--jobs", "2", "--decisions", "r.toml"])
+    child = _child_args(args)
+    assert child[child.index("--decisions") + 1] == "r.toml"

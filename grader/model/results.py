@@ -18,7 +18,7 @@ from typing import Any
 from .codes import Code, Status, Visibility
 
 SCHEMA = 2
-"""2: status "review", the report's `pending_review` and each check's `details` (schema 1 had neither)."""
+"""2: status "review", the report's `pending_review` and each check's `details` (schema 1 had none of them)."""
 
 
 def format_points(value: float) -> str:
