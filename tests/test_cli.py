@@ -12,10 +12,11 @@ import pytest
 
 from .conftest import DEFAULT_RUBRIC, REFERENCE, SUBMISSIONS, run_cli
 
-SCHEMA_V1_REPORT = {"schema", "grader_version", "assignment", "submission", "seed", "score", "max_score",
-                    "duration_s", "questions"}
-SCHEMA_V1_QUESTION = {"id", "title", "score", "max_score", "checks"}
-SCHEMA_V1_CHECK = {"id", "status", "score", "max_score", "examples", "code", "message", "counterexample", "replay"}
+SCHEMA_V2_REPORT = {"schema", "grader_version", "assignment", "submission", "seed", "score", "max_score",
+                    "pending_review", "duration_s", "questions"}
+SCHEMA_V2_QUESTION = {"id", "title", "score", "max_score", "checks"}
+SCHEMA_V2_CHECK = {"id", "status", "score", "max_score", "examples", "code", "message", "counterexample", "replay",
+                   "details"}
 
 
 @pytest.fixture(scope="module")
@@ -64,19 +65,19 @@ def test_unknown_option_and_bad_values_exit_2():
     assert "Traceback" not in unknown.stderr
 
 
-def test_json_report_follows_schema_v1_and_exit_0_on_full_marks():
+def test_json_report_follows_schema_v2_and_exit_0_on_full_marks():
     result = run_cli("grade", str(REFERENCE), "--format", "json", "--only", "mlp.forward", "--only",
                      "theory.loss", "--max-examples", "3")
     assert result.returncode == 0, result.stderr
     report = _json(result)
-    assert set(report) >= SCHEMA_V1_REPORT
-    assert report["schema"] == 1 and report["assignment"] == "hw1"
+    assert set(report) >= SCHEMA_V2_REPORT
+    assert report["schema"] == 2 and report["assignment"] == "hw1" and report["pending_review"] == 0
     assert [q["id"] for q in report["questions"]] == ["mlp.forward", "theory.loss"]
     for question in report["questions"]:
-        assert set(question) >= SCHEMA_V1_QUESTION
+        assert set(question) >= SCHEMA_V2_QUESTION
         assert question["score"] == pytest.approx(sum(c["score"] for c in question["checks"]), abs=1e-3)
         for check in question["checks"]:
-            assert set(check) >= SCHEMA_V1_CHECK
+            assert set(check) >= SCHEMA_V2_CHECK
             assert check["status"] == "pass" and check["code"] is None
             assert 1 <= check["examples"] <= 3
     assert report["score"] == pytest.approx(report["max_score"]) and report["max_score"] > 0

@@ -96,6 +96,7 @@ def test_a_roster_file_that_is_not_utf8_or_missing_is_a_usage_error(tmp_path):
 def test_the_csv_header_is_pinned(reports):
     header = next(csv.reader(io.StringIO(formats.render("csv", reports))))
     assert header == ["submission", "student_id", "student_name", "final_score", "score", "max_score", "percent",
+                      "pending_review",
                       "format_penalty", "late_penalty", "penalties", "checks_passed", "checks", "not_run_checks",
                       "not_run_points", "sandbox", "seed", "duration_s", "error", "q.a"]
 

@@ -297,9 +297,10 @@ def test_read_sources_finds_code_as_grading_finds_it(tmp_path):
 
 
 def test_the_pytest_plugin_finds_what_grading_finds(tmp_path):
+    from grader.engine.rubric import load_rubric
     from grader.faces.pytest_plugin import _problem
 
-    parts = ["mlp.py", "theory.py"]
+    rubric = load_rubric()
     nested = tmp_path / "repo"
     _correct_in(nested / "hw1")
     colab = tmp_path / "colab"
@@ -307,7 +308,8 @@ def test_the_pytest_plugin_finds_what_grading_finds(tmp_path):
     (colab / "mlp.ipynb").write_text(notebook([("code", CORRECT_MLP)]))
     empty = tmp_path / "empty"
     empty.mkdir()
-    assert _problem(nested, parts) is None and _problem(colab, parts) is None
-    assert _problem(empty, parts) == ("nothing to grade in %s: the submission has no mlp.py; the submission has no"
-                                      " theory.py (nor mlp.ipynb or theory.ipynb, at its top or in a sub-folder);"
-                                      " it is empty" % empty)
+    assert _problem(nested, rubric) is None and _problem(colab, rubric) is None
+    assert _problem(empty, rubric) == ("nothing to grade in %s: the submission has no mlp.py; the submission has no"
+                                       " theory.py (nor mlp.ipynb or theory.ipynb, at its top or in a sub-folder);"
+                                       " no written sheet (theory.md, theory.tex, theory.ipynb, theory.txt,"
+                                       " theory.pdf); it is empty" % empty)

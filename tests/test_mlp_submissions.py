@@ -267,13 +267,16 @@ def test_every_code_produced_is_asserted_somewhere():
 
 def test_every_design_code_is_produced_by_some_test():
     """Every diagnosis code (grader.model.codes), each expected of a bundled submission here or in the theory tests,
-    except `crash`, which test_faults produces by killing a worker mid-check."""
+    except `crash`, which test_faults produces by killing a worker mid-check, and the written answers' codes, which
+    test_documents produces through the engine."""
+    from .test_documents import ANSWER_CODES
     from .test_theory_submissions import EXPECTED as THEORY_EXPECTED
 
     named = {code for table in (*EXPECTED.values(), *THEORY_EXPECTED.values())
              for codes in table.values() for code in codes}
     named |= {"exception"}  # test_forward_without_transpose_crashes_or_gives_wrong_values
     named |= {"crash"}  # test_faults.test_worker_killed_mid_check_is_crash_and_the_rest_is_graded
+    named |= ANSWER_CODES  # test_documents, one test per code
     assert set(CODES) <= named, set(CODES) - named
 
 

@@ -164,3 +164,14 @@ def test_public_says_how_many_hidden_points_were_not_run(pytester):
                                            "-p", "no:cacheprovider")
     assert result.parseoutcomes().get("passed") == 1
     result.stdout.fnmatch_lines(["*--grader-public: 1 hidden checks worth 3 points were not run here*"])
+
+
+def test_a_check_pending_review_is_skipped_saying_so(pytester):
+    """A written sheet's 1.3(c) is for a person: the item is skipped, neither passed nor failed."""
+    shutil.copytree(SUBMISSIONS / "answers_md_numerator", pytester.path / "sub")
+    result = pytester.runpytest_subprocess("--grader-submission", "sub", "-k", "answers.q1_3c or forward_z1",
+                                           "-rs", "--junit-xml", "report.xml", "-p", "no:cacheprovider")
+    outcomes = _outcomes(pytester.path / "report.xml")
+    assert outcomes == {"answers.q1_2[forward_z1]": "passed", "answers.q1_3c[concept_why_relu]": "skipped"}
+    result.stdout.fnmatch_lines(["*pending review (a person decides)*"])
+    assert result.ret == 0

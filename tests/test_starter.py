@@ -19,7 +19,7 @@ import yaml
 
 from .conftest import ROOT
 
-FILES = ["mlp.py", "theory.py", "README.md", ".github/workflows/grade.yml"]
+FILES = ["mlp.py", "theory.py", "theory.md", "README.md", ".github/workflows/grade.yml"]
 DOCUMENTED = "grader grade . --format github"
 
 
@@ -133,7 +133,12 @@ def test_the_untouched_starter_scores_zero_without_a_traceback(graded_starter):
     assert report["score"] == 0 and report["final_score"] == 0 and report["max_score"] > 0
     assert not report["penalties"], "the starter has the expected files and nothing forbidden"
     assert checks and all(c["status"] != "pass" for c in checks)
-    assert [c["id"] for c in checks if "not implemented yet" not in c["message"]] == []
+    assert [c["id"] for c in checks if c["max_score"] and "not implemented yet" not in c["message"]] == []
+    # the untouched written sheet: every item missing (not wrong, not for review), shown at 0 points
+    # beside theory.py, which counts (the rubric's alternatives)
+    sheet = [c for c in checks if c["id"].startswith("answers.")]
+    assert len(sheet) == 33 and all((c["status"], c["code"], c["max_score"]) == ("fail", "missing", 0) for c in sheet)
+    assert any("theory.py counts" in notice for notice in report["notices"])
     for name in ("json", "table", "github"):
         result = graded_starter[name]
         assert result.returncode == 1

@@ -32,17 +32,30 @@ DEFAULT_ASSIGNMENT = "hw1"
 
 @dataclass(frozen=True)
 class PartInfo:
-    """One submission file `module`.py: the module whose `build_part(settings)` returns its
-    `PartSpec` (checks), the libraries its worker preloads, and its worker task module (a
-    dotted name; the file is copied into the sandbox and loaded there on its own)."""
+    """One part of a submission: the module whose `build_part(settings)` returns its
+    `PartSpec` (checks).
+
+    kind "code": the file `module`.py, run in a worker that preloads `preload`, with its worker
+    task module (a dotted name; the file is copied into the sandbox and loaded there on its own).
+    kind "document": a file found by `patterns` (globs matched case-insensitively at the top of
+    the submission, in order; the rubric's [settings] key `pattern_setting`, when set, is tried
+    first), read and graded in the grader's process by the part's `grade_document`; nothing in
+    it is ever run."""
 
     module: str
     checks_module: str
     preload: tuple[str, ...] = ()
     tasks_module: str | None = None
+    kind: str = "code"
+    patterns: tuple[str, ...] = ()
+    pattern_setting: str | None = None
 
     @property
     def filename(self) -> str:
+        """The file a code part grades; for a document part, its first pattern (what a student
+        is told to hand in)."""
+        if self.kind == "document":
+            return self.patterns[0] if self.patterns else self.module
         return self.module + ".py"
 
     def load(self, settings: Any) -> Any:

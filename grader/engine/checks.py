@@ -129,6 +129,10 @@ class PartSpec:
     static_line: Callable[[CheckSpec, PartState], int | None] = _no_location
     exception_hint: Callable[[str, str], str] | None = None
     """(stage, exception type) -> advice appended to a student exception's diagnosis."""
+    grade_document: Callable[..., list[Any]] | None = None
+    """A document part's grading instead of Hypothesis checks (see engine.documents): called
+    as grade_document(path, context) with the document found and a DocumentContext; returns
+    one engine.documents.DocumentVerdict per check id. None for a part that runs code."""
 
     @property
     def filename(self) -> str:

@@ -26,6 +26,8 @@ from ..sandbox.snapshot import SourceFile
 from .assignment import PartInfo
 from .calls import PartContext, frame_location
 from .checks import CheckSpec, Failure, PartSpec, PartState
+from .documents import (DocumentContext, document_patterns, find_document, grade_document_part,
+                        note_points_at_stake, settle_alternatives)
 from .intake import take_submission
 from .plan import Plan, matches, plan
 from .policies import format_penalty, late_penalty, submission_files
@@ -63,6 +65,12 @@ def worker_spec(info: PartInfo) -> WorkerSpec:
                       result_shapes=shapes, run_keys=run_keys)
 
 
+def _may_run(module: str, only: list[str]) -> bool:
+    """Whether --only selectors can select a check of part `module` (ids start with "module.")."""
+    prefix = module + "."
+    return not only or any(s.startswith(prefix) or prefix.startswith(s) for s in only)
+
+
 def _location(part: PartSpec, check: CheckSpec, lines: dict[str, int], state: PartState,
               failure: Failure | None) -> dict[str, Any]:
     """Where to look: the student line that raised, a line the part's static analysis found,
@@ -93,10 +101,15 @@ class Grading:
         self.seed = options.seed if options.seed is not None else rubric.settings.seed
         self.mode = resolve_mode(options.sandbox)
         self.label = options.label or str(path)
-        parts = rubric.assignment.parts
-        self.snapshot = take_submission(path, [p.filename for p in parts], rubric.policies)
-        if not any(self.snapshot.files[p.filename].ok for p in parts):
-            problems = "; ".join(self.snapshot.files[p.filename].problem() for p in parts)
+        parts = [p for p in rubric.assignment.parts if p.kind == "code"]
+        patterns = {p.module: document_patterns(p, rubric.raw_settings)
+                    for p in rubric.assignment.parts if p.kind == "document"}
+        self.snapshot = take_submission(path, [p.filename for p in parts], rubric.policies,
+                                        tuple(g for globs in patterns.values() for g in globs))
+        self.documents = {module: find_document(self.snapshot.root, globs) for module, globs in patterns.items()}
+        if not any(self.snapshot.files[p.filename].ok for p in parts) and not any(self.documents.values()):
+            problems = "; ".join([self.snapshot.files[p.filename].problem() for p in parts] + [
+                "no %s" % " or ".join(globs) for globs in patterns.values()])
             self.snapshot.cleanup()
             raise SubmissionError("nothing to grade in %s: %s" % (path, problems))
         settings = rubric.settings
@@ -106,7 +119,7 @@ class Grading:
         self.budget_s = float(options.submission_timeout_s or settings.submission_timeout_s)
         self.sessions: dict[str, WorkerSession] = {}
         for info in parts:
-            if self.snapshot.files[info.filename].ok:
+            if self.snapshot.files[info.filename].ok and _may_run(info.module, options.only):
                 session = WorkerSession(self.snapshot.root, worker_spec(info), self.config)
                 session.prestart()
                 self.sessions[info.module] = session
@@ -119,6 +132,8 @@ class Grading:
             questions: list[QuestionResult] = []
             for part in planned.parts:
                 questions += self._grade_part(planned, part)
+            questions, dropped = settle_alternatives(questions, self._present(), self.rubric.alternatives,
+                                                     self._filenames())
             files = submission_files(self.snapshot.root)
         finally:
             for session in self.sessions.values():
@@ -128,6 +143,7 @@ class Grading:
             grader_version=__version__, assignment=self.rubric.assignment.name, submission=self.label,
             seed=self.seed, questions=questions, sandbox=self.mode, notices=list(self.snapshot.notices),
             not_run=self.not_run if self.options.public_only else None)
+        report.notices += dropped
         unenforced = sorted(set().union(*(s.unenforced_limits for s in self.sessions.values())))
         if unenforced:
             report.notices.append("sandbox: the worker could not set these resource limits on itself: %s"
@@ -139,12 +155,25 @@ class Grading:
             report.notices.append("--public: %d hidden checks worth %.4g points were not run; the final grade"
                                   " includes them" % (self.not_run["checks"], self.not_run["points"]))
         policies = self.rubric.policies
-        for penalty in (format_penalty(policies.format, files, report.max_score),
+        graded = tuple(path.name for path in self.documents.values() if path is not None)
+        for penalty in (format_penalty(policies.format, files, report.max_score, graded),
                         late_penalty(policies.late, self.options.submitted_at, self.options.due_at, report.score)):
             if penalty is not None:
                 report.penalties.append(penalty)
         report.duration_s = time.monotonic() - self.started
         return report
+
+    def _present(self) -> set[str]:
+        """The parts handed in: a code part's file, a document part's document."""
+        parts = self.rubric.assignment.parts
+        code = {p.module for p in parts if p.kind == "code" and self.snapshot.files[p.filename].ok}
+        return code | {module for module, path in self.documents.items() if path is not None}
+
+    def _filenames(self) -> dict[str, str]:
+        """Each part's file: the document found, else the file the part grades."""
+        names = {p.module: p.filename for p in self.rubric.assignment.parts}
+        names.update({module: path.name for module, path in self.documents.items() if path is not None})
+        return names
 
     def _selected(self, planned: Plan, checks: list[CheckSpec]) -> list[CheckSpec]:
         chosen = [c for c in checks if not self.options.only or any(matches(s, c) for s in self.options.only)]
@@ -162,10 +191,15 @@ class Grading:
             if session:
                 session.close()
             return []
-        file = self.snapshot.files[part.filename]
-        results, state = self._run_checks(part, checks, file)
+        if part.grade_document is not None:
+            context = DocumentContext(self.rubric.assignment_settings, self.rubric.tolerance(part.name), self.seed,
+                                      self.snapshot.root)
+            results, state = grade_document_part(part, checks, self.documents.get(part.module), context), PartState()
+        else:
+            results, state = self._run_checks(part, checks, self.snapshot.files[part.filename])
         part.finalize(results, state)
         self._score(part.checks, results)
+        note_points_at_stake(results)
         by_question: dict[str, list[CheckResult]] = {}
         for result in results:
             by_question.setdefault(result.question, []).append(result)

@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import SubmissionError
+from .documents import find_document
 from ..sandbox.protocol import printable
 from ..sandbox.snapshot import MAX_FILE_BYTES, SKIPPED_DIRS, Snapshot, SourceFile, take_snapshot
 from .policies import Policies
@@ -110,9 +111,12 @@ def _is_dir(entry: os.DirEntry[str]) -> bool:
         return False
 
 
-def _holds(folder: Path, expected: list[str], notebooks: str) -> bool:
+def _holds(folder: Path, expected: list[str], notebooks: str, documents: tuple[str, ...] = ()) -> bool:
     """True when `folder`'s top has an expected file (of any kind: a folder named mlp.py is the
-    snapshot's to explain) or a notebook that may stand in for one."""
+    snapshot's to explain), a notebook that may stand in for one, or a document matching one of
+    the `documents` globs (a written answer sheet)."""
+    if documents and find_document(folder, documents) is not None:
+        return True
     for name in expected:
         if os.path.lexists(folder / name):
             return True
@@ -186,15 +190,17 @@ def _hints(folder: Path, expected: list[str], notebooks: str) -> list[str]:
     return hints
 
 
-def locate(path: str | os.PathLike[str], expected: list[str], notebooks: str = "accept") -> Intake:
+def locate(path: str | os.PathLike[str], expected: list[str], notebooks: str = "accept",
+           documents: tuple[str, ...] = ()) -> Intake:
     """The folder of `path` to grade (see the module docstring); SubmissionError when there is
     none. `path` must be an existing folder."""
     root = Path(path)
-    if _holds(root, expected, notebooks):
+    if _holds(root, expected, notebooks, documents):
         intake = Intake(root)
         intake.notices += _stray_parts(root, expected)
         return intake
-    candidates = [(folder, depth) for folder, depth in _sub_folders(root) if _holds(folder, expected, notebooks)]
+    candidates = [(folder, depth) for folder, depth in _sub_folders(root)
+                  if _holds(folder, expected, notebooks, documents)]
     if candidates:
         shallowest = min(depth for _, depth in candidates)
         top = [folder for folder, depth in candidates if depth == shallowest]
@@ -214,6 +220,8 @@ def locate(path: str | os.PathLike[str], expected: list[str], notebooks: str = "
     wanted = "; ".join("the submission has no %s" % name for name in expected)
     notebooks_too = [n for n in (notebook_name(name) for name in expected) if n] if notebooks != "reject" else []
     where = " (nor %s, at its top or in a sub-folder)" % " or ".join(notebooks_too) if notebooks_too else ""
+    if documents:
+        where += "; no written sheet (%s)" % ", ".join(documents)
     message = "nothing to grade in %s: %s%s; %s" % (path, wanted, where, _listing(root))
     hints = _hints(root, expected, notebooks)
     if hints:
@@ -354,7 +362,8 @@ def notebook_notice(notebook: str, target: str, converted: Converted) -> str:
 
 
 def _add_stand_in(snapshot: Snapshot, target: str, notebook: str) -> str:
-    """Convert the snapshot's copy of `notebook` into `target` inside the snapshot; the notice."""
+    """Convert the snapshot's copy of `notebook` into `target` inside the snapshot; the notice
+    ("" when the notebook has no code cell at all: then it stands in for nothing)."""
     copy = snapshot.root / notebook
     if not copy.is_file():
         snapshot.files[target] = SourceFile(target, "too_large", detail="%s was not copied (the grader takes files"
@@ -366,6 +375,8 @@ def _add_stand_in(snapshot: Snapshot, target: str, notebook: str) -> str:
     except (NotebookError, OSError) as exc:
         snapshot.files[target] = SourceFile(target, "unreadable", detail=str(exc))
         return "%s could not be graded as %s: %s" % (notebook, target, exc)
+    if converted.cells == 0:
+        return ""  # no code cells: a notebook of Markdown only (a written answer sheet), not code
     source = converted.text.encode("utf-8")
     folder = copy.parent
     os.chmod(folder, 0o755)
@@ -379,21 +390,24 @@ def _add_stand_in(snapshot: Snapshot, target: str, notebook: str) -> str:
     return notebook_notice(notebook, target, converted)
 
 
-def take_submission(path: str | os.PathLike[str], expected: list[str], policies: Policies | None = None) -> Snapshot:
+def take_submission(path: str | os.PathLike[str], expected: list[str], policies: Policies | None = None,
+                    documents: tuple[str, ...] = ()) -> Snapshot:
     """The snapshot to grade for the submission at `path`: the folder `locate` chooses, with
     notebooks converted where they stand in for a missing expected file, and notices saying
     so. Errors for a path that is not a folder are the snapshot's own."""
     if not Path(path).is_dir():
         return take_snapshot(path, expected)
     notebooks = notebook_mode(policies)
-    intake = locate(path, expected, notebooks)
+    intake = locate(path, expected, notebooks, documents)
     snapshot = take_snapshot(intake.folder, expected)
     snapshot.notices[:0] = intake.notices
     if notebooks != "reject":
         for name in expected:
             notebook = notebook_name(name)
             if notebook and snapshot.files[name].status == "missing" and os.path.lexists(intake.folder / notebook):
-                snapshot.notices.append(_add_stand_in(snapshot, name, notebook))
+                notice = _add_stand_in(snapshot, name, notebook)
+                if notice:
+                    snapshot.notices.append(notice)
     return snapshot
 
 

@@ -2,7 +2,9 @@
 
 [policies.format]: `penalty` is a fraction of the maximum score, deducted once when a
 `required` file is missing or a file matches a `forbidden` glob (e.g. the course's own test
-scripts). `notebooks` says what a notebook named like a required file (`mlp.ipynb` for
+scripts). A required entry may list alternatives, "theory.py|theory.*": any file matching one
+of them will do; a file the grader grades (e.g. a written sheet theory.ipynb) is never forbidden.
+`notebooks` says what a notebook named like a required file (`mlp.ipynb` for
 `mlp.py`) does: "accept" (the default: it is graded as that file and is no format problem),
 "penalize" (graded, but it draws the format penalty) or "reject" (not graded; the globs decide).
 [policies.late]: `windows` lists {hours, penalty} in increasing hours after the due date, each
@@ -152,22 +154,32 @@ def _forbidden(path: str, pattern: str) -> bool:
     return fnmatch.fnmatchcase(path, pattern) or fnmatch.fnmatchcase(path.rsplit("/", 1)[-1], pattern)
 
 
-def format_penalty(policy: FormatPolicy | None, files: list[str], max_score: float) -> Penalty | None:
+def _handed_in(required: str, files: list[str]) -> bool:
+    """Whether a file of the submission satisfies a required entry ("a.py" or "a.py|a.*")."""
+    return any(fnmatch.fnmatchcase(name, choice) for choice in required.split("|") for name in files)
+
+
+def format_penalty(policy: FormatPolicy | None, files: list[str], max_score: float,
+                   graded: tuple[str, ...] = ()) -> Penalty | None:
     """One deduction (a fraction of the maximum) when a required file is missing or a forbidden
-    file was submitted; None when the submission follows the format or there is no policy. A
-    notebook standing in for a required file (`mlp.ipynb`) counts as that file unless the policy
-    rejects notebooks; it is never a forbidden file then, and "penalize" charges it once."""
+    file was submitted; None when the submission follows the format or there is no policy.
+    `graded`: files the grader grades, never forbidden. A notebook standing in for a required
+    file (`mlp.ipynb` for `mlp.py`) counts as that file unless the policy rejects notebooks; it
+    is never a forbidden file then, and "penalize" charges it once."""
     if policy is None:
         return None
     stand_ins = {} if policy.notebooks == "reject" else {
-        name[:-3] + ".ipynb": name for name in policy.required if name.endswith(".py")}
-    present = set(files) | {stand_ins[name] for name in files if name in stand_ins}
-    problems = ["%s is missing" % name for name in policy.required if name not in present]
+        choice[:-3] + ".ipynb": choice for name in policy.required for choice in name.split("|")
+        if choice.endswith(".py")}
+    present = list(files) + [stand_ins[name] for name in files if name in stand_ins]
+    problems = ["%s is missing" % name.replace("|", " or ") for name in policy.required
+                if not _handed_in(name, present)]
     for name in files:
         if name in stand_ins and policy.notebooks == "penalize":
             problems.append("%s is a notebook, not %s (notebooks are graded but draw the format penalty)"
                             % (name, stand_ins[name]))
-        elif name not in stand_ins and any(_forbidden(name, pattern) for pattern in policy.forbidden):
+        elif name not in stand_ins and name not in graded and any(_forbidden(name, pattern)
+                                                                    for pattern in policy.forbidden):
             problems.append("%s should not be submitted" % name)
     if not problems:
         return None

@@ -58,6 +58,8 @@ class Rubric:
     policies: Policies = field(default_factory=Policies)
     path: Path | None = None
     raw_settings: dict[str, Any] = field(default_factory=dict)
+    alternatives: tuple[tuple[str, ...], ...] = ()
+    """Groups of parts that stand in for each other (engine.documents.drop_absent_alternatives)."""
 
     def weight(self, question: str, local_id: str) -> float:
         q = self.questions.get(question)
@@ -86,7 +88,7 @@ class Rubric:
         table = dict(self.raw_settings, variant=variant)
         engine, assignment_settings = _parse_settings(self.assignment, table, where)
         return Rubric(self.assignment, self.title, self.questions, engine, assignment_settings, self.tolerances,
-                      self.policies, self.path, table)
+                      self.policies, self.path, table, self.alternatives)
 
 
 def default_rubric_path() -> Path:
@@ -164,7 +166,21 @@ def load_rubric(path: Path | None = None, variant: str | None = None) -> Rubric:
         raise RubricError("%s: %s" % (where, exc)) from None
     return Rubric(assignment=assignment, title=str(data.get("title", "")), questions=questions, settings=engine,
                   assignment_settings=assignment_settings, tolerances=tolerances, policies=policies, path=path,
-                  raw_settings=table)
+                  raw_settings=table, alternatives=_alternatives(data.get("alternatives", []), assignment, where))
+
+
+def _alternatives(value: Any, assignment: Assignment, where: str) -> tuple[tuple[str, ...], ...]:
+    """`alternatives = [["theory", "answers"]]`: groups of at least two of the assignment's parts."""
+    parts = {p.module for p in assignment.parts}
+    if not isinstance(value, list) or not all(isinstance(g, list) and len(g) >= 2 and all(isinstance(p, str)
+                                                                                           for p in g) for g in value):
+        raise RubricError("%s: alternatives must be a list of groups of part names, e.g. [[\"theory\", \"answers\"]]"
+                          % where)
+    unknown = sorted({p for group in value for p in group} - parts)
+    if unknown:
+        raise RubricError("%s: alternatives name unknown part(s) %s (parts: %s)" % (
+            where, ", ".join(unknown), ", ".join(sorted(parts))))
+    return tuple(tuple(group) for group in value)
 
 
 def allocate_points(rubric: Rubric, question: str, local_ids: list[str]) -> dict[str, float]:

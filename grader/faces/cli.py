@@ -1,4 +1,4 @@
-"""The `grader` command line: grade, init, export.
+"""The `grader` command line: grade, review, init, export.
 
 Exit codes: 0 graded and every check passed (or --fail-under met); 1 graded but below that;
 2 usage error, a submission that cannot be graded, or an internal error.
@@ -25,7 +25,8 @@ if TYPE_CHECKING:
 
 DESCRIPTION = """\
 backprop-grader grades the backpropagation homework (HW1): a submission folder's mlp.py
-(the PyTorch practical part) and theory.py (the numerator-layout theory part). Every
+(the PyTorch practical part) and theory.py (the numerator-layout theory part), or the
+theory part as a written answer sheet (theory.md, .tex, .ipynb, .txt). Every
 expected value comes from PyTorch in float64; Hypothesis generates the examples, shrinks
 any failure to the smallest one, and prints a command that replays it. Student code runs
 in a separate, sandboxed process.
@@ -116,6 +117,30 @@ def build_parser() -> argparse.ArgumentParser:
                       help="Gradescope's submission_metadata.json: submission time and due date")
     late.add_argument("--submitted-at", metavar="TIME", help="submission time, ISO 8601 with offset")
     late.add_argument("--due", metavar="TIME", help="due date, ISO 8601 with offset")
+    grade.add_argument("--decisions", type=Path, default=None, metavar="FILE",
+                       help="apply reviewers' decisions (written by `grader review`) to the checks pending review")
+
+    review = commands.add_parser(
+        "review", help="decide the checks the grader leaves to a person (written answers)",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Grade the written answer sheets of submissions and show every check pending review (the "
+        "answer as extracted, the expected one, the points at stake); record a decision for each, interactively on "
+        "a terminal or with --set, in a decisions file that `grader grade --decisions FILE` applies. Without a "
+        "terminal or --set, the pending checks are listed.",
+        epilog="examples:\n  grader review class/alice\n  grader review --each class/ --decisions reviews.toml\n"
+               "  grader review class/alice --set 'answers.q1_3c[concept_why_relu]=pass' --comment 'clear'\n"
+               "  grader review class/alice --set 'answers.q1_3c[concept_why_relu]=2.5'\n"
+               "  grader grade --each class/ --decisions reviews.toml")
+    review.add_argument("submissions", metavar="DIR", nargs="*", help="submission folder(s)")
+    review.add_argument("--each", metavar="FOLDER", type=Path, help="review every sub-folder of FOLDER")
+    review.add_argument("--decisions", type=Path, default=None, metavar="FILE",
+                        help="the decisions file (default: reviews.toml beside the class folder)")
+    review.add_argument("--set", action="append", default=[], metavar="ID=VALUE", dest="set_values",
+                        help="decide a pending check: pass, fail or a number of points; repeatable")
+    review.add_argument("--comment", default="", metavar="TEXT", help="a comment kept with the --set decisions")
+    review.add_argument("--rubric", type=Path, default=None, metavar="FILE", help="rubric TOML")
+    review.add_argument("--variant", default=None, metavar="NAME", help="the semester's text the sheets answer")
+    review.add_argument("--seed", type=int, default=None, help="grading seed (default: the rubric's)")
 
     init = commands.add_parser(
         "init", help="write a student starter folder",
@@ -166,7 +191,8 @@ def _child_args(args: argparse.Namespace) -> list[str]:
     for flag, value in (("--seed", args.seed), ("--max-examples", args.max_examples), ("--rubric", args.rubric),
                         ("--variant", args.variant),
                         ("--timeout", args.timeout), ("--metadata", args.metadata),
-                        ("--submitted-at", args.submitted_at), ("--due", args.due)):
+                        ("--submitted-at", args.submitted_at), ("--due", args.due),
+                        ("--decisions", args.decisions)):
         if value is not None:
             out += [flag, str(value)]
     for selector in args.only:
@@ -209,13 +235,19 @@ def _grade(args: argparse.Namespace) -> int:
     submitted, due = _late_dates(args)
     planned = plan(rubric, args.max_examples)
     planned.validate_selectors(args.only)
+    decisions = _decisions(args.decisions)
 
     def grade_one(path: str) -> GradeReport:
         options = GradeOptions(
             seed=args.seed, only=args.only, max_examples=args.max_examples, sandbox=args.sandbox,
             call_timeout_s=args.timeout, rubric_path=args.rubric, variant=args.variant, public_only=args.public,
             submitted_at=submitted, due_at=due)
-        return Grading(path, options, rubric, planned).run()
+        report = Grading(path, options, rubric, planned).run()
+        if decisions:
+            from ..engine.reviews import apply_decisions
+
+            apply_decisions(report, decisions)
+        return report
 
     seed = args.seed if args.seed is not None else rubric.settings.seed
     timeout = rubric.settings.submission_timeout_s + CHILD_MARGIN_S
@@ -228,6 +260,37 @@ def _grade(args: argparse.Namespace) -> int:
     if args.fail_under is not None:
         return 0 if all(r.percent() >= args.fail_under for r in reports) else 1
     return 0 if all(r.all_passed for r in reports) else 1
+
+
+def _decisions(path: Path | None) -> list[Any]:
+    """The reviewers' decisions in `path` (none without it); UsageError when it is missing or malformed."""
+    if path is None:
+        return []
+    from ..engine.reviews import load_decisions
+
+    if not path.is_file():
+        raise UsageError("--decisions %s: no such file (grader review writes it)" % path)
+    return load_decisions(path)
+
+
+def _review(args: argparse.Namespace) -> int:
+    from ..engine.grading import GradeOptions
+    from ..engine.rubric import load_rubric
+    from .batch import grade_in_process
+    from .review import default_decisions, graded_for_review, parse_settings, run_review
+
+    paths = _submission_paths(args)
+    chosen = parse_settings(args.set_values)
+    if chosen and len(paths) > 1:
+        raise UsageError("--set decides checks of one submission; name one folder")
+    rubric = load_rubric(args.rubric, args.variant)
+    options = GradeOptions(seed=args.seed, rubric_path=args.rubric, variant=args.variant, sandbox="none")
+    seed = args.seed if args.seed is not None else rubric.settings.seed
+    reports = [grade_in_process(path, lambda p: graded_for_review(p, rubric, options), seed, rubric.assignment.name)
+               for path in paths]
+    target = args.decisions or default_decisions([Path(p) for p in paths], args.each)
+    interactive = not chosen and sys.stdin.isatty() and sys.stdout.isatty()
+    return run_review(reports, target, chosen, args.comment, interactive)
 
 
 def _check_numbers(args: argparse.Namespace) -> None:
@@ -344,7 +407,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
-    handlers = {"grade": _grade, "init": _init, "export": _export}
+    handlers = {"grade": _grade, "review": _review, "init": _init, "export": _export}
     try:
         return handlers[args.command](args)
     except GraderError as exc:

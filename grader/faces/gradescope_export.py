@@ -28,7 +28,8 @@ fi
 python3 -m venv /autograder/venv
 /autograder/venv/bin/pip install -q --upgrade pip
 /autograder/venv/bin/pip install -q torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu
-/autograder/venv/bin/pip install -q "numpy>=1.24" "hypothesis>=6.100" "rich>=13"
+/autograder/venv/bin/pip install -q "numpy>=1.24" "hypothesis>=6.100" "rich>=13" "markdown-it-py>=3,<5" \
+  "mdit-py-plugins>=0.4,<1" "pylatexenc>=2.10,<3" "lark>=1.1,<2"
 """
 
 RUN_AUTOGRADER = """\

@@ -197,6 +197,10 @@ class CheckItem(pytest.Item):
         check = results.get(self.check_id)
         if check is None:
             raise CheckFailed(_ErrorCheck("the grader's report has no result for %s" % self.check_id))
+        if check.status == "review":
+            from .formats.text import failure_text
+
+            pytest.skip("pending review (a person decides): " + failure_text(check))
         if check.status != "pass":
             raise CheckFailed(check)
 
@@ -244,8 +248,13 @@ def _grade(config: pytest.Config, selected: list[str]) -> dict[str, Any]:
     return {check.id: check for check in report.checks}
 
 
-def _problem(submission: Path, filenames: list[str]) -> str | None:
+def _problem(submission: Path, rubric: Any) -> str | None:
     """Why `submission` cannot be graded at all, or None."""
+    from ..engine.documents import document_patterns
+
+    parts = rubric.assignment.parts
+    filenames = [p.filename for p in parts if p.kind == "code"]
+    patterns = [pattern for p in parts if p.kind == "document" for pattern in document_patterns(p, rubric.raw_settings)]
     if not submission.exists():
         return "the submission folder %s does not exist" % submission
     if not submission.is_dir():
@@ -254,7 +263,7 @@ def _problem(submission: Path, filenames: list[str]) -> str | None:
     from ..errors import SubmissionError
 
     try:
-        locate(submission, filenames)
+        locate(submission, filenames, documents=tuple(patterns))
     except SubmissionError as exc:
         return str(exc)
     return None
@@ -276,7 +285,7 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     submission = settings["submission"]
     try:
         rubric = load_rubric(settings["rubric"], settings["variant"])
-        problem = _problem(submission, [p.filename for p in rubric.assignment.parts])
+        problem = _problem(submission, rubric)
         planned = plan(rubric)
     except RubricError as exc:
         raise pytest.UsageError("grader: %s" % exc) from None

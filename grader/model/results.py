@@ -1,10 +1,12 @@
-"""Grading results and their JSON form (result schema 1).
+"""Grading results and their JSON form (result schema 2).
 
 Scores are points, kept exactly (floats, never rounded here: renderers round for people);
 `duration_s` is wall seconds. `score` is what the checks earned; course penalties (format,
 lateness) are listed apart under `penalties` and give `final_score`, so the raw score is
-always kept beside the final one. `GradeReport.from_json(report.to_json())` gives back an
-equal report: a parent process rebuilds a child grader's report without losing a point.
+always kept beside the final one. A check in `review` scores 0 of its `max_score`: its points
+are `pending_review`, neither earned nor lost, and `percent()` leaves them out.
+`GradeReport.from_json(report.to_json())` gives back an equal report: a parent process
+rebuilds a child grader's report without losing a point.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ from typing import Any
 
 from .codes import Code, Status, Visibility
 
-SCHEMA = 1
+SCHEMA = 2
+"""2: status "review", the report's `pending_review` and each check's `details` (schema 1 had none of them)."""
 
 
 def format_points(value: float) -> str:
@@ -28,7 +31,9 @@ class CheckResult:
     """One check's verdict. `code` is None exactly when `status` is "pass".
 
     `location` is where in the submission to look ({"file", "line"}), found statically;
-    `counterexample` the shrunk example's structure (dimensions, activations, seed...)."""
+    `counterexample` the shrunk example's structure (dimensions, activations, seed...);
+    `details` plain JSON data about the verdict (e.g. a written answer as read, the expected
+    one and both shapes; what a reviewer needs)."""
 
     id: str
     question: str
@@ -66,6 +71,7 @@ class CheckResult:
             "output": self.output,
             "visibility": self.visibility,
             "location": self.location,
+            "details": self.details,
         }
 
     @classmethod
@@ -75,7 +81,7 @@ class CheckResult:
             score=float(data["score"]), max_score=float(data["max_score"]), examples=int(data.get("examples", 0)),
             code=data.get("code"), message=data.get("message", ""), counterexample=data.get("counterexample"),
             replay=data.get("replay"), output=data.get("output", ""), visibility=data.get("visibility", "visible"),
-            location=data.get("location"))
+            location=data.get("location"), details=dict(data.get("details") or {}))
 
 
 @dataclass
@@ -139,6 +145,11 @@ class GradeReport:
         return sum(q.max_score for q in self.questions)
 
     @property
+    def pending_review(self) -> float:
+        """Points of the checks a person must still decide (status "review")."""
+        return sum((c.max_score for c in self.checks if c.status == "review"), 0.0)
+
+    @property
     def final_score(self) -> float:
         return max(0.0, self.score - sum(p.points for p in self.penalties))
 
@@ -148,17 +159,20 @@ class GradeReport:
 
     @property
     def all_passed(self) -> bool:
-        """Graded, and every check that carries points passed (0-point checks only inform)."""
-        return self.error is None and all(c.status == "pass" for c in self.checks if c.max_score > 0)
+        """Graded, and every check that carries points passed or awaits a person's review
+        (0-point checks only inform; pending points are neither passed nor failed)."""
+        return self.error is None and all(c.status in ("pass", "review") for c in self.checks if c.max_score > 0)
 
     def percent(self) -> float:
-        """The final score as a percentage of the maximum (0 when the submission was not graded)."""
+        """The final score as a percentage of the points graded so far, the maximum less the
+        points pending review (0 when the submission was not graded)."""
         if self.error is not None:
             return 0.0
-        return 100.0 * self.final_score / self.max_score if self.max_score else 100.0
+        graded = self.max_score - self.pending_review
+        return 100.0 * self.final_score / graded if graded > 0 else 100.0
 
     def to_json(self) -> dict[str, Any]:
-        """The schema-1 object, with every number exact."""
+        """The schema-2 object, with every number exact."""
         data: dict[str, Any] = {
             "schema": SCHEMA,
             "grader_version": self.grader_version,
@@ -168,6 +182,7 @@ class GradeReport:
             "score": self.score,
             "max_score": self.max_score,
             "final_score": self.final_score,
+            "pending_review": self.pending_review,
             "penalties": [p.to_json() for p in self.penalties],
             "duration_s": self.duration_s,
             "sandbox": self.sandbox,

@@ -24,6 +24,8 @@ LossConvention = Literal["mean", "half_batch_mean"]
 Layout = Literal["numerator", "mixed"]
 LOSS_CONVENTIONS: tuple[LossConvention, ...] = ("mean", "half_batch_mean")
 LAYOUTS: tuple[Layout, ...] = ("numerator", "mixed")
+Unmentioned = Literal["unchanged", "missing"]
+UNMENTIONED: tuple[Unmentioned, ...] = ("unchanged", "missing")
 MLP_ACTIVATIONS = ("relu", "sigmoid", "identity")
 """The handout's MLP takes these names for f_function and g_function (every variant)."""
 
@@ -75,21 +77,34 @@ VARIANTS: dict[str, Variant] = {
 @dataclass(frozen=True)
 class Settings:
     """HW1's typed settings: the variant, the practical MSE convention (the variant's unless
-    the rubric sets `loss_convention`), and the theory part's layout."""
+    the rubric sets `loss_convention`), the theory part's layout (theory.py and written sheets
+    alike), and for written sheets: `answers_pattern`, a glob tried before theory.md/.tex/.ipynb/
+    .txt/.pdf (None: those only), and `unmentioned_13`, what an item that a 1.3 part answered on
+    the sheet does not mention means ("unchanged", carried over, or "missing")."""
 
     variant: Variant
     loss_convention: LossConvention
     layout: Layout
+    answers_pattern: str | None = None
+    unmentioned_13: Unmentioned = "unchanged"
+
+
+KNOWN_SETTINGS = ("loss_convention", "layout", "answers_pattern", "unmentioned_13")
 
 
 def parse_settings(table: Mapping[str, Any], variant: str) -> Settings:
     """Settings from the rubric's [settings] keys that are HW1's own; RubricError otherwise."""
-    unknown = sorted(set(table) - {"loss_convention", "layout"})
+    unknown = sorted(set(table) - set(KNOWN_SETTINGS))
     if unknown:
-        raise RubricError("unknown setting %s (HW1 knows loss_convention, layout; the engine seed,"
-                          " call_timeout_s, import_timeout_s, submission_timeout_s, variant)" % ", ".join(unknown))
+        raise RubricError("unknown setting %s (HW1 knows %s; the engine seed, call_timeout_s, import_timeout_s,"
+                          " submission_timeout_s, variant)" % (", ".join(unknown), ", ".join(KNOWN_SETTINGS)))
     chosen = VARIANTS[variant]
     convention = check_choice("loss_convention", table.get("loss_convention", chosen.loss_convention),
                               LOSS_CONVENTIONS, "[settings]")
     layout = check_choice("layout", table.get("layout", "numerator"), LAYOUTS, "[settings]")
-    return Settings(chosen, convention, layout)
+    pattern = table.get("answers_pattern")
+    if pattern is not None and (not isinstance(pattern, str) or not pattern or "/" in pattern):
+        raise RubricError("[settings]: answers_pattern must be a file name glob such as \"answers.*\", not %r"
+                          % (pattern,))
+    unmentioned = check_choice("unmentioned_13", table.get("unmentioned_13", "unchanged"), UNMENTIONED, "[settings]")
+    return Settings(chosen, convention, layout, pattern, unmentioned)

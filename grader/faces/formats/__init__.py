@@ -45,7 +45,7 @@ class RenderOptions:
 
 FORMATS: dict[str, Format] = {
     "table": Format("table", "a terminal table (default; colour only on a terminal, never with NO_COLOR)"),
-    "json": Format("json_report", "result schema 1: one object, or a list for several submissions"),
+    "json": Format("json_report", "result schema 2: one object, or a list for several submissions"),
     "junit": Format("junit", "JUnit XML, one testcase per check (GitLab/Jenkins test reports)"),
     "gradescope": Format("gradescope", "Gradescope's results.json (one submission)", single=True),
     "markdown": Format("markdown", "a summary for a pull-request comment or a job summary"),

@@ -15,13 +15,15 @@ from ...model.results import GradeReport, format_points
 from . import RenderOptions
 
 CSV_POLICIES = ("format", "late")
-HEADER_START = ("submission", "student_id", "student_name", "final_score", "score", "max_score", "percent")
+HEADER_START = ("submission", "student_id", "student_name", "final_score", "score", "max_score", "percent",
+                "pending_review")
 HEADER_END = ("penalties", "checks_passed", "checks", "not_run_checks", "not_run_points", "sandbox", "seed",
               "duration_s", "error")
 
 
 def render(reports: list[GradeReport], options: RenderOptions | None = None) -> str:
-    """One row per submission: the roster's id and name, totals, each policy's penalty in its own
+    """One row per submission: the roster's id and name, totals (percent of the points graded;
+    `pending_review` the points a person must still decide), each policy's penalty in its own
     column, the checks not run (--public), and each question's points."""
     roster = options.roster if options else None
     question_ids: list[str] = []
@@ -41,7 +43,8 @@ def render(reports: list[GradeReport], options: RenderOptions | None = None) -> 
         writer.writerow(
             [_csv_cell(report.submission), _csv_cell(student.student_id if student else ""),
              _csv_cell(student.name if student else ""), format_points(report.final_score),
-             format_points(report.score), format_points(report.max_score), "%.1f" % report.percent()]
+             format_points(report.score), format_points(report.max_score), "%.1f" % report.percent(),
+             format_points(report.pending_review)]
             + [format_points(points[name]) for name in policies]
             + [_csv_cell("; ".join(p.reason for p in report.penalties)),
                sum(c.status == "pass" for c in report.checks), len(report.checks),

@@ -9,7 +9,7 @@ import os
 import re
 
 from ...model.results import CheckResult, GradeReport, format_points
-from .text import failure_text
+from .text import failure_text, pending_text
 
 GITHUB_ANNOTATION_LIMIT = 10
 
@@ -63,7 +63,7 @@ def render(reports: list[GradeReport]) -> str:
             out.append("::notice title=%s::%s" % (_gh_property("backprop-grader"), _gh_data(notice)))
         groups: dict[tuple, list[CheckResult]] = {}
         for check in report.checks:
-            if check.status != "pass":
+            if check.status not in ("pass", "review"):
                 groups.setdefault(_location(check) + (check.code,), []).append(check)
         ordered = sorted(groups.items(), key=lambda item: -sum(c.max_score for c in item[1]))
         for (filename, line, code), checks in ordered[:GITHUB_ANNOTATION_LIMIT]:
@@ -86,6 +86,11 @@ def render(reports: list[GradeReport]) -> str:
             hidden = sum(len(checks) for _, checks in ordered[GITHUB_ANNOTATION_LIMIT:])
             out.append("::warning title=%s::%s" % (_gh_property("backprop-grader"), _gh_data(
                 "%d more failed checks are not annotated; the job summary lists every one" % hidden)))
+        pending = pending_text(report)
+        if pending:
+            ids = [c.id for c in report.checks if c.status == "review" and c.max_score > 0]
+            out.append("::notice title=%s::%s" % (_gh_property("backprop-grader: pending review"), _gh_data(
+                "%s: %s%s" % (pending, ", ".join(ids[:10]), ", ..." if len(ids) > 10 else ""))))
         for penalty in report.penalties:
             out.append("::warning title=%s::%s" % (_gh_property("backprop-grader: penalty"), _gh_data(
                 "-%s: %s" % (format_points(penalty.points), penalty.reason))))

@@ -174,7 +174,7 @@ def _headline(report: GradeReport, options: RenderOptions) -> str:
     if student is not None and (student.name or student.student_id):
         who = '<p class="meta">%s%s</p>' % (esc(student.name), " · %s" % esc(student.student_id)
                                              if student.student_id else "")
-    failed = sum(c.status != "pass" for c in report.checks)
+    failed = sum(c.status in ("fail", "error") for c in report.checks)
     if report.error:
         status = '<span class="badge error">not graded</span>'
     elif report.all_passed:
@@ -185,6 +185,9 @@ def _headline(report: GradeReport, options: RenderOptions) -> str:
                         for p in report.penalties)
     raw = ('<p class="meta">raw score %s / %s before penalties</p>' % (points(report.score), points(report.max_score))
            if report.penalties else "")
+    if report.pending_review:
+        raw += ('<p class="meta review">%s points pending review (a person decides them; the percentage is of'
+                ' the points graded so far)</p>' % points(report.pending_review))
     return ('<header class="top"><h1>%s</h1>%s<p class="meta">%s · backprop-grader %s · seed %s · sandbox %s</p>'
             '<p class="score">%s <small>/ %s · %.1f%%</small></p><p>%s</p>%s%s</header>'
             % (esc(folder_name(report.submission)), who, esc(report.assignment), esc(report.grader_version),

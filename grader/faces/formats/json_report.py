@@ -1,4 +1,4 @@
-"""JSON (result schema 1): one report as an object, several as an array, every number exact."""
+"""JSON (result schema 2): one report as an object, several as an array, every number exact."""
 
 from __future__ import annotations
 

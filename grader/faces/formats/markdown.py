@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import re
 
-from ...model.results import GradeReport, format_points
+from ...model.results import CheckResult, GradeReport, format_points
+from .text import answer_lines, pending_text
 
 _ANY_LINE_BREAK = re.compile("[\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
 
@@ -25,6 +26,17 @@ def _code(text: str) -> str:
     return "%s %s %s" % (fence, text, fence) if fence == "``" else "`%s`" % text
 
 
+def _diagnosis(check: CheckResult) -> str:
+    """A check's message, its written answer against the expected one, and its replay command."""
+    diagnosis = _md(check.full_message)
+    for line in answer_lines(check):
+        label, _, rest = line.partition(": ")
+        diagnosis += "<br>%s: %s" % (_md(label), _md(rest))
+    if check.replay:
+        diagnosis += "<br>replay: " + _code(check.replay)
+    return diagnosis
+
+
 def render(reports: list[GradeReport]) -> str:
     """A summary fit for a pull-request comment or a job summary."""
     out = []
@@ -36,6 +48,9 @@ def render(reports: list[GradeReport]) -> str:
             out.append("- **Penalty** −%s: %s" % (format_points(penalty.points), _md(penalty.reason)))
         if report.penalties:
             out.append("- Raw score %s, final %s\n" % (format_points(report.score), format_points(report.final_score)))
+        pending = pending_text(report)
+        if pending:
+            out.append("- **%s**; the percentage is of the points graded so far\n" % _md(pending))
         for notice in report.notices:
             out.append("> %s\n" % _md(notice))
         if report.error:
@@ -46,16 +61,15 @@ def render(reports: list[GradeReport]) -> str:
             passed = sum(c.status == "pass" for c in q.checks)
             out.append("| %s %s | %s / %s | %d / %d |" % (_code(q.id), _md(q.title), format_points(q.score),
                                                           format_points(q.max_score), passed, len(q.checks)))
-        failed = [c for c in report.checks if c.status != "pass"]
-        if failed:
-            out.append("\n<details><summary>%d failed checks</summary>\n" % len(failed))
+        failed = [c for c in report.checks if c.status not in ("pass", "review")]
+        review = [c for c in report.checks if c.status == "review" and c.max_score > 0]
+        for checks, summary in ((failed, "%d failed checks"), (review, "%d checks pending review")):
+            if not checks:
+                continue
+            out.append("\n<details><summary>%s</summary>\n" % (summary % len(checks)))
             out.append("| Check | Code | Diagnosis |")
             out.append("|---|---|---|")
-            for check in failed:
-                diagnosis = _md(check.full_message)
-                if check.replay:
-                    diagnosis += "<br>replay: " + _code(check.replay)
-                out.append("| %s | %s | %s |" % (_code(check.id), _code(str(check.code)), diagnosis))
+            out.extend("| %s | %s | %s |" % (_code(c.id), _code(str(c.code)), _diagnosis(c)) for c in checks)
             out.append("\n</details>")
         out.append("")
     return "\n".join(out) + "\n"

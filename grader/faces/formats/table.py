@@ -16,8 +16,9 @@ from rich.table import Table
 from rich.text import Text
 
 from ...model.results import CheckResult, GradeReport, format_points
+from .text import answer_lines, pending_text
 
-STATUS_STYLE = {"pass": "green", "fail": "red", "error": "yellow"}
+STATUS_STYLE = {"pass": "green", "fail": "red", "error": "yellow", "review": "cyan"}
 
 
 def make_console(stream: TextIO | None = None) -> Console:
@@ -45,6 +46,10 @@ def _diagnosis(check: CheckResult) -> Text:
     text = Text()
     text.append("[%s] " % check.code, style="bold")
     text.append(check.to_json()["message"])
+    for line in answer_lines(check):
+        label, _, rest = line.partition(": ")
+        text.append("\n%s: " % label, style="dim")
+        text.append(rest)
     if check.replay:
         text.append("\nreplay: ", style="dim")
         text.append(check.replay)
@@ -94,6 +99,10 @@ def render_terminal(report: GradeReport, console: Console) -> None:
         "[bold %s]Score %s / %s (%.1f%%)[/] - %d of %d checks passed - %d examples - %.1f s"
         % (style, format_points(report.final_score), format_points(report.max_score), report.percent(), passed,
            len(checks), sum(c.examples for c in checks), report.duration_s))
+    pending = pending_text(report)
+    if pending:
+        console.print("[bold cyan]%s[/]; the percentage is of the %s points graded so far" % (
+            escape(pending), format_points(report.max_score - report.pending_review)))
     if report.not_run and report.not_run.get("checks"):
         console.print("[bold yellow]Not run here: %d hidden checks worth %s more points[/] (of %s in all); the final"
                       " grade includes them" % (report.not_run["checks"], format_points(report.not_run["points"]),
