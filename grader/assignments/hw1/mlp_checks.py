@@ -417,7 +417,7 @@ def build_checks(settings: Settings) -> list[CheckSpec]:
             scenarios(f=(f,), g=(g,), loss=losses), backward_check,
             requires=net + ("MLP.backward",), max_examples=10,
             shown_fields=NETWORK_FIELDS + ("loss",), probe_dims=("B", "K", "n", "d"),
-            scale_story=scale_story("backward")))
+            scale_story=scale_story("backward"), components=GRAD_NAMES))
     for kind, function in LOSS_FUNCTIONS.items():
         checks.append(CheckSpec(
             "mlp.backward[end_to_end-%s]" % kind, "mlp.backward",
@@ -425,7 +425,7 @@ def build_checks(settings: Settings) -> list[CheckSpec]:
             scenarios(g=("sigmoid",) if kind == "bce" else ACTIVATIONS, loss=(kind,)), end_to_end_check,
             requires=net + ("MLP.backward", function), max_examples=8,
             shown_fields=NETWORK_FIELDS + ("loss",), probe_dims=("B", "K"),
-            scale_story=scale_story("loss_gradient", baseline[kind])))
+            scale_story=scale_story("loss_gradient", baseline[kind]), components=GRAD_NAMES))
     hygiene = [
         ("forward_inputs_unchanged", "MLP.forward leaves x unchanged", scenarios(), forward_inputs_check,
          net),
