@@ -13,10 +13,12 @@ from typing import Any
 import numpy as np
 from hypothesis import strategies as st
 
-from ...engine.checks import CallFailed, CheckContext, CheckSpec, Failure, NoEvidence, Outcome, PartSpec
+from ...engine.checks import CallFailed, CheckContext, CheckSpec, Failure, NoEvidence, Outcome, PartSpec, PartState
 from ...engine.compare import diagnose, is_close, judge, returned_none_hint, shape_text
 from ...model.values import Absent, NotArray
 from . import oracle
+from .locations import value_line
+from .repro import repro_script
 from .scale_stories import scale_story
 from .strategies import Scenario, scenarios, theory_loss_inputs, theory_values
 from .variants import Settings, Variant
@@ -389,6 +391,12 @@ def build_checks(settings: Settings) -> list[CheckSpec]:
     return checks
 
 
+def failure_line(check: CheckSpec, failure: Failure, state: PartState) -> int | None:
+    """The statement that produced the wrong value: its dict entry or assignment (e.g.
+    "dl_dW1": ...), else the return of the function the check calls."""
+    return value_line(state.source, check.requires[0], failure.name) if check.requires else None
+
+
 def build_part(settings: Settings) -> PartSpec:
     """The theory part under `settings` (its variant's cases, its layout)."""
     return PartSpec(
@@ -397,4 +405,6 @@ def build_part(settings: Settings) -> PartSpec:
         questions=QUESTIONS,
         checks=build_checks(settings),
         inspect=("forward", "loss", "jacobians", "backward", "sgd_step"),
+        failure_line=failure_line,
+        repro=repro_script,
     )
