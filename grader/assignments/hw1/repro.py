@@ -34,7 +34,7 @@ MLP_RUNS = {
     return {k: net.grads[k] for k in ("dJdW1", "dJdb1", "dJdW2", "dJdb2")}''',
     "mlp.loss": '''    out = getattr(mlp, ARGS["function"])(t32(INPUTS["y"]), t32(INPUTS["y_hat"]))
     J, dJdy_hat = out
-    J = as_array(J).reshape(()) if as_array(J) is not None and as_array(J).size == 1 else J
+    J = scalar(J)
     inside = (INPUTS["y_hat"] > 0) & (INPUTS["y_hat"] < 1)
     return {"J": J, "dJdy_hat": dJdy_hat, "dJdy_hat (where 0 < y_hat < 1)": as_array(dJdy_hat)[inside]}''',
     "mlp.end_to_end": '''    net = build()
@@ -53,9 +53,10 @@ def build():
         net.parameters[key] = t32(INPUTS[key])
     return net
 '''
-THEORY_RUN = '''    out = getattr(theory, ARGS["function"])(**{**ARGS["kwargs"], **{k: v.copy() for k, v in INPUTS.items()}})
+THEORY_RUN = '''    kwargs = dict(ARGS["kwargs"], **{k: v.copy() for k, v in INPUTS.items()})
+    out = getattr(theory, ARGS["function"])(**kwargs)
     if not isinstance(out, dict):
-        return {"loss": as_array(out).reshape(()) if as_array(out) is not None and as_array(out).size == 1 else out}
+        return {"loss": scalar(out)}
     values = dict(out)
     for key in ("W1", "b1", "W2", "b2"):
         if key in values and np.shape(as_array(values[key])) == INPUTS[key].shape:
@@ -103,6 +104,12 @@ def as_array(value):
         return np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError):
         return None
+
+
+def scalar(value):
+    """A value of one number as a 0-d array (as the grader reads a loss), else unchanged."""
+    array = as_array(value)
+    return array.reshape(()) if array is not None and array.size == 1 else value
 %(build)s
 
 def run():
@@ -139,7 +146,8 @@ def main():
         if not close(value, expected):
             wrong.append(name)
     if wrong:
-        print("\\nREPRODUCED: %%s differ%%s from the expected value" %% (", ".join(wrong), "s" if len(wrong) == 1 else ""))
+        print("\\nREPRODUCED: %%s differ%%s from the expected value"
+              %% (", ".join(wrong), "s" if len(wrong) == 1 else ""))
         return 1
     print("\\nnot reproduced: every value matches the expected one")
     return 0
