@@ -341,5 +341,4 @@ def score_components(result: CheckResult) -> None:
     for component in result.components:
         component.max_score = result.max_score * component.weight / total
         component.score = component.max_score if component.status == "pass" else 0.0
-    if result.status in ("pass", "fail"):
-        result.score = sum(c.score for c in result.components)
+    result.score = sum(c.score for c in result.components) if result.status in ("pass", "fail") else 0.0
