@@ -115,9 +115,11 @@ class PartContext:
         self.dead: set[str] = set()
         self.output_parts: list[str] = []
         self.output_size = 0
+        self.last_call: tuple[str, dict[str, Any]] | None = None
 
     def start_check(self) -> None:
         self.dead = set()
+        self.last_call = None
         self.output_parts = []
         self.output_size = 0
 
@@ -152,6 +154,7 @@ class PartContext:
         remaining = self.deadline - time.monotonic()
         if remaining <= 0:
             raise CallFailed(Failure("timeout", "not run: the submission used up its grading time budget"), key)
+        self.last_call = (task, args)
         encoded, arrays = encode_args(args)
         try:
             reply, reply_arrays = self.session.call(

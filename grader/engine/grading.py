@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 import shlex
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -19,13 +20,14 @@ from typing import Any
 from .. import __version__
 from ..errors import SubmissionError
 from ..model.codes import Code, Status
-from ..model.results import CheckResult, GradeReport, QuestionResult
+from ..model.results import CheckResult, ComponentResult, GradeReport, QuestionResult
 from ..sandbox.jail import resolve_mode
 from ..sandbox.process import SandboxConfig, WorkerSession, WorkerSpec
 from ..sandbox.snapshot import SourceFile
 from .assignment import PartInfo
 from .calls import PartContext, frame_location
 from .checks import CheckSpec, Failure, PartSpec, PartState
+from .evidence import evidence_json, repro_request
 from .documents import (DocumentContext, document_patterns, find_document, grade_document_part,
                         note_points_at_stake, settle_alternatives)
 from .intake import take_submission
@@ -52,6 +54,8 @@ class GradeOptions:
     label: str | None = None
     submitted_at: datetime | None = None
     due_at: datetime | None = None
+    progress: Callable[[int, int, str], None] | None = None
+    """Called as progress(done, total, check id) after each check of a code part."""
 
 
 def worker_spec(info: PartInfo) -> WorkerSpec:
@@ -77,7 +81,8 @@ def _location(part: PartSpec, check: CheckSpec, lines: dict[str, int], state: Pa
     else the line of the student function the check exercises (its last requirement)."""
     if failure is not None and failure.location:
         return failure.location
-    found = part.static_line(check, state)
+    found = part.failure_line(check, failure, state) if failure is not None else None
+    found = found or part.static_line(check, state)
     if found:
         return {"file": part.filename, "line": found}
     for name in reversed(check.requires):
@@ -197,7 +202,11 @@ class Grading:
             results, state = grade_document_part(part, checks, self.documents.get(part.module), context), PartState()
         else:
             results, state = self._run_checks(part, checks, self.snapshot.files[part.filename])
+        verdicts = [(r.status, r.code) for r in results]
         part.finalize(results, state)
+        for result, before in zip(results, verdicts):
+            if (result.status, result.code) != before:
+                result.settle_components()
         self._score(part.checks, results)
         note_points_at_stake(results)
         by_question: dict[str, list[CheckResult]] = {}
@@ -227,6 +236,7 @@ class Grading:
                 result.location = where
             return results, state
         state.static = part.static_checks(file.source)
+        state.source = file.source
         state.attrs = dict(loaded.attrs)
         context = PartContext(session, self.rubric.tolerance(part.name), self.rubric.assignment_settings, state,
                               self.call_timeout_s, self.started + self.budget_s, part.exception_hint)
@@ -234,7 +244,7 @@ class Grading:
         from .runner import run_check
 
         results = []
-        for check in checks:
+        for done, check in enumerate(checks, 1):
             missing = [name for name in check.requires if loaded.attrs.get(name, "missing") == "missing"]
             if missing:
                 what = " and ".join(missing)
@@ -247,22 +257,56 @@ class Grading:
             result.location = _location(part, check, lines, state, outcome.failure)
             result.output = context.check_output()
             if outcome.failure is not None and outcome.scenario is not None:
-                result.counterexample = {k: getattr(outcome.scenario, k) for k in check.shown_fields}
+                result.counterexample = self._counterexample(check, outcome.scenario)
                 if outcome.failure.about_example:
                     where = outcome.scenario.describe(check.shown_fields)
                     lead = "it already fails for" if outcome.shrunk else "it failed for"
                     result.message = "%s; %s %s" % (outcome.failure.message, lead, where)
                     result.replay = self._replay(check)
+                    self._attach_evidence(part, check, context.tolerance, outcome.failure, outcome.scenario, result)
+            result.components = [self._component(check, found.name, found.failure, found.scenario)
+                                  for found in outcome.components]
             if outcome.scale_law:
                 result.details["scale"] = outcome.scale_law
             results.append(result)
+            if self.options.progress is not None:
+                self.options.progress(done, len(checks), check.id)
         return results, state
 
+    @staticmethod
+    def _counterexample(check: CheckSpec, scenario: Any) -> dict[str, Any]:
+        """The example's shown fields; its seed is the example's own, named `example_seed` so
+        that it is never taken for the grading seed."""
+        return {("example_seed" if k == "seed" else k): getattr(scenario, k) for k in check.shown_fields}
+
+    def _attach_evidence(self, part: PartSpec, check: CheckSpec, tolerance: Any, failure: Failure, scenario: Any,
+                         result: CheckResult) -> None:
+        """The failed example's values, and the part's standalone script that reproduces it."""
+        result.evidence = evidence_json(failure)
+        request = repro_request(check, failure, tolerance, self.seed, scenario)
+        if part.repro is not None and request is not None:
+            result.repro = part.repro(request)
+
+    def _component(self, check: CheckSpec, name: str, failure: Failure | None, scenario: Any) -> ComponentResult:
+        weight = self.rubric.component_weight(check.question, name)
+        if failure is None:
+            return ComponentResult(name, weight, "pass")
+        own = failure.message.split("; also: ")[0] if failure.name == name else failure.message
+        return ComponentResult(name, weight, "fail", code=failure.code, message=own,
+                               counterexample=self._counterexample(check, scenario) if scenario is not None else None)
+
     def _result(self, check: CheckSpec, status: Status, failure: Failure | None, examples: int = 0) -> CheckResult:
-        return CheckResult(
+        """A check's result; a check with components that failed before running any example
+        (missing, import error) fails every component with the same diagnosis."""
+        result = CheckResult(
             id=check.id, question=check.question, title=check.title, status=status, score=0.0,
             max_score=0.0, examples=examples, code=failure.code if failure else None,
             message=failure.message if failure else "", visibility=check.visibility)
+        if check.components and failure is not None:
+            result.components = [ComponentResult(name, self.rubric.component_weight(check.question, name), "fail",
+                                                 code=failure.code, message=failure.message)
+                                 for name in check.components]
+        return result
 
     def _replay(self, check: CheckSpec) -> str:
         parts = ["grader", "grade", self.label, "--only", check.id, "--seed", str(self.seed)]
@@ -285,3 +329,16 @@ class Grading:
             shares = allocate_points(self.rubric, result.question, by_question[result.question])
             result.max_score = shares[local_of[result.id]]
             result.score = result.max_score if result.status == "pass" else 0.0
+            score_components(result)
+
+
+def score_components(result: CheckResult) -> None:
+    """Split a check's points over its components by weight; a check with components earns its
+    passing components' points (a check in review or in error earns none)."""
+    total = sum(c.weight for c in result.components)
+    if total <= 0:
+        return
+    for component in result.components:
+        component.max_score = result.max_score * component.weight / total
+        component.score = component.max_score if component.status == "pass" else 0.0
+    result.score = sum(c.score for c in result.components) if result.status in ("pass", "fail") else 0.0

@@ -6,6 +6,10 @@ and the check id, so the same --seed reproduces the same examples and the same f
 Shrinking keeps the diagnosis: once a check failed with some code, only examples failing
 with that code count as failures, so the minimal counterexample shows the same mistake.
 A timeout or crash stops the check at once (nothing is shrunk through a dead worker).
+
+A check with `components` is run again after a failure, with the values already found wrong
+set aside, until it passes or every component is wrong: each component's verdict rests on
+the same examples, and a wrong value costs only its own share.
 """
 
 from __future__ import annotations
@@ -38,8 +42,18 @@ class _Falsified(Exception):
 
 
 @dataclass
+class ComponentOutcome:
+    """One component's verdict: `failure` (on `scenario`) is None when it passed."""
+
+    name: str
+    failure: Failure | None = None
+    scenario: Any = None
+
+
+@dataclass
 class CheckOutcome:
-    """What running a check found: `failure` is None when it passed."""
+    """What running a check found: `failure` is None when it passed; `components` each
+    component's verdict (empty for a check without components)."""
 
     status: Status
     examples: int
@@ -47,6 +61,7 @@ class CheckOutcome:
     scenario: Any = None
     shrunk: bool = False
     scale_law: str | None = None
+    components: list[ComponentOutcome] = field(default_factory=list)
 
 
 @dataclass
@@ -82,20 +97,73 @@ def check_seed(grading_seed: int, check_id: str) -> int:
 
 
 def evaluate(spec: CheckSpec, context: CheckContext, scenario: Any) -> Outcome:
-    """One example: the check's verdict, with a failed worker call turned into a Failure."""
+    """One example: the check's verdict, with a failed worker call turned into a Failure that
+    carries the call it failed on."""
     try:
-        return spec.run(context, scenario)
+        outcome = spec.run(context, scenario)
     except CallFailed as failed:
-        return failed.failure
+        outcome = failed.failure
+    if isinstance(outcome, Failure) and outcome.call is None:
+        outcome.call = getattr(context, "last_call", None)
+    return outcome
+
+
+def failure_names(failure: Failure) -> list[str | None]:
+    """The values a failure found wrong: its own and its others' names (None: the whole)."""
+    return [f.name for f in [failure, *failure.others]]
+
+
+def set_aside(outcome: Outcome, ignored: frozenset[str]) -> Outcome:
+    """`outcome` without the wrong values in `ignored`: None when nothing else was wrong."""
+    if not ignored or not isinstance(outcome, Failure):
+        return outcome
+    found = [outcome, *outcome.others]
+    kept = [f for f in found if f.name is None or f.name not in ignored]
+    if not kept:
+        return None
+    if kept[0] is outcome:
+        return outcome
+    first = dataclasses.replace(kept[0], others=kept[1:], values=outcome.values, call=outcome.call)
+    return first
 
 
 def run_check(spec: CheckSpec, context: CheckContext, grading_seed: int, max_examples: int) -> CheckOutcome:
-    """Run `spec` on up to `max_examples` examples; the verdict, with the shrunk failing example."""
+    """Run `spec` on up to `max_examples` examples; the verdict, with the shrunk failing example
+    (and, for a check with components, each component's verdict)."""
     with private_hypothesis_home():
-        return _run_check(spec, context, grading_seed, max_examples)
+        outcome = _run_check(spec, context, grading_seed, max_examples)
+        if spec.components:
+            outcome.components = _component_verdicts(spec, context, grading_seed, max_examples, outcome)
+        return outcome
 
 
-def _run_check(spec: CheckSpec, context: CheckContext, grading_seed: int, max_examples: int) -> CheckOutcome:
+def _component_verdicts(spec: CheckSpec, context: CheckContext, grading_seed: int, max_examples: int,
+                        outcome: CheckOutcome) -> list[ComponentOutcome]:
+    """Each component's verdict: the first run's failure charges the components it names; the
+    check is run again with those set aside until it passes, fails as a whole, or every
+    component is charged."""
+    verdicts = {name: ComponentOutcome(name) for name in spec.components}
+    current = outcome
+    while current.status != "pass" and current.failure is not None:
+        failure = current.failure
+        named = [f for f in [failure, *failure.others] if f.name in verdicts and verdicts[f.name].failure is None]
+        whole = current.status == "error" or any(name not in verdicts for name in failure_names(failure))
+        if whole or not named:
+            for verdict in verdicts.values():
+                if verdict.failure is None:
+                    verdict.failure, verdict.scenario = failure, current.scenario
+            break
+        for found in named:
+            verdicts[found.name].failure, verdicts[found.name].scenario = found, current.scenario
+        ignored = frozenset(name for name, v in verdicts.items() if v.failure is not None)
+        if len(ignored) == len(verdicts):
+            break
+        current = _run_check(spec, context, grading_seed, max_examples, ignored)
+    return list(verdicts.values())
+
+
+def _run_check(spec: CheckSpec, context: CheckContext, grading_seed: int, max_examples: int,
+               ignored: frozenset[str] = frozenset()) -> CheckOutcome:
     state = _State()
 
     def prop(scenario) -> None:
@@ -103,7 +171,7 @@ def _run_check(spec: CheckSpec, context: CheckContext, grading_seed: int, max_ex
             return
         if state.first_code is None:  # generated examples; the shrinker's reruns are not counted
             state.examples += 1
-        outcome = evaluate(spec, context, scenario)
+        outcome = set_aside(evaluate(spec, context, scenario), ignored)
         if outcome is None:
             state.evidence += 1
             return

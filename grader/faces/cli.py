@@ -9,8 +9,10 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import shutil
 import sys
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -215,6 +217,22 @@ def _submission_paths(args: argparse.Namespace) -> list[str]:
     return paths
 
 
+def progress_line(stream: Any = None) -> Callable[[int, int, str], None]:
+    """A one-line progress display for a terminal: "grading 12/33: mlp.backward[relu-relu]",
+    rewritten in place (never wider than the terminal) and erased when a part is done."""
+    out = stream or sys.stderr
+    width = max(20, shutil.get_terminal_size((80, 24)).columns - 1)
+
+    def show(done: int, total: int, check_id: str) -> None:
+        text = "grading %d/%d: %s" % (done, total, check_id)
+        out.write("\r" + text[:width].ljust(width))
+        if done >= total:
+            out.write("\r" + " " * width + "\r")
+        out.flush()
+
+    return show
+
+
 def _grade(args: argparse.Namespace) -> int:
     from ..engine.grading import GradeOptions, Grading
     from ..engine.plan import plan
@@ -236,12 +254,13 @@ def _grade(args: argparse.Namespace) -> int:
     planned = plan(rubric, args.max_examples)
     planned.validate_selectors(args.only)
     decisions = _decisions(args.decisions)
+    single_on_terminal = len(paths) == 1 and sys.stderr.isatty()
 
     def grade_one(path: str) -> GradeReport:
         options = GradeOptions(
             seed=args.seed, only=args.only, max_examples=args.max_examples, sandbox=args.sandbox,
             call_timeout_s=args.timeout, rubric_path=args.rubric, variant=args.variant, public_only=args.public,
-            submitted_at=submitted, due_at=due)
+            submitted_at=submitted, due_at=due, progress=progress_line() if single_on_terminal else None)
         report = Grading(path, options, rubric, planned).run()
         if decisions:
             from ..engine.reviews import apply_decisions

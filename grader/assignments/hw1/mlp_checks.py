@@ -19,6 +19,8 @@ from ...model.results import CheckResult
 from ...model.values import Absent, NotArray
 from . import oracle
 from .autograd_scan import AutogradUse, autograd_uses
+from .locations import value_line
+from .repro import repro_script
 from .scale_stories import scale_story
 from .strategies import Scenario, float32_values, loss_inputs, network_values, scenarios
 from .variants import MLP_ACTIVATIONS as ACTIVATIONS
@@ -417,7 +419,7 @@ def build_checks(settings: Settings) -> list[CheckSpec]:
             scenarios(f=(f,), g=(g,), loss=losses), backward_check,
             requires=net + ("MLP.backward",), max_examples=10,
             shown_fields=NETWORK_FIELDS + ("loss",), probe_dims=("B", "K", "n", "d"),
-            scale_story=scale_story("backward")))
+            scale_story=scale_story("backward"), components=GRAD_NAMES))
     for kind, function in LOSS_FUNCTIONS.items():
         checks.append(CheckSpec(
             "mlp.backward[end_to_end-%s]" % kind, "mlp.backward",
@@ -425,7 +427,7 @@ def build_checks(settings: Settings) -> list[CheckSpec]:
             scenarios(g=("sigmoid",) if kind == "bce" else ACTIVATIONS, loss=(kind,)), end_to_end_check,
             requires=net + ("MLP.backward", function), max_examples=8,
             shown_fields=NETWORK_FIELDS + ("loss",), probe_dims=("B", "K"),
-            scale_story=scale_story("loss_gradient", baseline[kind])))
+            scale_story=scale_story("loss_gradient", baseline[kind]), components=GRAD_NAMES))
     hygiene = [
         ("forward_inputs_unchanged", "MLP.forward leaves x unchanged", scenarios(), forward_inputs_check,
          net),
@@ -503,12 +505,44 @@ def finalize(results: list[CheckResult], state: PartState) -> None:
                     if r.question == "mlp." + function and r.id.endswith(("[gradient]", "[saturated]")):
                         _forfeit(r, "%s computes its gradient with autograd; these points are forfeited" % function)
     _note_compensation(results, by_id)
+    _point_end_to_end(results, state)
     for r in results:
         if r.question == "mlp.backward" and r.code in VALUE_CODES and "[end_to_end" not in r.id:
             forward = by_id.get(r.id.replace("mlp.backward", "mlp.forward"))
             if forward is not None and forward.status == "fail":
                 r.notes.append("MLP.forward is also wrong for this f and g; backward uses what forward"
                                " caches, so fix forward first.")
+
+
+CHECKED_FUNCTION = {"mlp.forward": "MLP.forward", "mlp.mse_loss": "mse_loss", "mlp.bce_loss": "bce_loss",
+                    "mlp.backward": "MLP.backward"}
+
+
+def failure_line(check: CheckSpec, failure: Failure, state: PartState) -> int | None:
+    """The statement that produced the wrong value: the assignment to self.grads[name] in
+    backward, else the return of the function the check exercises (the loss's, when an end to
+    end check failed as a whole, e.g. on what the loss returned)."""
+    function = CHECKED_FUNCTION.get(check.question)
+    if function is None:
+        return None
+    name = failure.name if failure.name in GRAD_NAMES else None
+    if check.question == "mlp.backward" and name is None and check.local_id.startswith("end_to_end"):
+        function = check.requires[-1]
+    return value_line(state.source, function, name)
+
+
+def _point_end_to_end(results: list[CheckResult], state: PartState) -> None:
+    """A failed end to end check points at the loss when the loss's own gradient check failed
+    too (there the mistake is), and at backward's statement otherwise."""
+    by_id = {r.id: r for r in results}
+    for kind, function in LOSS_FUNCTIONS.items():
+        e2e = by_id.get("mlp.backward[end_to_end-%s]" % kind)
+        loss = by_id.get("mlp.%s[gradient]" % function)
+        if e2e is None or e2e.status == "pass" or loss is None or loss.status == "pass":
+            continue
+        line = value_line(state.source, function, None)
+        if line is not None and (e2e.location or {}).get("file") == "mlp.py":
+            e2e.location = {"file": "mlp.py", "line": line}
 
 
 def static_line(check: CheckSpec, state: PartState) -> int | None:
@@ -535,5 +569,7 @@ def build_part(settings: Settings) -> PartSpec:
         static_checks=static_checks,
         finalize=finalize,
         static_line=static_line,
+        failure_line=failure_line,
+        repro=repro_script,
         exception_hint=exception_hint,
     )
