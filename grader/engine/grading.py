@@ -32,6 +32,7 @@ from .intake import take_submission
 from .plan import Plan, matches, plan
 from .policies import format_penalty, late_penalty, submission_files
 from .rubric import Rubric, allocate_points, load_rubric
+from .secret import content_hash, submission_key
 from .source import definition_lines
 
 
@@ -52,6 +53,14 @@ class GradeOptions:
     label: str | None = None
     submitted_at: datetime | None = None
     due_at: datetime | None = None
+    secret: bytes | None = None
+    """The course's grading secret (engine.secret): private examples; None: public ones."""
+
+
+PRIVATE_NOTICE = ("examples: private (drawn from the course's grading secret and this submission's contents); a"
+                  " failed check shows a failing example found on the public examples (seed %d) when there is one")
+PRIVATE_ONLY = ("fails on private examples only: the public examples pass, so no example can be shown (test"
+                " more cases of your own: other sizes, activations and values)")
 
 
 def worker_spec(info: PartInfo) -> WorkerSpec:
@@ -124,6 +133,8 @@ class Grading:
                 session.prestart()
                 self.sessions[info.module] = session
         self.not_run: dict[str, Any] = {"checks": 0, "points": 0.0}
+        self.private_key = (submission_key(options.secret, content_hash(self.snapshot.root))
+                            if options.secret is not None else None)
 
     def run(self) -> GradeReport:
         try:
@@ -148,6 +159,8 @@ class Grading:
         if unenforced:
             report.notices.append("sandbox: the worker could not set these resource limits on itself: %s"
                                   % ", ".join(unenforced))
+        if self.private_key is not None:
+            report.notices.append(PRIVATE_NOTICE % self.seed)
         if self.mode == "none":
             report.notices.insert(0, "sandbox: none (bubblewrap is not in use; student code ran as a plain"
                                      " subprocess with resource limits only)")
@@ -231,8 +244,6 @@ class Grading:
         context = PartContext(session, self.rubric.tolerance(part.name), self.rubric.assignment_settings, state,
                               self.call_timeout_s, self.started + self.budget_s, part.exception_hint)
         lines = definition_lines(file.source)
-        from .runner import run_check
-
         results = []
         for check in checks:
             missing = [name for name in check.requires if loaded.attrs.get(name, "missing") == "missing"]
@@ -241,22 +252,52 @@ class Grading:
                 results.append(self._result(check, "error", Failure(
                     "missing", "%s has no %s" % (part.filename, what))))
                 continue
-            context.start_check()
-            outcome = run_check(check, context, self.seed, check.max_examples)
-            result = self._result(check, outcome.status, outcome.failure, outcome.examples)
-            result.location = _location(part, check, lines, state, outcome.failure)
-            result.output = context.check_output()
-            if outcome.failure is not None and outcome.scenario is not None:
-                result.counterexample = {k: getattr(outcome.scenario, k) for k in check.shown_fields}
-                if outcome.failure.about_example:
-                    where = outcome.scenario.describe(check.shown_fields)
-                    lead = "it already fails for" if outcome.shrunk else "it failed for"
-                    result.message = "%s; %s %s" % (outcome.failure.message, lead, where)
-                    result.replay = self._replay(check)
-            if outcome.scale_law:
-                result.details["scale"] = outcome.scale_law
-            results.append(result)
+            results.append(self._check_result(part, check, context, lines, state))
         return results, state
+
+    def _check_result(self, part: PartSpec, check: CheckSpec, context: PartContext, lines: dict[str, int],
+                      state: PartState) -> CheckResult:
+        """One check's result. Under a secret the check is graded on private examples; when it
+        fails there, the evidence shown (example, message, output, replay) comes from a rerun on
+        the public examples, or the message says the failure shows only on private ones."""
+        from .runner import run_check
+
+        context.start_check()
+        outcome = run_check(check, context, self.seed, check.max_examples, self.private_key)
+        if self.private_key is None:
+            return self._shown(part, check, context, lines, state, outcome)
+        if outcome.status == "pass":
+            result = self._result(check, "pass", None, outcome.examples)
+            result.location = _location(part, check, lines, state, None)
+            return result
+        graded = outcome
+        context.start_check()
+        outcome = run_check(check, context, self.seed, check.max_examples)
+        if outcome.failure is not None:
+            result = self._shown(part, check, context, lines, state, outcome)
+            result.status = graded.status if graded.status != "pass" else result.status
+            return result
+        assert graded.failure is not None
+        result = self._result(check, graded.status, Failure(graded.failure.code, PRIVATE_ONLY), outcome.examples)
+        result.location = _location(part, check, lines, state, None)
+        return result
+
+    def _shown(self, part: PartSpec, check: CheckSpec, context: PartContext, lines: dict[str, int],
+               state: PartState, outcome: Any) -> CheckResult:
+        """The result of a run whose evidence may be shown: its example, output and replay."""
+        result = self._result(check, outcome.status, outcome.failure, outcome.examples)
+        result.location = _location(part, check, lines, state, outcome.failure)
+        result.output = context.check_output()
+        if outcome.failure is not None and outcome.scenario is not None:
+            result.counterexample = {k: getattr(outcome.scenario, k) for k in check.shown_fields}
+            if outcome.failure.about_example:
+                where = outcome.scenario.describe(check.shown_fields)
+                lead = "it already fails for" if outcome.shrunk else "it failed for"
+                result.message = "%s; %s %s" % (outcome.failure.message, lead, where)
+                result.replay = self._replay(check)
+        if outcome.scale_law:
+            result.details["scale"] = outcome.scale_law
+        return result
 
     def _result(self, check: CheckSpec, status: Status, failure: Failure | None, examples: int = 0) -> CheckResult:
         return CheckResult(

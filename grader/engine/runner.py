@@ -2,7 +2,8 @@
 
 Settings are explicit (never Hypothesis's CI-dependent defaults): no example database, no deadline, a fixed number of
 examples, only the generate and shrink phases, and a seed derived from the grading seed
-and the check id, so the same --seed reproduces the same examples and the same failure.
+and the check id, so the same --seed reproduces the same examples and the same failure (or,
+under a course's grading secret, from the submission's private key: see `engine.secret`).
 Shrinking keeps the diagnosis: once a check failed with some code, only examples failing
 with that code count as failures, so the minimal counterexample shows the same mistake.
 A timeout or crash stops the check at once (nothing is shrunk through a dead worker).
@@ -13,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import hashlib
+import hmac
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -76,8 +78,14 @@ def private_hypothesis_home() -> Iterator[None]:
         configuration.set_hypothesis_home_dir(before)
 
 
-def check_seed(grading_seed: int, check_id: str) -> int:
-    digest = hashlib.sha256(("%d:%s" % (grading_seed, check_id)).encode()).digest()
+def check_seed(grading_seed: int, check_id: str, private_key: bytes | None = None) -> int:
+    """The Hypothesis seed of one check: public, from the grading seed and the check id; or, with
+    a submission's `private_key` (engine.secret), HMAC-SHA256(key, check id), which nobody
+    without the course's secret can compute (the grading seed plays no part then)."""
+    if private_key is not None:
+        digest = hmac.new(private_key, b"check/" + check_id.encode(), hashlib.sha256).digest()
+    else:
+        digest = hashlib.sha256(("%d:%s" % (grading_seed, check_id)).encode()).digest()
     return int.from_bytes(digest[:8], "little")
 
 
@@ -89,13 +97,16 @@ def evaluate(spec: CheckSpec, context: CheckContext, scenario: Any) -> Outcome:
         return failed.failure
 
 
-def run_check(spec: CheckSpec, context: CheckContext, grading_seed: int, max_examples: int) -> CheckOutcome:
-    """Run `spec` on up to `max_examples` examples; the verdict, with the shrunk failing example."""
+def run_check(spec: CheckSpec, context: CheckContext, grading_seed: int, max_examples: int,
+              private_key: bytes | None = None) -> CheckOutcome:
+    """Run `spec` on up to `max_examples` examples (private ones with `private_key`, see
+    `check_seed`); the verdict, with the shrunk failing example."""
     with private_hypothesis_home():
-        return _run_check(spec, context, grading_seed, max_examples)
+        return _run_check(spec, context, grading_seed, max_examples, private_key)
 
 
-def _run_check(spec: CheckSpec, context: CheckContext, grading_seed: int, max_examples: int) -> CheckOutcome:
+def _run_check(spec: CheckSpec, context: CheckContext, grading_seed: int, max_examples: int,
+               private_key: bytes | None) -> CheckOutcome:
     state = _State()
 
     def prop(scenario) -> None:
@@ -131,7 +142,7 @@ def _run_check(spec: CheckSpec, context: CheckContext, grading_seed: int, max_ex
         report_multiple_bugs=False,
         print_blob=False,
     )(given(spec.strategy)(prop))
-    test = hypothesis_seed(check_seed(grading_seed, spec.id))(test)
+    test = hypothesis_seed(check_seed(grading_seed, spec.id, private_key))(test)
     try:
         test()
     except _Falsified as falsified:

@@ -117,6 +117,10 @@ def build_parser() -> argparse.ArgumentParser:
                       help="Gradescope's submission_metadata.json: submission time and due date")
     late.add_argument("--submitted-at", metavar="TIME", help="submission time, ISO 8601 with offset")
     late.add_argument("--due", metavar="TIME", help="due date, ISO 8601 with offset")
+    grade.add_argument("--secret-file", type=Path, default=None, metavar="FILE",
+                       help="the course's grading secret (else the GRADER_SECRET environment variable): each"
+                            " check's examples are private to the secret and the submission's contents;"
+                            " reports show failures on public examples only")
     grade.add_argument("--decisions", type=Path, default=None, metavar="FILE",
                        help="apply reviewers' decisions (written by `grader review`) to the checks pending review")
 
@@ -192,7 +196,7 @@ def _child_args(args: argparse.Namespace) -> list[str]:
                         ("--variant", args.variant),
                         ("--timeout", args.timeout), ("--metadata", args.metadata),
                         ("--submitted-at", args.submitted_at), ("--due", args.due),
-                        ("--decisions", args.decisions)):
+                        ("--decisions", args.decisions), ("--secret-file", args.secret_file)):
         if value is not None:
             out += [flag, str(value)]
     for selector in args.only:
@@ -219,6 +223,7 @@ def _grade(args: argparse.Namespace) -> int:
     from ..engine.grading import GradeOptions, Grading
     from ..engine.plan import plan
     from ..engine.rubric import load_rubric
+    from ..engine.secret import read_secret
     from ..sandbox.jail import resolve_mode
     from . import formats
     from .batch import CHILD_MARGIN_S, grade_many
@@ -236,12 +241,13 @@ def _grade(args: argparse.Namespace) -> int:
     planned = plan(rubric, args.max_examples)
     planned.validate_selectors(args.only)
     decisions = _decisions(args.decisions)
+    secret = read_secret(args.secret_file)
 
     def grade_one(path: str) -> GradeReport:
         options = GradeOptions(
             seed=args.seed, only=args.only, max_examples=args.max_examples, sandbox=args.sandbox,
             call_timeout_s=args.timeout, rubric_path=args.rubric, variant=args.variant, public_only=args.public,
-            submitted_at=submitted, due_at=due)
+            submitted_at=submitted, due_at=due, secret=secret)
         report = Grading(path, options, rubric, planned).run()
         if decisions:
             from ..engine.reviews import apply_decisions
@@ -386,7 +392,8 @@ def _export(args: argparse.Namespace) -> int:
     rubric_path = args.rubric or default_rubric_path()
     load_rubric(rubric_path)
     names = export_gradescope(args.out, rubric_path)
-    print("wrote %s (%d files: setup.sh, run_autograder, rubric.toml, the grader's source)" % (args.out, len(names)))
+    print("wrote %s (%d files: setup.sh, run_autograder, rubric.toml, a grading secret made for this bundle, the"
+          " grader's source; keep the bundle from students)" % (args.out, len(names)))
     return 0
 
 
