@@ -20,6 +20,7 @@ from .. import __version__
 from ..errors import SubmissionError
 from ..model.codes import Code, Status
 from ..model.results import CheckResult, GradeReport, QuestionResult
+from ..model.text import clean_name, clean_report
 from ..sandbox.jail import resolve_mode
 from ..sandbox.process import SandboxConfig, WorkerSession, WorkerSpec
 from ..sandbox.snapshot import SourceFile
@@ -109,12 +110,13 @@ class Grading:
         self.planned = planned if planned is not None and planned.rubric is rubric else None
         self.seed = options.seed if options.seed is not None else rubric.settings.seed
         self.mode = resolve_mode(options.sandbox)
-        self.label = options.label or str(path)
+        self.label = clean_name(options.label or path)
         parts = [p for p in rubric.assignment.parts if p.kind == "code"]
         patterns = {p.module: document_patterns(p, rubric.raw_settings)
                     for p in rubric.assignment.parts if p.kind == "document"}
         self.snapshot = take_submission(path, [p.filename for p in parts], rubric.policies,
                                         tuple(g for globs in patterns.values() for g in globs))
+        self.files = submission_files(self.snapshot.original)  # what was handed in, before any student code ran
         self.documents = {module: find_document(self.snapshot.root, globs) for module, globs in patterns.items()}
         if not any(self.snapshot.files[p.filename].ok for p in parts) and not any(self.documents.values()):
             problems = "; ".join([self.snapshot.files[p.filename].problem() for p in parts] + [
@@ -145,7 +147,6 @@ class Grading:
                 questions += self._grade_part(planned, part)
             questions, dropped = settle_alternatives(questions, self._present(), self.rubric.alternatives,
                                                      self._filenames())
-            files = submission_files(self.snapshot.root)
         finally:
             for session in self.sessions.values():
                 session.close()
@@ -169,12 +170,12 @@ class Grading:
                                   " includes them" % (self.not_run["checks"], self.not_run["points"]))
         policies = self.rubric.policies
         graded = tuple(path.name for path in self.documents.values() if path is not None)
-        for penalty in (format_penalty(policies.format, files, report.max_score, graded),
+        for penalty in (format_penalty(policies.format, self.files, report.max_score, graded),
                         late_penalty(policies.late, self.options.submitted_at, self.options.due_at, report.score)):
             if penalty is not None:
                 report.penalties.append(penalty)
         report.duration_s = time.monotonic() - self.started
-        return report
+        return clean_report(report)
 
     def _present(self) -> set[str]:
         """The parts handed in: a code part's file, a document part's document."""

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import __version__
 from ..errors import GraderError, UsageError
+from ..model.text import clean_line, clean_text
 from .formats import FORMATS
 
 if TYPE_CHECKING:
@@ -351,7 +352,10 @@ def _emit(args: argparse.Namespace, reports: list[GradeReport], options: RenderO
     if args.format == "table" or (args.output and args.format != "github"):
         console = make_console()
         for report in reports:
-            render_terminal(report, console)
+            try:
+                render_terminal(report, console)
+            except Exception as exc:  # noqa: BLE001 - one submission's report never stops the others
+                render_terminal(formats.unrenderable(report, exc), console)
     for report in reports:
         if report.error:
             print("grader: error: %s" % report.error, file=sys.stderr)
@@ -418,13 +422,13 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return handlers[args.command](args)
     except GraderError as exc:
-        print("grader: error: %s" % exc, file=sys.stderr)
+        print("grader: error: %s" % clean_line(str(exc)), file=sys.stderr)
         return exc.exit_status
     except KeyboardInterrupt:
         print("grader: interrupted", file=sys.stderr)
         return 2
     except Exception:  # noqa: BLE001 - the grader itself failed: say so, exit 2
-        print("grader: internal error (please report it):\n" + traceback.format_exc(), file=sys.stderr)
+        print("grader: internal error (please report it):\n" + clean_text(traceback.format_exc()), file=sys.stderr)
         return 2
 
 
