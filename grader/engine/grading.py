@@ -96,6 +96,12 @@ def _location(part: PartSpec, check: CheckSpec, lines: dict[str, int], state: Pa
     return {"file": part.filename, "line": 1}
 
 
+def _why(exc: BaseException) -> str:
+    """An exception in a few words (it may carry submission data: the report cleans it)."""
+    text = str(exc)
+    return "%s: %s" % (type(exc).__name__, text[:200]) if text else type(exc).__name__
+
+
 class Grading:
     """One submission being graded."""
 
@@ -205,13 +211,21 @@ class Grading:
             if session:
                 session.close()
             return []
-        if part.grade_document is not None:
-            context = DocumentContext(self.rubric.assignment_settings, self.rubric.tolerance(part.name), self.seed,
-                                      self.snapshot.root)
-            results, state = grade_document_part(part, checks, self.documents.get(part.module), context), PartState()
-        else:
-            results, state = self._run_checks(part, checks, self.snapshot.files[part.filename])
-        part.finalize(results, state)
+        try:
+            if part.grade_document is not None:
+                context = DocumentContext(self.rubric.assignment_settings, self.rubric.tolerance(part.name),
+                                          self.seed, self.snapshot.root)
+                results, state = grade_document_part(part, checks, self.documents.get(part.module),
+                                                     context), PartState()
+            else:
+                results, state = self._run_checks(part, checks, self.snapshot.files[part.filename])
+            part.finalize(results, state)
+        except Exception as exc:  # noqa: BLE001 - one part's failure never costs another part's points
+            session = self.sessions.get(part.module)
+            if session:
+                session.close()
+            results = [self._result(c, "error", Failure("crash", "this part could not be graded (%s)" % _why(exc)))
+                       for c in checks]
         self._score(part.checks, results)
         note_points_at_stake(results)
         by_question: dict[str, list[CheckResult]] = {}
@@ -253,7 +267,12 @@ class Grading:
                 results.append(self._result(check, "error", Failure(
                     "missing", "%s has no %s" % (part.filename, what))))
                 continue
-            results.append(self._check_result(part, check, context, lines, state))
+            try:
+                results.append(self._check_result(part, check, context, lines, state))
+            except Exception as exc:  # noqa: BLE001 - whatever a reply held, it costs this check only
+                session.close()
+                results.append(self._result(check, "fail", Failure("crash", "the grader could not read what the"
+                                                                   " worker sent (%s)" % _why(exc))))
         return results, state
 
     def _check_result(self, part: PartSpec, check: CheckSpec, context: PartContext, lines: dict[str, int],
