@@ -6,6 +6,7 @@ cannot change what is graded. Symlinks that point outside the folder are not fol
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import os
 import shutil
@@ -107,26 +108,27 @@ def take_snapshot(path: str | os.PathLike, expected: list[str]) -> Snapshot:
 def walk_files(folder: Path, skip: frozenset[str] | set[str] = frozenset(), max_depth: int = MAX_DEPTH,
                max_entries: int = MAX_SEEN) -> tuple[list[Path], list[str]]:
     """Every file (any kind but a folder; symlinks included, never followed) under `folder`,
-    sorted by path, walked without recursion: folders named in `skip` or that are symlinks are
-    not entered, nor folders deeper than `max_depth`, and at most `max_entries` entries are
-    looked at. Returns (files, what the limits left out, in words)."""
+    shallowest first (the top's files before any folder's), walked breadth first without
+    recursion: folders named in `skip` or that are symlinks are not entered, nor folders deeper
+    than `max_depth`, and at most `max_entries` entries are looked at. Returns (files, what the
+    limits left out, in words)."""
     files: list[Path] = []
     limits: list[str] = []
-    pending: list[tuple[Path, int]] = [(folder, 0)]
+    pending: collections.deque[tuple[Path, int]] = collections.deque([(folder, 0)])
     seen = 0
     while pending:
-        current, depth = pending.pop()
+        current, depth = pending.popleft()  # breadth first: the entry limit keeps the top
         try:
             with os.scandir(current) as found:
                 entries = sorted(found, key=lambda entry: entry.name)
         except OSError:
             continue
-        for entry in reversed(entries):
+        for entry in entries:
             seen += 1
             if seen > max_entries:
                 limits.append("the submission holds more than %d files and folders; only the first were"
                               " looked at" % max_entries)
-                return sorted(files), limits
+                return _shallowest_first(files), limits
             try:
                 is_dir = entry.is_dir(follow_symlinks=False)
             except OSError:
@@ -140,7 +142,11 @@ def walk_files(folder: Path, skip: frozenset[str] | set[str] = frozenset(), max_
                     limits.append("folders nested more than %d levels deep were not looked at" % max_depth)
             else:
                 pending.append((Path(entry.path), depth + 1))
-    return sorted(files), limits
+    return _shallowest_first(files), limits
+
+
+def _shallowest_first(files: list[Path]) -> list[Path]:
+    return sorted(files, key=lambda path: (len(path.parts), path))
 
 
 def _copy_files(folder: Path, snapshot: Snapshot) -> None:
