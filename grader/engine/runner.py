@@ -2,7 +2,8 @@
 
 Settings are explicit (never Hypothesis's CI-dependent defaults): no example database, no deadline, a fixed number of
 examples, only the generate and shrink phases, and a seed derived from the grading seed
-and the check id, so the same --seed reproduces the same examples and the same failure.
+and the check id, so the same --seed reproduces the same examples and the same failure (or,
+under a course's grading secret, from the submission's private key: see `engine.secret`).
 Shrinking keeps the diagnosis: once a check failed with some code, only examples failing
 with that code count as failures, so the minimal counterexample shows the same mistake.
 A timeout or crash stops the check at once (nothing is shrunk through a dead worker).
@@ -17,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import hashlib
+import hmac
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -91,8 +93,14 @@ def private_hypothesis_home() -> Iterator[None]:
         configuration.set_hypothesis_home_dir(before)
 
 
-def check_seed(grading_seed: int, check_id: str) -> int:
-    digest = hashlib.sha256(("%d:%s" % (grading_seed, check_id)).encode()).digest()
+def check_seed(grading_seed: int, check_id: str, private_key: bytes | None = None) -> int:
+    """The Hypothesis seed of one check: public, from the grading seed and the check id; or, with
+    a submission's `private_key` (engine.secret), HMAC-SHA256(key, check id), which nobody
+    without the course's secret can compute (the grading seed plays no part then)."""
+    if private_key is not None:
+        digest = hmac.new(private_key, b"check/" + check_id.encode(), hashlib.sha256).digest()
+    else:
+        digest = hashlib.sha256(("%d:%s" % (grading_seed, check_id)).encode()).digest()
     return int.from_bytes(digest[:8], "little")
 
 
@@ -127,18 +135,21 @@ def set_aside(outcome: Outcome, ignored: frozenset[str]) -> Outcome:
     return first
 
 
-def run_check(spec: CheckSpec, context: CheckContext, grading_seed: int, max_examples: int) -> CheckOutcome:
-    """Run `spec` on up to `max_examples` examples; the verdict, with the shrunk failing example
-    (and, for a check with components, each component's verdict)."""
+def run_check(spec: CheckSpec, context: CheckContext, grading_seed: int, max_examples: int,
+              private_key: bytes | None = None) -> CheckOutcome:
+    """Run `spec` on up to `max_examples` examples (private ones with `private_key`, see
+    `check_seed`); the verdict, with the shrunk failing example (and, for a check with
+    components, each component's verdict)."""
     with private_hypothesis_home():
-        outcome = _run_check(spec, context, grading_seed, max_examples)
+        outcome = _run_check(spec, context, grading_seed, max_examples, private_key)
         if spec.components:
-            outcome.components = _component_verdicts(spec, context, grading_seed, max_examples, outcome)
+            outcome.components = _component_verdicts(spec, context, grading_seed, max_examples, outcome,
+                                                     private_key)
         return outcome
 
 
 def _component_verdicts(spec: CheckSpec, context: CheckContext, grading_seed: int, max_examples: int,
-                        outcome: CheckOutcome) -> list[ComponentOutcome]:
+                        outcome: CheckOutcome, private_key: bytes | None) -> list[ComponentOutcome]:
     """Each component's verdict: the first run's failure charges the components it names; the
     check is run again with those set aside until it passes, fails as a whole, or every
     component is charged."""
@@ -158,12 +169,12 @@ def _component_verdicts(spec: CheckSpec, context: CheckContext, grading_seed: in
         ignored = frozenset(name for name, v in verdicts.items() if v.failure is not None)
         if len(ignored) == len(verdicts):
             break
-        current = _run_check(spec, context, grading_seed, max_examples, ignored)
+        current = _run_check(spec, context, grading_seed, max_examples, private_key, ignored)
     return list(verdicts.values())
 
 
 def _run_check(spec: CheckSpec, context: CheckContext, grading_seed: int, max_examples: int,
-               ignored: frozenset[str] = frozenset()) -> CheckOutcome:
+               private_key: bytes | None, ignored: frozenset[str] = frozenset()) -> CheckOutcome:
     state = _State()
 
     def prop(scenario) -> None:
@@ -199,7 +210,7 @@ def _run_check(spec: CheckSpec, context: CheckContext, grading_seed: int, max_ex
         report_multiple_bugs=False,
         print_blob=False,
     )(given(spec.strategy)(prop))
-    test = hypothesis_seed(check_seed(grading_seed, spec.id))(test)
+    test = hypothesis_seed(check_seed(grading_seed, spec.id, private_key))(test)
     try:
         test()
     except _Falsified as falsified:

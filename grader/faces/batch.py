@@ -17,6 +17,7 @@ from collections.abc import Callable
 from .. import __version__
 from ..errors import RubricError, SubmissionError
 from ..model.results import GradeReport
+from ..model.text import clean_name, clean_report
 
 CHILD_MARGIN_S = 120.0
 """How much longer than the rubric's submission_timeout_s a child grader may take: start-up,
@@ -24,8 +25,9 @@ Hypothesis and the report, on top of the time the submission itself may use."""
 
 
 def error_report(path: str, seed: int, message: str, assignment: str = "") -> GradeReport:
-    return GradeReport(grader_version=__version__, assignment=assignment, submission=str(path), seed=seed,
-                       questions=[], sandbox="not started", error=message)
+    """The report of a submission that was not graded (its name and the message made safe)."""
+    return clean_report(GradeReport(grader_version=__version__, assignment=assignment, submission=clean_name(path),
+                                    seed=seed, questions=[], sandbox="not started", error=message))
 
 
 def grade_in_process(path: str, grade_one: Callable[[str], GradeReport], seed: int,
@@ -70,7 +72,7 @@ def grade_in_child(path: str, child_args: list[str], seed: int, timeout_s: float
             return error_report(path, seed, "grading did not finish within %g s" % timeout_s, assignment)
         if out.exists():
             try:
-                return GradeReport.from_json(json.loads(out.read_text(encoding="utf-8")))
+                return clean_report(GradeReport.from_json(json.loads(out.read_text(encoding="utf-8"))))
             except (ValueError, KeyError, TypeError) as exc:
                 return error_report(path, seed, "unreadable report from the child grader (%s)" % exc, assignment)
         lines = [line for line in done.stderr.strip().splitlines() if line.strip()]
@@ -93,7 +95,7 @@ def grade_many(paths: list[str], grade_one: Callable[[str], GradeReport], child_
 
         def finish(index: int, report: GradeReport) -> None:
             reports[index] = report
-            bar.update(task, advance=1, description=Path(paths[index]).name)
+            bar.update(task, advance=1, description=clean_name(Path(paths[index]).name))
 
         if jobs <= 1:
             for index, path in enumerate(paths):

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import __version__
 from ..errors import GraderError, UsageError
+from ..model.text import clean_line, clean_text
 from .formats import FORMATS
 
 if TYPE_CHECKING:
@@ -119,6 +120,10 @@ def build_parser() -> argparse.ArgumentParser:
                       help="Gradescope's submission_metadata.json: submission time and due date")
     late.add_argument("--submitted-at", metavar="TIME", help="submission time, ISO 8601 with offset")
     late.add_argument("--due", metavar="TIME", help="due date, ISO 8601 with offset")
+    grade.add_argument("--secret-file", type=Path, default=None, metavar="FILE",
+                       help="the course's grading secret (else the GRADER_SECRET environment variable): each"
+                            " check's examples are private to the secret and the submission's contents;"
+                            " reports show failures on public examples only")
     grade.add_argument("--decisions", type=Path, default=None, metavar="FILE",
                        help="apply reviewers' decisions (written by `grader review`) to the checks pending review")
 
@@ -194,7 +199,7 @@ def _child_args(args: argparse.Namespace) -> list[str]:
                         ("--variant", args.variant),
                         ("--timeout", args.timeout), ("--metadata", args.metadata),
                         ("--submitted-at", args.submitted_at), ("--due", args.due),
-                        ("--decisions", args.decisions)):
+                        ("--decisions", args.decisions), ("--secret-file", args.secret_file)):
         if value is not None:
             out += [flag, str(value)]
     for selector in args.only:
@@ -237,6 +242,7 @@ def _grade(args: argparse.Namespace) -> int:
     from ..engine.grading import GradeOptions, Grading
     from ..engine.plan import plan
     from ..engine.rubric import load_rubric
+    from ..engine.secret import read_secret
     from ..sandbox.jail import resolve_mode
     from . import formats
     from .batch import CHILD_MARGIN_S, grade_many
@@ -255,12 +261,14 @@ def _grade(args: argparse.Namespace) -> int:
     planned.validate_selectors(args.only)
     decisions = _decisions(args.decisions)
     single_on_terminal = len(paths) == 1 and sys.stderr.isatty()
+    secret = read_secret(args.secret_file)
 
     def grade_one(path: str) -> GradeReport:
         options = GradeOptions(
             seed=args.seed, only=args.only, max_examples=args.max_examples, sandbox=args.sandbox,
             call_timeout_s=args.timeout, rubric_path=args.rubric, variant=args.variant, public_only=args.public,
-            submitted_at=submitted, due_at=due, progress=progress_line() if single_on_terminal else None)
+            submitted_at=submitted, due_at=due, secret=secret,
+            progress=progress_line() if single_on_terminal else None)
         report = Grading(path, options, rubric, planned).run()
         if decisions:
             from ..engine.reviews import apply_decisions
@@ -364,7 +372,10 @@ def _emit(args: argparse.Namespace, reports: list[GradeReport], options: RenderO
     if args.format == "table" or (args.output and args.format != "github"):
         console = make_console()
         for report in reports:
-            render_terminal(report, console)
+            try:
+                render_terminal(report, console)
+            except Exception as exc:  # noqa: BLE001 - one submission's report never stops the others
+                render_terminal(formats.unrenderable(report, exc), console)
     for report in reports:
         if report.error:
             print("grader: error: %s" % report.error, file=sys.stderr)
@@ -405,7 +416,8 @@ def _export(args: argparse.Namespace) -> int:
     rubric_path = args.rubric or default_rubric_path()
     load_rubric(rubric_path)
     names = export_gradescope(args.out, rubric_path)
-    print("wrote %s (%d files: setup.sh, run_autograder, rubric.toml, the grader's source)" % (args.out, len(names)))
+    print("wrote %s (%d files: setup.sh, run_autograder, rubric.toml, a grading secret made for this bundle, the"
+          " grader's source; keep the bundle from students)" % (args.out, len(names)))
     return 0
 
 
@@ -430,13 +442,13 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return handlers[args.command](args)
     except GraderError as exc:
-        print("grader: error: %s" % exc, file=sys.stderr)
+        print("grader: error: %s" % clean_line(str(exc)), file=sys.stderr)
         return exc.exit_status
     except KeyboardInterrupt:
         print("grader: interrupted", file=sys.stderr)
         return 2
     except Exception:  # noqa: BLE001 - the grader itself failed: say so, exit 2
-        print("grader: internal error (please report it):\n" + traceback.format_exc(), file=sys.stderr)
+        print("grader: internal error (please report it):\n" + clean_text(traceback.format_exc()), file=sys.stderr)
         return 2
 
 

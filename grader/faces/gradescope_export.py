@@ -3,7 +3,8 @@
 The zip holds setup.sh (run once to build the image: Python, torch's CPU build, bubblewrap),
 run_autograder (run per submission: grades /autograder/submission into
 /autograder/results/results.json, passing Gradescope's submission_metadata.json for the late
-policy), the rubric, and the grader's own source. AUTOGRADER_ROOT overrides /autograder so
+policy), the rubric, a grading secret made for this bundle (private examples: engine.secret),
+and the grader's own source. AUTOGRADER_ROOT overrides /autograder so
 that the bundle can be tried in any folder laid out the same way.
 """
 
@@ -12,6 +13,11 @@ from __future__ import annotations
 import zipfile
 from pathlib import Path
 
+from ..engine.secret import new_secret
+
+SECRET_NAME = "grading_secret"
+"""The bundle's own grading secret (a fresh one per export): Gradescope grades every submission
+on private examples (engine.secret); keep the bundle itself away from students."""
 
 SETUP_SH = """\
 #!/usr/bin/env bash
@@ -46,10 +52,15 @@ mkdir -p "$ROOT/results"
 rm -f "$ROOT/results/results.json"
 META=()
 if [ -f "$ROOT/submission_metadata.json" ]; then META=(--metadata "$ROOT/submission_metadata.json"); fi
+SECRET=()
+if [ -f "$ROOT/source/grading_secret" ]; then
+  chmod 600 "$ROOT/source/grading_secret" 2>/dev/null || true
+  SECRET=(--secret-file "$ROOT/source/grading_secret")
+fi
 cd "$ROOT"
 PYTHONPATH="$ROOT/source${PYTHONPATH:+:$PYTHONPATH}" "$PY" -m grader grade \\
   --rubric "$ROOT/source/rubric.toml" --format gradescope -o "$ROOT/results/results.json" \\
-  ${META[@]+"${META[@]}"} -- "$ROOT/submission"
+  ${META[@]+"${META[@]}"} ${SECRET[@]+"${SECRET[@]}"} -- "$ROOT/submission"
 status=$?
 if [ ! -s "$ROOT/results/results.json" ]; then
   printf '{"score": 0, "output": "The autograder failed (exit %s); please tell the course staff.", "tests": []}\\n' \\
@@ -71,6 +82,10 @@ def export_gradescope(out: str | Path, rubric_path: Path) -> list[str]:
             names.append(name)
         bundle.writestr("rubric.toml", rubric_path.read_text(encoding="utf-8"))
         names.append("rubric.toml")
+        info = zipfile.ZipInfo(SECRET_NAME)
+        info.external_attr = 0o100600 << 16
+        bundle.writestr(info, new_secret() + "\n")
+        names.append(SECRET_NAME)
         for path in sorted(package.rglob("*")):
             if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc":
                 name = "grader/" + path.relative_to(package).as_posix()

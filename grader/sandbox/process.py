@@ -27,7 +27,8 @@ from .jail import (
     OUR_WORKERS, SANDBOX_ROOT, SANDBOX_RUNTIME_DIR, ProcessJail, bwrap_argv, die_with_grader,
     worker_env,
 )
-from .protocol import FrameError, FrameTimeout, printable, read_frame, result_problem, write_frame
+from .protocol import (FrameError, FrameTimeout, printable, read_frame, reply_problem, result_problem,
+                       write_frame)
 import contextlib
 
 RUNTIME_FILES = (Path(__file__).with_name("worker.py"), Path(protocol.__file__).resolve())
@@ -183,7 +184,10 @@ class Worker:
         if reply.get("status") != "ready":
             self._fail("crash", "the worker did not start properly")
         failed = reply.get("failed_limits")
-        self.unenforced_limits = [str(name)[:40] for name in failed[:10]] if isinstance(failed, list) else []
+        if not isinstance(failed, list) or not all(type(name) is str for name in failed):
+            self._fail("crash", "the worker did not start properly (a malformed list of limits)")
+            return
+        self.unenforced_limits = [name[:40] for name in failed[:10]]
         self.ready = True
 
     def request(self, header: dict, arrays: list | None = None, timeout_s: float | None = None,
@@ -206,6 +210,9 @@ class Worker:
         if not isinstance(reply.get("status"), str):
             self._fail("crash", "the worker sent a reply without a status during %s (protocol broken by the"
                                 " submission)" % what)
+        problem = reply_problem(reply, str(header.get("op")))
+        if problem is not None:
+            self._fail("crash", "the worker sent %s during %s (protocol broken by the submission)" % (problem, what))
         if header.get("op") == "call" and reply["status"] == "ok":
             problem = result_problem(self.spec.result_shape(str(header.get("task"))), reply.get("result"),
                                      len(reply_arrays), self.spec.run_keys)
