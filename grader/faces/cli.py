@@ -105,9 +105,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="rubric TOML (default: the one packaged with the assignment)")
     grade.add_argument("--variant", default=None, metavar="NAME",
                        help="the semester's text the submission answers (default: the rubric's, sp21); see below")
-    grade.add_argument("--sandbox", choices=("auto", "bwrap", "none"), default="auto",
-                       help="run student code inside bubblewrap (bwrap), as a plain limited subprocess (none), "
-                            "or bwrap when it works here (auto, the default)")
+    grade.add_argument("--sandbox", choices=("auto", "bwrap", "user", "none"), default="auto",
+                       help="isolation of student code: bubblewrap's namespaces (bwrap); an unprivileged user id of "
+                            "its own, for a grader running as root where bubblewrap cannot work, e.g. Docker (user); "
+                            "a plain limited subprocess (none); or the strongest that works here (auto, the default)")
     grade.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
                        help="deadline for one call into the submission (default: the rubric's, 5 s)")
     grade.add_argument("--jobs", type=int, default=1, metavar="N",

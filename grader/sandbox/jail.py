@@ -9,6 +9,7 @@ cgroup where one can be made, and otherwise finds its descendants through /proc.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import shutil
@@ -22,7 +23,7 @@ from typing import Any
 
 from ..errors import SandboxUnavailable
 from .protocol import printable
-import contextlib
+from .tiers import is_worker_uid, user_problem
 
 SANDBOX_ROOT = "/submission"
 SANDBOX_RUNTIME_DIR = "/opt/backprop-grader"
@@ -32,20 +33,45 @@ PACKAGE_DIR = Path(__file__).resolve().parent.parent
 """The grader's own package: hidden inside the sandbox (rubrics, reference data, source)."""
 
 
+TIERS = ("bwrap", "user", "none")
+"""Isolation tiers, strongest first: bubblewrap's namespaces; an unprivileged user id of its own
+per worker (`grader.sandbox.tiers`, for hosts without user namespaces); none."""
+
+
 def resolve_mode(requested: str) -> str:
-    """Map --sandbox auto|bwrap|none to the mode used. `auto` is bwrap where bubblewrap can
-    create its sandbox here, else none; `bwrap` where it cannot is an error."""
-    if requested not in ("auto", "bwrap", "none"):
-        raise SandboxUnavailable("unknown sandbox %r (choose auto, bwrap or none)" % requested)
+    """Map --sandbox auto|bwrap|user|none to the tier used. `auto` is the strongest tier that
+    works here (bwrap, else user, else none); a named tier that cannot work is an error."""
+    if requested not in ("auto",) + TIERS:
+        raise SandboxUnavailable("unknown sandbox %r (choose auto, bwrap, user or none)" % requested)
     if requested == "none":
         return "none"
-    problem = bwrap_problem()
+    if requested in ("auto", "bwrap"):
+        problem = bwrap_problem()
+        if problem is None:
+            return "bwrap"
+        if requested == "bwrap":
+            raise SandboxUnavailable("--sandbox bwrap was requested but %s; pass --sandbox user or none to grade "
+                                     "without it" % problem)
+    problem = user_problem()
     if problem is None:
-        return "bwrap"
-    if requested == "auto":
-        return "none"
-    raise SandboxUnavailable("--sandbox bwrap was requested but %s; pass --sandbox none to grade without it"
-                             % problem)
+        return "user"
+    if requested == "user":
+        raise SandboxUnavailable("--sandbox user was requested but %s; pass --sandbox none to grade without it"
+                                 % problem)
+    return "none"
+
+
+def tier_notice(mode: str, requested: str = "auto") -> str | None:
+    """What a report says about its tier when it is weaker than bubblewrap (None for bwrap)."""
+    if mode == "user":
+        return ("sandbox: user (bubblewrap is not usable here: %s; student code ran under an unprivileged user id "
+                "of its own with resource limits: it could not write the grader, the report or the submission, "
+                "but it could read world-readable files and use the network)" % (bwrap_problem() or "not chosen"))
+    if mode == "none":
+        why = "" if requested == "none" else " (bubblewrap: %s; user tier: %s)" % (bwrap_problem(), user_problem())
+        return ("sandbox: none -- NOT ISOLATED%s: student code ran as a plain subprocess of the grader's own user "
+                "with resource limits only" % why)
+    return None
 
 
 _PROBED: dict[str, str | None] = {}
@@ -143,14 +169,15 @@ def _bwrap_supports(option: str) -> bool:
     return option in _OPTIONS[path]
 
 
-def worker_env() -> dict[str, str]:
-    """The whole environment a worker sees (nothing of the grader's is passed through)."""
+def worker_env(home: str = "/tmp") -> dict[str, str]:
+    """The whole environment a worker sees (nothing of the grader's is passed through); `home`
+    is its HOME and TMPDIR."""
     return {
         "OMP_NUM_THREADS": "1",
         "MKL_NUM_THREADS": "1",
         "OPENBLAS_NUM_THREADS": "1",
-        "HOME": "/tmp",
-        "TMPDIR": "/tmp",
+        "HOME": home,
+        "TMPDIR": home,
         "PATH": "/usr/bin:/bin",
         "LANG": "C.UTF-8",
         "PYTHONHASHSEED": "0",
@@ -171,8 +198,9 @@ class ProcessJail:
     _probed = False
     _counter = 0
 
-    def __init__(self, max_pids: int) -> None:
+    def __init__(self, max_pids: int, uid: int | None = None) -> None:
         self.max_pids = max_pids
+        self.uid = uid
         self.path: Path | None = None
         base = self._cgroup_base()
         if base is not None:
@@ -234,12 +262,15 @@ class ProcessJail:
         return ["/bin/sh", "-c", '"$@"', "sh"] + argv
 
     def members(self, root_pid: int) -> set[int]:
+        """The worker's processes: its cgroup's (else its descendants and this grader's strays),
+        and, for a worker with a user id of its own (`uid`), every process of that user."""
+        owned = processes_of(self.uid) if self.uid is not None and is_worker_uid(self.uid) else set()
         if self.path is not None:
             try:
-                return {int(p) for p in (self.path / "cgroup.procs").read_text().split()}
+                return owned | {int(p) for p in (self.path / "cgroup.procs").read_text().split()}
             except OSError:
-                return set()
-        return process_tree(root_pid) | _strays()
+                return owned
+        return owned | process_tree(root_pid) | _strays()
 
     def kill_all(self, root_pid: int) -> None:
         """SIGKILL the worker and everything it started; found before the first kill, so that
@@ -344,6 +375,23 @@ def process_parents() -> dict[int, int]:
                 with open("/proc/%s/stat" % entry, "rb") as handle:
                     stat = handle.read()
                 found[int(entry)] = int(stat[stat.rindex(b")") + 2:].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+    return found
+
+
+def processes_of(uid: int) -> set[int]:
+    """Every process visible in /proc whose real user id is `uid`."""
+    found = set()
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open("/proc/%s/status" % entry, "rb") as handle:
+                    for line in handle:
+                        if line.startswith(b"Uid:"):
+                            if int(line.split()[1]) == uid:
+                                found.add(int(entry))
+                            break
             except (OSError, ValueError, IndexError):
                 continue
     return found
