@@ -223,6 +223,7 @@ def _grade(args: argparse.Namespace) -> int:
     from ..sandbox.jail import resolve_mode
     from . import formats
     from .batch import CHILD_MARGIN_S, grade_many
+    from .preload import preload_grader_modules
 
     _check_numbers(args)
     paths = _submission_paths(args)
@@ -243,7 +244,9 @@ def _grade(args: argparse.Namespace) -> int:
             seed=args.seed, only=args.only, max_examples=args.max_examples, sandbox=args.sandbox,
             call_timeout_s=args.timeout, rubric_path=args.rubric, variant=args.variant, public_only=args.public,
             submitted_at=submitted, due_at=due)
-        report = Grading(path, options, rubric, planned).run()
+        grading = Grading(path, options, rubric, planned)  # starts the workers; no student code runs yet
+        preload_grader_modules()
+        report = grading.run()
         if decisions:
             from ..engine.reviews import apply_decisions
 
@@ -253,6 +256,8 @@ def _grade(args: argparse.Namespace) -> int:
     seed = args.seed if args.seed is not None else rubric.settings.seed
     timeout = rubric.settings.submission_timeout_s + CHILD_MARGIN_S
     progress = len(paths) > 1 and sys.stderr.isatty()
+    if args.jobs > 1:
+        preload_grader_modules()
     reports = grade_many(paths, grade_one, _child_args(args), args.jobs, seed, timeout, progress,
                          rubric.assignment.name)
     _emit(args, reports, options, rubric)

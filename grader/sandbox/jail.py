@@ -64,9 +64,11 @@ def resolve_mode(requested: str) -> str:
 def tier_notice(mode: str, requested: str = "auto") -> str | None:
     """What a report says about its tier when it is weaker than bubblewrap (None for bwrap)."""
     if mode == "user":
-        return ("sandbox: user (bubblewrap is not usable here: %s; student code ran under an unprivileged user id "
-                "of its own with resource limits: it could not write the grader, the report or the submission, "
-                "but it could read world-readable files and use the network)" % (bwrap_problem() or "not chosen"))
+        why = "chosen with --sandbox user" if requested == "user" else "bubblewrap is not usable here: %s" % (
+            bwrap_problem())
+        return ("sandbox: user (%s; student code ran under an unprivileged user id of its own with resource "
+                "limits: it could not write the grader, the report or the submission, but it could read "
+                "world-readable files and use the network)" % why)
     if mode == "none":
         why = "" if requested == "none" else " (bubblewrap: %s; user tier: %s)" % (bwrap_problem(), user_problem())
         return ("sandbox: none -- NOT ISOLATED%s: student code ran as a plain subprocess of the grader's own user "

@@ -1,0 +1,113 @@
+"""The isolation tiers (--sandbox bwrap | user | none): which one `auto` picks, what the report
+says about it, and attacks on what each tier must protect.
+
+Each attack here is a submission folder in tests/tier_attacks/, graded through the command
+line under every tier available on this machine (a tier that is not available is skipped,
+saying why).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from grader.errors import SandboxUnavailable
+from grader.sandbox.jail import TIERS, resolve_mode, tier_notice
+
+from .conftest import HAVE_BWRAP, HAVE_USER_TIER, NO_BWRAP_REASON, NO_USER_TIER_REASON, REFERENCE, ROOT
+
+TIER_ATTACKS = Path(__file__).resolve().parent / "tier_attacks"
+AVAILABLE = {"bwrap": HAVE_BWRAP, "user": HAVE_USER_TIER, "none": True}
+REASONS = {"bwrap": NO_BWRAP_REASON, "user": NO_USER_TIER_REASON, "none": ""}
+
+
+def tier_params(tiers: tuple[str, ...] = TIERS) -> list:
+    """One pytest param per tier, skipped (with the reason) where the tier is not available."""
+    return [pytest.param(tier, id=tier, marks=[pytest.mark.skipif(not AVAILABLE[tier], reason=REASONS[tier])])
+            for tier in tiers]
+
+
+def test_auto_picks_the_strongest_available_tier() -> None:
+    strongest = next(tier for tier in TIERS if AVAILABLE[tier])
+    assert resolve_mode("auto") == strongest
+    for tier in TIERS:
+        if AVAILABLE[tier]:
+            assert resolve_mode(tier) == tier
+        else:
+            with pytest.raises(SandboxUnavailable):
+                resolve_mode(tier)
+    with pytest.raises(SandboxUnavailable):
+        resolve_mode("chroot")
+
+
+def test_weaker_tiers_say_so_in_the_report() -> None:
+    assert tier_notice("bwrap") is None
+    assert "unprivileged user id" in (tier_notice("user") or "")
+    assert "NOT ISOLATED" in (tier_notice("none") or "")
+
+
+def stage_attack(name: str, folder: Path, extra: dict[str, str] | None = None) -> Path:
+    """folder/sub: the attack's files, the honest key they import (_key.py), the honest theory.py
+    and `extra` files."""
+    submission = folder / "sub"
+    shutil.copytree(TIER_ATTACKS / name, submission)
+    shutil.copy(REFERENCE / "mlp.py", submission / "_key.py")
+    shutil.copy(REFERENCE / "theory.py", submission / "theory.py")
+    for file, text in (extra or {}).items():
+        (submission / file).write_text(text)
+    return submission
+
+
+def grade_cli(submission: Path, tier: str, cwd: Path, *args: str, pythonpath: Path = ROOT,
+              out_format: str = "json") -> tuple[subprocess.CompletedProcess, Path]:
+    """Grade `submission` through `python -m grader` (the grader package found on `pythonpath`)."""
+    out = cwd / "report.out"
+    env = dict(os.environ, PYTHONPATH=str(pythonpath), HYPOTHESIS_STORAGE_DIRECTORY=str(cwd / "hypothesis"))
+    done = subprocess.run(
+        [sys.executable, "-m", "grader", "grade", str(submission), "--format", out_format, "-o", str(out),
+         "--sandbox", tier, "--seed", "0", "--max-examples", "2", *args],
+        capture_output=True, text=True, cwd=cwd, env=env, timeout=300)
+    return done, out
+
+
+def tree_state(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize("tier", tier_params())
+def test_submission_cannot_rewrite_the_report_format(tier: str, tmp_path: Path) -> None:
+    """attack_rewrite_grader appends a forged `render` to the installed report formats at import.
+    The grader imports every module before student code runs, so the report is its own under
+    every tier; only without a sandbox can the attack write the install at all."""
+    install = Path(tempfile.mkdtemp(prefix="bpg-install-"))
+    try:
+        os.chmod(install, 0o755)  # where a real install lies: readable by everyone, writable by root
+        shutil.copytree(ROOT / "grader", install / "grader", ignore=shutil.ignore_patterns("__pycache__"))
+        submission = stage_attack("attack_rewrite_grader", tmp_path, {"_install.txt": str(install / "grader")})
+        before = tree_state(install)
+        cwd = tmp_path / "cwd"
+        cwd.mkdir()
+        done, out = grade_cli(submission, tier, cwd, "--only", "mlp.bce_loss", "--only", "mlp.mse_loss",
+                              pythonpath=install, out_format="gradescope")
+        assert done.returncode == 1, done.stderr  # graded, and not every check passed
+        text = out.read_text()
+        assert "FORGED" not in text and "FORGED" not in done.stderr
+        data = json.loads(text)
+        bce = [t for t in data["tests"] if t["name"].startswith("mlp.bce_loss")]
+        assert bce and all(t["score"] == 0 < t["max_score"] for t in bce)
+        assert data["score"] < sum(t["max_score"] for t in data["tests"])
+        assert "sandbox %s" % tier in data["output"]
+        if tier == "none":  # the attack did run and write: only the preloading kept the report honest
+            assert "FORGED" in (install / "grader" / "faces" / "formats" / "gradescope.py").read_text()
+        else:
+            assert tree_state(install) == before
+            assert not (install / "sitecustomize.py").exists()
+    finally:
+        shutil.rmtree(install, ignore_errors=True)
