@@ -111,3 +111,59 @@ def test_submission_cannot_rewrite_the_report_format(tier: str, tmp_path: Path) 
             assert not (install / "sitecustomize.py").exists()
     finally:
         shutil.rmtree(install, ignore_errors=True)
+
+
+def look_around(tier: str, tmp_path: Path) -> tuple[dict, str, Path]:
+    """Grade attack_look_around under `tier`; returns what it found, what the report shows of its
+    printed output (and the grader's stderr), and the original submission folder."""
+    results = tmp_path / "cwd"
+    results.mkdir()
+    os.chmod(tmp_path, 0o755)  # reachable, as a class folder usually is: only permissions keep it safe
+    submission = stage_attack("attack_look_around", tmp_path, {
+        "_install.txt": str(ROOT / "grader"), "_results.txt": str(results)})
+    (submission / "_original.txt").write_text(str(submission))
+    before = tree_state(tmp_path)
+    done, out = grade_cli(submission, tier, results, "--only", "mlp.bce_loss[value]")
+    assert done.returncode == 1, done.stderr
+    text = out.read_text()
+    data = json.loads(text)
+    outputs = [c["output"] for q in data["questions"] for c in q["checks"]]
+    found = json.loads(next(o for o in outputs if "look_around " in o).split("look_around ", 1)[1].splitlines()[0])
+    after = tree_state(tmp_path)
+    after.pop(str(out.relative_to(tmp_path)))
+    assert after == before, "the attack wrote outside its scratch space"
+    assert not any(found["wrote"].values()), found["wrote"]
+    assert data["sandbox"] == tier
+    return found, "\n".join(outputs) + done.stderr, submission
+
+
+def _rubric_text() -> str:
+    """A line of the packaged rubric that no report prints."""
+    lines = (ROOT / "grader" / "assignments" / "hw1" / "rubric.toml").read_text().splitlines()
+    return next(line for line in lines if line.startswith("#") and len(line) > 30)
+
+
+@pytest.mark.parametrize("tier", tier_params(("bwrap",)))
+def test_nothing_to_read_inside_bubblewrap(tier: str, tmp_path: Path) -> None:
+    """No sandbox command line, no mount table with the snapshot's host path, no package data."""
+    found, text, submission = look_around(tier, tmp_path)
+    for key in ("init", "parent", "mounts"):
+        assert found[key] == "<FileNotFoundError>", (key, found[key])
+    assert "<" in found["rubric"] and _rubric_text() not in text
+    for leak in ("bwrap", "--ro-bind", "backprop-grader-", str(ROOT), str(tmp_path)):
+        assert leak not in text, leak
+    assert found["uid"] == 65534
+
+
+@pytest.mark.parametrize("tier", tier_params(("user",)))
+def test_user_tier_identity_and_environment(tier: str, tmp_path: Path) -> None:
+    """Under the user tier the worker runs under a uid of its own, in no group of anyone's, with
+    the scrubbed environment and a private home; it writes nothing outside it (see look_around)."""
+    from grader.sandbox.jail import worker_env
+    from grader.sandbox.tiers import is_worker_uid
+
+    found, text, _ = look_around(tier, tmp_path)
+    assert is_worker_uid(found["uid"]) and is_worker_uid(found["gid"]) and found["uid"] != found["gid"]
+    assert found["groups"] == []
+    assert set(found["env"]) <= set(worker_env()) | {"PWD", "LC_CTYPE"}
+    assert found["home_mode"] == "0o700"

@@ -29,6 +29,7 @@ SANDBOX_ROOT = "/submission"
 SANDBOX_RUNTIME_DIR = "/opt/backprop-grader"
 NOBODY = 65534
 SCRATCH_BYTES = 64 << 20   # each of the sandbox's /tmp and /dev/shm
+PROC_FILES = ("/proc/cpuinfo",)
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
 """The grader's own package: hidden inside the sandbox (rubrics, reference data, source)."""
 
@@ -119,8 +120,9 @@ def _python_paths() -> list[str]:
 def bwrap_argv(snapshot: Path, python_argv: list[str], runtime_files: Iterable[Path] = ()) -> list[str]:
     """The bubblewrap command line: no network, read-only system and Python, the snapshot
     at /submission, each of `runtime_files` (the worker's own code) read-only under
-    /opt/backprop-grader by its name, nothing else of the grader's files, unprivileged uid,
-    own pid namespace."""
+    /opt/backprop-grader by its name, nothing else of the grader's files (its package folder is
+    hidden under an empty tmpfs), no /proc but /proc/cpuinfo, unprivileged uid, own pid
+    namespace."""
     argv = [
         "bwrap", "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
         "--unshare-user", "--uid", str(NOBODY), "--gid", str(NOBODY), "--hostname", "sandbox",
@@ -147,7 +149,11 @@ def bwrap_argv(snapshot: Path, python_argv: list[str], runtime_files: Iterable[P
     argv += ["--ro-bind", str(snapshot), SANDBOX_ROOT]
     for file in runtime_files:
         argv += ["--ro-bind", str(file), "%s/%s" % (SANDBOX_RUNTIME_DIR, file.name)]
-    argv += ["--proc", "/proc", "--dev", "/dev"]
+    # No /proc: it would show the sandbox's command line (/proc/1/cmdline) and the host paths of
+    # its mounts (/proc/self/mountinfo). Only the CPU description, which torch reads, is kept.
+    argv += ["--tmpfs", "/proc"] + [arg for name in PROC_FILES if os.path.exists(name)
+                                    for arg in ("--ro-bind", name, name)]
+    argv += ["--remount-ro", "/proc", "--dev", "/dev"]
     # The sandbox's own root and /dev are made read-only, so that writing files cannot fill the RAM.
     argv += sized + ["--tmpfs", "/dev/shm"]
     argv += ["--remount-ro", "/dev", "--remount-ro", "/", "--chdir", SANDBOX_ROOT, "--clearenv"]
