@@ -167,3 +167,73 @@ def test_user_tier_identity_and_environment(tier: str, tmp_path: Path) -> None:
     assert found["groups"] == []
     assert set(found["env"]) <= set(worker_env()) | {"PWD", "LC_CTYPE"}
     assert found["home_mode"] == "0o700"
+
+
+# -- resources of a worker as a whole -----------------------------------------------------------
+
+MEMFD_HOG = '''
+import os
+
+HELD = []
+block = b"\\1" * (15 << 20)  # under the file size limit
+for number in range(100):  # 1.5 GiB in memory files: outside the address space, not outside the cgroup
+    fd = os.memfd_create("hog%d" % number)
+    os.write(fd, block)
+    HELD.append(fd)
+print("held %d MiB in memory files" % (len(HELD) * 15))
+
+
+def loss(y, y_hat, kind):
+    return 0.0
+'''
+
+
+@pytest.mark.parametrize("tier", tier_params())
+def test_memory_files_count_against_the_workers_memory(tier: str, tmp_path: Path) -> None:
+    """A worker may address 1 GiB; memory files (memfd) are not in its address space, but its
+    cgroup counts them: holding 1.5 GiB of them gets the worker killed."""
+    from grader.sandbox.jail import ProcessJail
+    from grader.sandbox.process import SandboxConfig, WorkerSession, WorkerSpec, default_limits
+    from grader.sandbox.snapshot import take_snapshot
+
+    if "memory" not in ProcessJail.bounded():
+        pytest.skip("no writable memory cgroup here: only per-process limits apply (the report says so)")
+    folder = tmp_path / "sub"
+    folder.mkdir()
+    (folder / "theory.py").write_text(MEMFD_HOG)
+    snapshot = take_snapshot(folder, ["theory.py"])
+    config = SandboxConfig(mode=tier, load_timeout_s=60.0, limits=dict(default_limits(), address_space_bytes=1 << 30))
+    session = WorkerSession(snapshot.root, WorkerSpec("theory", inspect=("loss",)), config)
+    try:
+        result = session.load()
+        assert not result.ok and result.code == "crash", (result.code, result.message, result.output)
+        assert "held" not in result.output
+    finally:
+        session.close()
+        snapshot.cleanup()
+
+
+def test_each_worker_gets_its_own_bounded_cgroup() -> None:
+    """Where cgroups are writable, a worker's cgroup holds its memory, process and CPU bounds."""
+    from grader.sandbox.jail import ProcessJail, WorkerResources
+
+    if not ProcessJail.hierarchies():
+        pytest.skip("no writable cgroup hierarchy here: only per-process limits apply (the report says so)")
+    resources = WorkerResources(memory_bytes=3 << 30, max_pids=17, cpus=0.5)
+    jail = ProcessJail(17, resources=resources)
+    try:
+        files = {path.name: path for cgroup in jail.cgroups for path in cgroup.iterdir()}
+        bounded = ProcessJail.bounded()
+        assert jail.enforced == bounded
+        if "pids" in bounded:
+            assert files["pids.max"].read_text().strip() == "17"
+        if "memory" in bounded:
+            name = "memory.max" if "memory.max" in files else "memory.limit_in_bytes"
+            assert int(files[name].read_text()) == 3 << 30
+        if "cpu" in bounded:
+            text = files["cpu.max"].read_text().split() if "cpu.max" in files else [
+                files["cpu.cfs_quota_us"].read_text().strip(), files["cpu.cfs_period_us"].read_text().strip()]
+            assert int(text[0]) * 2 == int(text[1])
+    finally:
+        jail.kill_all(os.getpid())  # with cgroups: kills what is in them (nothing)
+    assert not any(cgroup.exists() for cgroup in jail.cgroups)

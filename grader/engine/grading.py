@@ -20,7 +20,7 @@ from .. import __version__
 from ..errors import SubmissionError
 from ..model.codes import Code, Status
 from ..model.results import CheckResult, GradeReport, QuestionResult
-from ..sandbox.jail import resolve_mode, tier_notice
+from ..sandbox.jail import resolve_mode, resource_notice, tier_notice
 from ..sandbox.process import SandboxConfig, WorkerSession, WorkerSpec
 from ..sandbox.snapshot import SourceFile
 from .assignment import PartInfo
@@ -148,9 +148,9 @@ class Grading:
         if unenforced:
             report.notices.append("sandbox: the worker could not set these resource limits on itself: %s"
                                   % ", ".join(unenforced))
-        notice = tier_notice(self.mode, self.options.sandbox)
-        if notice is not None:
-            report.notices.insert(0, notice)
+        for notice in (resource_notice(), tier_notice(self.mode, self.options.sandbox)):
+            if notice is not None:
+                report.notices.insert(0, notice)
         if self.options.public_only and self.not_run["checks"]:
             report.notices.append("--public: %d hidden checks worth %.4g points were not run; the final grade"
                                   " includes them" % (self.not_run["checks"], self.not_run["points"]))

@@ -25,8 +25,8 @@ from pathlib import Path
 from ..errors import InternalSignal
 from . import protocol
 from .jail import (
-    OUR_WORKERS, SANDBOX_ROOT, SANDBOX_RUNTIME_DIR, ProcessJail, bwrap_argv, die_with_grader,
-    worker_env,
+    OUR_WORKERS, SANDBOX_ROOT, SANDBOX_RUNTIME_DIR, ProcessJail, WorkerResources, bwrap_argv,
+    die_with_grader, worker_env,
 )
 from .protocol import FrameError, FrameTimeout, printable, read_frame, result_problem, write_frame
 from .tiers import WorkerHome, admit_grading_group, next_identity, sweep_user_files
@@ -56,6 +56,15 @@ class SandboxConfig:
     load_timeout_s: float = 20.0
     max_processes: int = 64
     limits: dict[str, int] = field(default_factory=default_limits)
+    worker_cpus: float = 1.0
+    """CPUs one worker with everything it starts may use, where a cgroup can bound it."""
+
+    def resources(self) -> WorkerResources:
+        """The cgroup bounds of one worker: its processes together may hold as much memory as
+        one of them may address (tmpfs and memfd pages included), `max_processes` processes and
+        `worker_cpus` CPUs."""
+        return WorkerResources(memory_bytes=int(self.limits.get("address_space_bytes", 4 << 30)),
+                               max_pids=self.max_processes, cpus=self.worker_cpus)
 
 
 @dataclass(frozen=True)
@@ -165,7 +174,8 @@ class Worker:
         }
         python_argv = [sys.executable, "-I", "-B", where(RUNTIME_FILES[0]), json.dumps(worker_config)]
         argv = bwrap_argv(self.snapshot, python_argv, files) if sandboxed else python_argv
-        self.jail = ProcessJail(self.config.max_processes, uid=identity.uid if identity is not None else None)
+        self.jail = ProcessJail(self.config.max_processes, uid=identity.uid if identity is not None else None,
+                                resources=self.config.resources())
         argv = self.jail.wrap(argv, keep_shell=not sandboxed)
         try:
             self.process = subprocess.Popen(
