@@ -111,8 +111,9 @@ def build_parser() -> argparse.ArgumentParser:
                             "a plain limited subprocess (none); or the strongest that works here (auto, the default)")
     grade.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
                        help="deadline for one call into the submission (default: the rubric's, 5 s)")
-    grade.add_argument("--jobs", type=int, default=1, metavar="N",
-                       help="grade N submissions at a time, each in its own grader process (default 1)")
+    grade.add_argument("--jobs", type=int, default=None, metavar="N",
+                       help="grade N submissions at a time, each in its own grader process (default: the number of "
+                            "CPU cores; one submission is graded in this process)")
     late = grade.add_argument_group("late policy (the rubric's [policies.late])")
     late.add_argument("--metadata", type=Path, metavar="FILE",
                       help="Gradescope's submission_metadata.json: submission time and due date")
@@ -256,9 +257,10 @@ def _grade(args: argparse.Namespace) -> int:
     seed = args.seed if args.seed is not None else rubric.settings.seed
     timeout = rubric.settings.submission_timeout_s + CHILD_MARGIN_S
     progress = len(paths) > 1 and sys.stderr.isatty()
-    if args.jobs > 1:
+    jobs = min(args.jobs or default_jobs(), len(paths))
+    if jobs > 1:
         preload_grader_modules()
-    reports = grade_many(paths, grade_one, _child_args(args), args.jobs, seed, timeout, progress,
+    reports = grade_many(paths, grade_one, _child_args(args), jobs, seed, timeout, progress,
                          rubric.assignment.name)
     _emit(args, reports, options, rubric)
     if any(r.error for r in reports):
@@ -266,6 +268,15 @@ def _grade(args: argparse.Namespace) -> int:
     if args.fail_under is not None:
         return 0 if all(r.percent() >= args.fail_under for r in reports) else 1
     return 0 if all(r.all_passed for r in reports) else 1
+
+
+def default_jobs() -> int:
+    """--jobs by default: the CPU cores this process may run on (each worker is bounded to one
+    where cgroups are writable)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
 
 
 def _decisions(path: Path | None) -> list[Any]:
@@ -304,7 +315,7 @@ def _check_numbers(args: argparse.Namespace) -> None:
         raise UsageError("--max-examples must be at least 1")
     if args.timeout is not None and args.timeout <= 0:
         raise UsageError("--timeout must be positive")
-    if args.jobs < 1:
+    if args.jobs is not None and args.jobs < 1:
         raise UsageError("--jobs must be at least 1")
 
 

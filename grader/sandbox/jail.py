@@ -214,6 +214,9 @@ class Hierarchy:
 
 
 CONTROLLERS = frozenset({"pids", "memory", "cpu"})
+WORKER_CPU_WEIGHT = 50
+"""A worker's CPU weight (cgroup v2 scale, default 100): under contention the graders' own
+work (the expected values) comes before any student code."""
 V1_ROOTS = {"pids": ("/sys/fs/cgroup/pids",), "memory": ("/sys/fs/cgroup/memory",),
             "cpu": ("/sys/fs/cgroup/cpu", "/sys/fs/cgroup/cpu,cpuacct")}
 V2_ROOTS = ("/sys/fs/cgroup", "/sys/fs/cgroup/unified")
@@ -291,9 +294,10 @@ def _limit_files(hierarchy: Hierarchy, resources: WorkerResources) -> list[tuple
                     ("memory.memsw.limit_in_bytes", str(resources.memory_bytes))]
     if "cpu" in hierarchy.controllers:
         if hierarchy.version == 2:
-            out.append(("cpu.max", "%d 100000" % quota))
+            out += [("cpu.max", "%d 100000" % quota), ("cpu.weight", str(WORKER_CPU_WEIGHT))]
         else:
-            out += [("cpu.cfs_period_us", "100000"), ("cpu.cfs_quota_us", str(quota))]
+            out += [("cpu.cfs_period_us", "100000"), ("cpu.cfs_quota_us", str(quota)),
+                    ("cpu.shares", str(WORKER_CPU_WEIGHT * 1024 // 100))]
     return out
 
 
