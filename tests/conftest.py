@@ -31,6 +31,10 @@ NO_USER_TIER_REASON = "the user tier is not available here: %s" % USER_PROBLEM
 _cache: dict = {}
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "slow: takes more than about 10 s (deselect with -m 'not slow')")
+
+
 def grade(path: Path | str, **options) -> GradeReport:
     """Grade `path` with GradeOptions(**options); identical requests share one grading."""
     key = (str(path), tuple(sorted((k, str(v)) for k, v in options.items())))

@@ -237,3 +237,101 @@ def test_each_worker_gets_its_own_bounded_cgroup() -> None:
     finally:
         jail.kill_all(os.getpid())  # with cgroups: kills what is in them (nothing)
     assert not any(cgroup.exists() for cgroup in jail.cgroups)
+
+
+# -- deployments ----------------------------------------------------------------------------------
+
+def test_jobs_default_to_the_cpu_cores() -> None:
+    from grader.faces.cli import build_parser, default_jobs
+
+    assert build_parser().parse_args(["grade", "."]).jobs is None
+    assert default_jobs() == len(os.sched_getaffinity(0))
+
+
+def _workflow_pins() -> tuple[str, list[str]]:
+    """The torch requirement and the other pins the starter workflow installs."""
+    text = (ROOT / "grader" / "assignments" / "hw1" / "templates" / "grade.yml.tmpl").read_text()
+    installs = [line.strip().split()[2:] for line in text.splitlines() if line.strip().startswith("pip install")]
+    torch = next(words[0] for words in installs if words[0].startswith("torch"))
+    pins = next(words for words in installs if words[0].startswith("numpy"))
+    return torch, pins
+
+
+def test_deployments_pin_the_versions_the_tests_run_with() -> None:
+    """Gradescope's setup.sh and the starter workflow install every dependency at the exact
+    version this test suite runs with, so the examples never change between image builds."""
+    from importlib.metadata import version
+
+    from grader.faces.gradescope_export import PINNED_REQUIREMENTS, SETUP_SH, TORCH_REQUIREMENT
+
+    for requirement in PINNED_REQUIREMENTS + (TORCH_REQUIREMENT,):
+        name, _, pinned = requirement.partition("==")
+        assert pinned and version(name).split("+")[0] == pinned, requirement
+    assert " ".join(PINNED_REQUIREMENTS) in SETUP_SH and TORCH_REQUIREMENT in SETUP_SH
+    torch, pins = _workflow_pins()
+    assert torch == TORCH_REQUIREMENT and tuple(pins) == PINNED_REQUIREMENTS
+
+
+def test_the_starter_workflow_caches_pip_and_enables_bubblewrap_on_ubuntu_24_04() -> None:
+    yaml = pytest.importorskip("yaml")
+    workflow = yaml.safe_load((ROOT / "grader" / "assignments" / "hw1" / "templates" / "grade.yml.tmpl").read_text())
+    (job,) = workflow["jobs"].values()
+    setup = next(step for step in job["steps"] if step.get("uses", "").startswith("actions/setup-python@"))
+    assert setup["with"]["cache"] == "pip" and setup["with"]["cache-dependency-path"] == ".github/workflows/grade.yml"
+    runs = "\n".join(step.get("run", "") for step in job["steps"])
+    assert "kernel.apparmor_restrict_unprivileged_userns=0" in runs and "install -y -qq bubblewrap" in runs
+    assert "git+https://" in (ROOT / "grader" / "assignments" / "hw1" / "templates" / "grade.yml.tmpl").read_text()
+
+
+STUB = """#!/bin/sh
+echo "$(basename "$0") $*" >> "%(log)s"
+%(body)s
+"""
+
+
+def test_gradescope_setup_installs_python_3_11_where_the_image_has_3_10(tmp_path: Path) -> None:
+    """setup.sh run on an image whose python3 is 3.10 (Ubuntu 22.04; the system's commands are
+    stand-ins that log what they are asked): it installs python3.11 from the distribution, makes
+    the venv with it, installs the pinned versions and locks the bundle away from other users."""
+    from grader.faces.gradescope_export import PINNED_REQUIREMENTS, SETUP_SH
+
+    bin_dir, root, log = tmp_path / "bin", tmp_path / "autograder", tmp_path / "log"
+    bin_dir.mkdir()
+    (root / "source").mkdir(parents=True)
+    pip = STUB % {"log": log, "body": "exit 0"}
+    venv = 'mkdir -p "$3/bin"; printf %s "$PIP" > "$3/bin/pip"; /bin/chmod +x "$3/bin/pip"'
+    stubs = {"apt-get": "exit 0", "python3": "exit 1", "python3.11": venv, "chmod": "exit 0"}
+    for name, body in stubs.items():
+        (bin_dir / name).write_text(STUB % {"log": log, "body": body})
+        (bin_dir / name).chmod(0o755)
+    env = {"PATH": "%s:/usr/bin:/bin" % bin_dir, "AUTOGRADER_ROOT": str(root), "PIP": pip}
+    done = subprocess.run(["bash", "-c", SETUP_SH], env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    lines = log.read_text().splitlines()
+    assert "apt-get install -y -qq python3.11 python3.11-venv" in lines
+    assert "python3.11 -m venv %s/venv" % root in lines
+    assert any(line == "pip install -q " + " ".join(PINNED_REQUIREMENTS) for line in lines), lines
+    assert "chmod -R go-rwx %s/source" % root in lines
+
+
+@pytest.mark.slow
+def test_gradescope_replays_are_relative(tmp_path: Path) -> None:
+    """run_autograder grades from inside the submission: every replay a student sees starts with
+    `grader grade .`, and no path of the autograder's folder shows."""
+    from grader.faces.gradescope_export import RUN_AUTOGRADER
+
+    root = tmp_path / "autograder"
+    (root / "source").mkdir(parents=True)
+    shutil.copytree(ROOT / "grader", root / "source" / "grader", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "grader" / "assignments" / "hw1" / "rubric.toml", root / "source" / "rubric.toml")
+    shutil.copytree(ROOT / "submissions" / "mlp_bce_wrong_sign", root / "submission")
+    env = dict(os.environ, AUTOGRADER_ROOT=str(root), GRADER_PYTHON=sys.executable,
+               HYPOTHESIS_STORAGE_DIRECTORY=str(tmp_path / "hypothesis"))
+    env.pop("PYTHONPATH", None)
+    done = subprocess.run(["bash", "-c", RUN_AUTOGRADER], env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    text = (root / "results" / "results.json").read_text()
+    results = json.loads(text)
+    replays = [line.strip() for t in results["tests"] for line in t["output"].splitlines() if "replay:" in line]
+    assert replays and all(line.startswith("replay: grader grade . --only") for line in replays), replays
+    assert str(root) not in text
