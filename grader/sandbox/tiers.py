@@ -90,10 +90,11 @@ def user_problem() -> str | None:
 
 class WorkerHome:
     """A worker's private folders: `scratch` (its HOME and TMPDIR, owned by its uid, mode 0700)
-    and `runtime` (root's copy of the worker runtime files, read-only). `remove` deletes both."""
+    and `runtime` (root's copy of the worker runtime files, read-only). `remove` deletes both;
+    a grader killed first leaves them to the snapshot sweep (same name pattern: grader's pid)."""
 
     def __init__(self, identity: UserIdentity, runtime_files: list[Path]) -> None:
-        self.base = Path(tempfile.mkdtemp(prefix="backprop-grader-worker-%d-" % os.getpid()))
+        self.base = Path(tempfile.mkdtemp(prefix="backprop-grader-%d-worker-" % os.getpid()))
         os.chmod(self.base, 0o711)
         self.runtime = self.base / "runtime"
         self.runtime.mkdir(mode=0o755)
