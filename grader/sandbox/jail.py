@@ -196,7 +196,8 @@ def worker_env(home: str = "/tmp") -> dict[str, str]:
 @dataclass(frozen=True)
 class WorkerResources:
     """What one worker (with everything it starts) may use where a cgroup bounds it: memory
-    (anonymous, page cache, tmpfs and memfd pages alike), processes and CPUs."""
+    (anonymous, page cache, tmpfs and memfd pages alike), processes and CPUs. Under contention
+    the scheduler weighs a cgroup as one, however many processes busy it."""
 
     memory_bytes: int = 2 << 30
     max_pids: int = 64
@@ -214,9 +215,6 @@ class Hierarchy:
 
 
 CONTROLLERS = frozenset({"pids", "memory", "cpu"})
-WORKER_CPU_WEIGHT = 50
-"""A worker's CPU weight (cgroup v2 scale, default 100): under contention the graders' own
-work (the expected values) comes before any student code."""
 V1_ROOTS = {"pids": ("/sys/fs/cgroup/pids",), "memory": ("/sys/fs/cgroup/memory",),
             "cpu": ("/sys/fs/cgroup/cpu", "/sys/fs/cgroup/cpu,cpuacct")}
 V2_ROOTS = ("/sys/fs/cgroup", "/sys/fs/cgroup/unified")
@@ -294,10 +292,9 @@ def _limit_files(hierarchy: Hierarchy, resources: WorkerResources) -> list[tuple
                     ("memory.memsw.limit_in_bytes", str(resources.memory_bytes))]
     if "cpu" in hierarchy.controllers:
         if hierarchy.version == 2:
-            out += [("cpu.max", "%d 100000" % quota), ("cpu.weight", str(WORKER_CPU_WEIGHT))]
+            out.append(("cpu.max", "%d 100000" % quota))
         else:
-            out += [("cpu.cfs_period_us", "100000"), ("cpu.cfs_quota_us", str(quota)),
-                    ("cpu.shares", str(WORKER_CPU_WEIGHT * 1024 // 100))]
+            out += [("cpu.cfs_period_us", "100000"), ("cpu.cfs_quota_us", str(quota))]
     return out
 
 
