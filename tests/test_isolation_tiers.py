@@ -299,7 +299,7 @@ def test_gradescope_setup_installs_python_3_11_where_the_image_has_3_10(tmp_path
     bin_dir.mkdir()
     (root / "source").mkdir(parents=True)
     pip = STUB % {"log": log, "body": "exit 0"}
-    venv = 'mkdir -p "$3/bin"; printf %s "$PIP" > "$3/bin/pip"; /bin/chmod +x "$3/bin/pip"'
+    venv = 'mkdir -p "$3/bin"; printf %s "$PIP" > "$3/bin/python"; /bin/chmod +x "$3/bin/python"'
     stubs = {"apt-get": "exit 0", "python3": "exit 1", "python3.11": venv, "chmod": "exit 0"}
     for name, body in stubs.items():
         (bin_dir / name).write_text(STUB % {"log": log, "body": body})
@@ -310,7 +310,7 @@ def test_gradescope_setup_installs_python_3_11_where_the_image_has_3_10(tmp_path
     lines = log.read_text().splitlines()
     assert "apt-get install -y -qq python3.11 python3.11-venv" in lines
     assert "python3.11 -m venv %s/venv" % root in lines
-    assert any(line == "pip install -q " + " ".join(PINNED_REQUIREMENTS) for line in lines), lines
+    assert any(line == "python -m pip install -q " + " ".join(PINNED_REQUIREMENTS) for line in lines), lines
     assert "chmod -R go-rwx %s/source" % root in lines
 
 

@@ -41,9 +41,9 @@ if ! python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; 
 fi
 apt-get install -y -qq python3-venv bubblewrap || apt-get install -y -qq bubblewrap
 "$PY" -m venv "$ROOT/venv"
-"$ROOT/venv/bin/pip" install -q --upgrade pip
-"$ROOT/venv/bin/pip" install -q %(torch)s --index-url https://download.pytorch.org/whl/cpu
-"$ROOT/venv/bin/pip" install -q %(pins)s
+"$ROOT/venv/bin/python" -m pip install -q --upgrade pip
+"$ROOT/venv/bin/python" -m pip install -q %(torch)s --index-url https://download.pytorch.org/whl/cpu
+"$ROOT/venv/bin/python" -m pip install -q %(pins)s
 # Student code runs under another user id: it must be able to start this Python, and must not
 # read the grader's source, its rubric or anything else in the bundle.
 chmod -R a+rX "$ROOT/venv"
