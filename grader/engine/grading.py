@@ -22,7 +22,7 @@ from ..errors import SubmissionError
 from ..model.codes import Code, Status
 from ..model.results import CheckResult, ComponentResult, GradeReport, QuestionResult
 from ..model.text import clean_name, clean_report
-from ..sandbox.jail import resolve_mode
+from ..sandbox.jail import resolve_mode, resource_notice, tier_notice
 from ..sandbox.process import SandboxConfig, WorkerSession, WorkerSpec
 from ..sandbox.snapshot import SourceFile
 from .assignment import PartInfo
@@ -173,9 +173,9 @@ class Grading:
                                   % ", ".join(unenforced))
         if self.private_key is not None:
             report.notices.append(PRIVATE_NOTICE % self.seed)
-        if self.mode == "none":
-            report.notices.insert(0, "sandbox: none (bubblewrap is not in use; student code ran as a plain"
-                                     " subprocess with resource limits only)")
+        for notice in (resource_notice(), tier_notice(self.mode, self.options.sandbox)):
+            if notice is not None:
+                report.notices.insert(0, notice)
         if self.options.public_only and self.not_run["checks"]:
             report.notices.append("--public: %d hidden checks worth %.4g points were not run; the final grade"
                                   " includes them" % (self.not_run["checks"], self.not_run["points"]))

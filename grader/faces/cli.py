@@ -108,13 +108,15 @@ def build_parser() -> argparse.ArgumentParser:
                        help="rubric TOML (default: the one packaged with the assignment)")
     grade.add_argument("--variant", default=None, metavar="NAME",
                        help="the semester's text the submission answers (default: the rubric's, sp21); see below")
-    grade.add_argument("--sandbox", choices=("auto", "bwrap", "none"), default="auto",
-                       help="run student code inside bubblewrap (bwrap), as a plain limited subprocess (none), "
-                            "or bwrap when it works here (auto, the default)")
+    grade.add_argument("--sandbox", choices=("auto", "bwrap", "user", "none"), default="auto",
+                       help="isolation of student code: bubblewrap's namespaces (bwrap); an unprivileged user id of "
+                            "its own, for a grader running as root where bubblewrap cannot work, e.g. Docker (user); "
+                            "a plain limited subprocess (none); or the strongest that works here (auto, the default)")
     grade.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
                        help="deadline for one call into the submission (default: the rubric's, 5 s)")
-    grade.add_argument("--jobs", type=int, default=1, metavar="N",
-                       help="grade N submissions at a time, each in its own grader process (default 1)")
+    grade.add_argument("--jobs", type=int, default=None, metavar="N",
+                       help="grade N submissions at a time, each in its own grader process (default: the number of "
+                            "CPU cores; one submission is graded in this process)")
     late = grade.add_argument_group("late policy (the rubric's [policies.late])")
     late.add_argument("--metadata", type=Path, metavar="FILE",
                       help="Gradescope's submission_metadata.json: submission time and due date")
@@ -246,6 +248,7 @@ def _grade(args: argparse.Namespace) -> int:
     from ..sandbox.jail import resolve_mode
     from . import formats
     from .batch import CHILD_MARGIN_S, grade_many
+    from .preload import preload_grader_modules
 
     _check_numbers(args)
     paths = _submission_paths(args)
@@ -269,7 +272,9 @@ def _grade(args: argparse.Namespace) -> int:
             call_timeout_s=args.timeout, rubric_path=args.rubric, variant=args.variant, public_only=args.public,
             submitted_at=submitted, due_at=due, secret=secret,
             progress=progress_line() if single_on_terminal else None)
-        report = Grading(path, options, rubric, planned).run()
+        grading = Grading(path, options, rubric, planned)  # starts the workers; no student code runs yet
+        preload_grader_modules()
+        report = grading.run()
         if decisions:
             from ..engine.reviews import apply_decisions
 
@@ -279,7 +284,10 @@ def _grade(args: argparse.Namespace) -> int:
     seed = args.seed if args.seed is not None else rubric.settings.seed
     timeout = rubric.settings.submission_timeout_s + CHILD_MARGIN_S
     progress = len(paths) > 1 and sys.stderr.isatty()
-    reports = grade_many(paths, grade_one, _child_args(args), args.jobs, seed, timeout, progress,
+    jobs = min(args.jobs or default_jobs(), len(paths))
+    if jobs > 1:
+        preload_grader_modules()
+    reports = grade_many(paths, grade_one, _child_args(args), jobs, seed, timeout, progress,
                          rubric.assignment.name)
     _emit(args, reports, options, rubric)
     if any(r.error for r in reports):
@@ -287,6 +295,15 @@ def _grade(args: argparse.Namespace) -> int:
     if args.fail_under is not None:
         return 0 if all(r.percent() >= args.fail_under for r in reports) else 1
     return 0 if all(r.all_passed for r in reports) else 1
+
+
+def default_jobs() -> int:
+    """--jobs by default: the CPU cores this process may run on (each worker is bounded to one
+    where cgroups are writable)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
 
 
 def _decisions(path: Path | None) -> list[Any]:
@@ -325,7 +342,7 @@ def _check_numbers(args: argparse.Namespace) -> None:
         raise UsageError("--max-examples must be at least 1")
     if args.timeout is not None and args.timeout <= 0:
         raise UsageError("--timeout must be positive")
-    if args.jobs < 1:
+    if args.jobs is not None and args.jobs < 1:
         raise UsageError("--jobs must be at least 1")
 
 
