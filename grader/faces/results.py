@@ -180,12 +180,12 @@ def merge_results(files: Iterable[str | os.PathLike[str]]) -> tuple[list[GradeRe
     """The reports of several results files, one per folder (a later line wins), ordered by
     folder; and the folders found in more than one file (shards should not overlap)."""
     latest: dict[str, GradeReport] = {}
-    seen_in: dict[str, set[str]] = {}
-    for file in files:
+    seen_in: dict[str, set[int]] = {}
+    for position, file in enumerate(files):
         if not Path(file).is_file():
             raise UsageError("%s: no such results file" % file)
         for entry in read_results(file):
             latest[entry.folder] = entry.report
-            seen_in.setdefault(entry.folder, set()).add(str(file))
+            seen_in.setdefault(entry.folder, set()).add(position)
     overlapping = sorted(folder for folder, where in seen_in.items() if len(where) > 1)
     return [latest[folder] for folder in sorted(latest)], overlapping
