@@ -254,3 +254,27 @@ def test_sigterm_mid_batch_keeps_finished_results_and_writes_the_report(tmp_path
     assert "%d cached" % len(finished) in rerun.stdout
     assert [r["submission"] for r in json.loads((tmp_path / "all.json").read_text())] == [
         "class/%s" % n for n in names]
+
+
+@pytest.mark.slow
+def test_shards_from_the_command_line_grade_the_class_once(tmp_path):
+    """Every folder of a class in exactly one of two shards' results files; merged, the whole
+    class in order (folders with nothing to grade: fast, and error reports are kept too)."""
+    names = ["s%02d" % i for i in range(8)]
+    for name in names:
+        (tmp_path / "class" / name).mkdir(parents=True)
+    for index in range(2):
+        result = _cli(["grade", "--each", "class", "--shard", "%d/2" % index, "--results", "shard%d.jsonl" % index,
+                       "--sandbox", "none"], tmp_path)
+        assert result.returncode == 2 and "Traceback" not in result.stderr  # nothing to grade: errors
+    shards = [[e.folder for e in read_results(tmp_path / ("shard%d.jsonl" % i))] for i in range(2)]
+    assert not set(shards[0]) & set(shards[1])
+    assert sorted(shards[0] + shards[1]) == ["class/%s" % n for n in names]
+    merged = _cli(["merge", "shard0.jsonl", "shard1.jsonl", "--format", "json", "-o", "all.json"], tmp_path)
+    assert merged.returncode == 2  # the merged report holds submissions that could not be graded
+    assert [r["submission"] for r in json.loads((tmp_path / "all.json").read_text())] == [
+        "class/%s" % n for n in names]
+    empty = next(i for i in range(50) if not in_shard(["class/%s" % n for n in names], i, 50))
+    none = _cli(["grade", "--each", "class", "--shard", "%d/50" % empty, "--results", "none.jsonl"], tmp_path)
+    assert none.returncode == 0 and "holds none of the submissions" in none.stderr
+    assert (tmp_path / "none.jsonl").read_text() == ""
