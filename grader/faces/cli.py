@@ -420,21 +420,12 @@ def _emit_html(args: argparse.Namespace, reports: list[GradeReport], options: Re
 
 def _emit(args: argparse.Namespace, reports: list[GradeReport], options: RenderOptions | None = None,
           rubric: Rubric | None = None, summary: Any = None) -> None:
-    """The terminal table (for a class, its `summary`, every table only with --details), the
-    requested format (to stdout or -o FILE) and, for GitHub, the step summary. With --format
-    github nothing but workflow commands goes to stdout."""
+    """The requested format (to stdout or -o FILE), the terminal table (for a class, its
+    `summary`, every table only with --details) and, for GitHub, the step summary. With
+    --format github nothing but workflow commands goes to stdout."""
     from . import formats
     from .formats.table import make_console, render_terminal
 
-    if args.format == "table" or (args.output and args.format != "github"):
-        console = make_console()
-        if summary is None or getattr(args, "details", False):
-            for report in reports:
-                render_terminal(report, console)
-        if summary is not None:
-            from .summary import render_summary
-
-            render_summary(summary, console)
     for report in reports:
         if report.error:
             print("grader: error: %s" % report.error, file=sys.stderr)
@@ -453,6 +444,16 @@ def _emit(args: argparse.Namespace, reports: list[GradeReport], options: RenderO
             sys.stdout.write(text)
     elif args.output:
         _write_atomic(args.output, formats.render("table", reports))
+    # The terminal comes after the file: a batch stopped by its caller (stdout gone) still writes -o.
+    if args.format == "table" or (args.output and args.format != "github"):
+        console = make_console()
+        if summary is None or getattr(args, "details", False):
+            for report in reports:
+                render_terminal(report, console)
+        if summary is not None:
+            from .summary import render_summary
+
+            render_summary(summary, console)
     if args.format == "github" and os.environ.get("GITHUB_STEP_SUMMARY"):
         with open(os.environ["GITHUB_STEP_SUMMARY"], "a", encoding="utf-8") as summary:
             summary.write(formats.render("markdown", reports))
