@@ -13,6 +13,8 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import queue
+import select
 import signal
 import subprocess
 import sys
@@ -23,7 +25,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .. import __version__
 from ..errors import RubricError, SubmissionError
@@ -86,19 +88,22 @@ class Children:
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
-        self.running: set[subprocess.Popen[str]] = set()
+        self.running: set[subprocess.Popen[Any]] = set()
         self.stopping = False
 
-    def start(self, argv: list[str], env: dict[str, str]) -> subprocess.Popen[str]:
+    def start(self, argv: list[str], env: dict[str, str], **popen: Any) -> subprocess.Popen[Any]:
+        """Start a child grader (by default: no stdin, no stdout, stderr piped)."""
+        options: dict[str, Any] = dict(stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                       text=True)
+        options.update(popen)
         with self.lock:
             if self.stopping:
                 raise Cancelled()
-            child = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.PIPE, text=True, env=env)
+            child: subprocess.Popen[Any] = subprocess.Popen(argv, env=env, **options)
             self.running.add(child)
             return child
 
-    def done(self, child: subprocess.Popen[str]) -> None:
+    def done(self, child: subprocess.Popen[Any]) -> None:
         with self.lock:
             self.running.discard(child)
 
@@ -224,20 +229,34 @@ def grade_class(paths: list[str], grade_one: Callable[[str], GradeReport], child
 
 def _grade_in_children(paths: list[str], todo: list[int], child_args: list[str], jobs: int, seed: int,
                        timeout_s: float, assignment: str, finish: Callable[[int, GradeReport], None]) -> bool:
-    """`jobs` child graders at a time; on KeyboardInterrupt the queue is cancelled, the running
-    children stopped, and every result that had finished kept. Returns whether interrupted."""
+    """`jobs` long-lived child graders, each grading one submission after another; on
+    KeyboardInterrupt the queue is cancelled, the children stopped, and every result that had
+    finished kept. Returns whether interrupted."""
     children = Children()
+    idle: queue.Queue[LongLivedGrader | None] = queue.Queue()
+    for _ in range(jobs):
+        idle.put(None)
+
+    def grade(path: str) -> GradeReport:
+        grader = idle.get()
+        try:
+            if grader is None or not grader.alive():
+                grader = LongLivedGrader(children, child_args)
+            return grader.grade(path, seed, timeout_s, assignment)
+        finally:
+            idle.put(grader)
+
     pool = ThreadPoolExecutor(max_workers=jobs)
     futures: dict[Future[GradeReport], int] = {}
     finished: set[int] = set()
     try:
         for index in todo:
-            futures[pool.submit(grade_in_child, paths[index], child_args, seed, timeout_s, assignment,
-                                children)] = index
+            futures[pool.submit(grade, paths[index])] = index
         for future in as_completed(futures):
             finished.add(futures[future])
             finish(futures[future], future.result())
         pool.shutdown()
+        _close_idle(idle)
         return False
     except KeyboardInterrupt:
         ignore_interrupts()
@@ -248,4 +267,117 @@ def _grade_in_children(paths: list[str], todo: list[int], child_args: list[str],
         for future, index in futures.items():
             if index not in finished and future.done() and not future.cancelled() and future.exception() is None:
                 finish(index, future.result())
+        _close_idle(idle)
         return True
+
+
+def _close_idle(idle: queue.Queue[LongLivedGrader | None]) -> None:
+    while not idle.empty():
+        grader = idle.get_nowait()
+        if grader is not None:
+            grader.close()
+
+
+class LongLivedGrader:
+    """A child grader process (`grader grade --batch-child`) that grades one submission after
+    another: it imports the grader, torch and Hypothesis and plans the rubric once, not per
+    submission. It never runs student code itself (each submission gets fresh sandboxed
+    workers), so submissions stay as isolated as with a process each. One folder per line on
+    its stdin (JSON), one JSON report per line back."""
+
+    def __init__(self, children: Children, child_args: list[str]) -> None:
+        python, env = _child_python()
+        self.children = children
+        self.errors = tempfile.TemporaryFile()  # noqa: SIM115 - closed in close()
+        argv = python + ["-m", "grader", "grade", "--batch-child", "--format", "json"] + child_args
+        self.process = children.start(argv, env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                      stderr=self.errors, text=False)
+        self.buffer = b""
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def grade(self, path: str, seed: int, timeout_s: float, assignment: str) -> GradeReport:
+        """The child's report on `path`; an error report when it dies or passes `timeout_s`
+        (then it is killed); Cancelled when the batch was stopped meanwhile."""
+        assert self.process.stdin is not None and self.process.stdout is not None
+        try:
+            self.process.stdin.write((json.dumps(path) + "\n").encode("utf-8"))
+            self.process.stdin.flush()
+        except OSError:
+            return self._died(path, seed, assignment)
+        line = self._read_line(time.monotonic() + timeout_s)
+        if line is None:
+            if self.alive():
+                self.close(kill=True)
+                if self.children.stopping:
+                    raise Cancelled()
+                return error_report(path, seed, "grading did not finish within %g s" % timeout_s, assignment)
+            return self._died(path, seed, assignment)
+        try:
+            return GradeReport.from_json(json.loads(line))
+        except (ValueError, KeyError, TypeError) as exc:
+            self.close(kill=True)
+            return error_report(path, seed, "unreadable report from the child grader (%s)" % exc, assignment)
+
+    def _read_line(self, deadline: float) -> bytes | None:
+        """One line from the child, or None at end of file or past `deadline`."""
+        assert self.process.stdout is not None
+        fd = self.process.stdout.fileno()
+        while b"\n" not in self.buffer:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return None
+            ready, _, _ = select.select([fd], [], [], min(remaining, 1.0))
+            if not ready:
+                continue
+            chunk = os.read(fd, 1 << 16)
+            if not chunk:
+                return None
+            self.buffer += chunk
+        line, _, self.buffer = self.buffer.partition(b"\n")
+        return line
+
+    def _died(self, path: str, seed: int, assignment: str) -> GradeReport:
+        self.close(kill=True)
+        if self.children.stopping:
+            raise Cancelled()
+        self.errors.seek(0)
+        lines = [line for line in self.errors.read().decode("utf-8", "replace").splitlines() if line.strip()]
+        reason = lines[-1] if lines else "the child grader exited with status %s" % self.process.returncode
+        return error_report(path, seed, reason.removeprefix("grader: error: "), assignment)
+
+    def close(self, kill: bool = False) -> None:
+        """End the child: at the end of its input (it finishes and exits), or killed."""
+        if kill:
+            with contextlib.suppress(ProcessLookupError):
+                self.process.kill()
+        with contextlib.suppress(OSError):
+            if self.process.stdin is not None:
+                self.process.stdin.close()
+        try:
+            self.process.wait(timeout=STOP_GRACE_S)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                self.process.kill()
+            self.process.wait()
+        self.children.done(self.process)
+        if self.process.stdout is not None:
+            self.process.stdout.close()
+        self.errors.close()
+
+
+def serve_batch_child(grade_one: Callable[[str], GradeReport], seed: int, assignment: str = "") -> int:
+    """The child side of `LongLivedGrader`: grade each folder read from stdin (a JSON string a
+    line) and write its JSON report as one line to the original stdout. Everything else the
+    process writes to its stdout goes to stderr instead, so the channel holds reports only."""
+    channel = os.fdopen(os.dup(1), "w", encoding="utf-8")
+    os.dup2(2, 1)
+    for line in sys.stdin:
+        path = json.loads(line)
+        if not isinstance(path, str):
+            continue
+        report = grade_in_process(path, grade_one, seed, assignment)
+        channel.write(json.dumps(report.to_json(), separators=(",", ":")) + "\n")
+        channel.flush()
+    return 0

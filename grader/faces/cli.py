@@ -133,6 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
     late.add_argument("--due", metavar="TIME", help="due date, ISO 8601 with offset")
     grade.add_argument("--decisions", type=Path, default=None, metavar="FILE",
                        help="apply reviewers' decisions (written by `grader review`) to the checks pending review")
+    grade.add_argument("--batch-child", action="store_true", help=argparse.SUPPRESS)  # see faces.batch
 
     review = commands.add_parser(
         "review", help="decide the checks the grader leaves to a person (written answers)",
@@ -266,7 +267,7 @@ def _grade(args: argparse.Namespace) -> int:
     from .batch import CHILD_MARGIN_S, grade_class
 
     _check_numbers(args)
-    paths = _submission_paths(args)
+    paths = ["(the folders read from stdin)"] if args.batch_child else _submission_paths(args)
     if not paths:  # a --shard that holds none of the folders
         if args.results is not None:
             args.results.parent.mkdir(parents=True, exist_ok=True)
@@ -298,6 +299,10 @@ def _grade(args: argparse.Namespace) -> int:
         return report
 
     seed = args.seed if args.seed is not None else rubric.settings.seed
+    if args.batch_child:
+        from .batch import serve_batch_child
+
+        return serve_batch_child(grade_one, seed, rubric.assignment.name)
     timeout = rubric.settings.submission_timeout_s + CHILD_MARGIN_S
     progress = len(paths) > 1 and sys.stderr.isatty()
     store, keys = _results_store(args, paths, rubric, seed)
