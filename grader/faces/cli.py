@@ -79,8 +79,8 @@ def build_parser() -> argparse.ArgumentParser:
         "diagnosis of every failed check, with the smallest failing example and a command that replays it.",
         epilog=_epilog())
     grade.add_argument("submissions", metavar="DIR", nargs="*", help="submission folder(s)")
-    grade.add_argument("--each", metavar="FOLDER", type=Path,
-                       help="grade every sub-folder of FOLDER (a class's submissions)")
+    grade.add_argument("--each", metavar="FOLDER", type=Path, action="append",
+                       help="grade every sub-folder of FOLDER (a class's submissions); repeatable")
     grade.add_argument("--format", choices=list(FORMATS), default="table", help="report format (default: table)")
     grade.add_argument("-o", "--output", metavar="FILE",
                        help="write the report to FILE; the table still goes to the terminal (not with --format github, "
@@ -247,12 +247,13 @@ def _submission_paths(args: argparse.Namespace) -> list[str]:
 
 def _all_submission_paths(args: argparse.Namespace) -> list[str]:
     paths = list(args.submissions)
-    if args.each is not None:
-        if not args.each.is_dir():
-            raise UsageError("--each %s is not a folder" % args.each)
-        paths += sorted(str(p) for p in args.each.iterdir() if p.is_dir() and not p.name.startswith("."))
-        if not paths:
-            raise UsageError("--each %s holds no submission folders" % args.each)
+    folders = args.each if isinstance(args.each, list) else [] if args.each is None else [args.each]
+    for folder in folders:
+        if not folder.is_dir():
+            raise UsageError("--each %s is not a folder" % folder)
+        paths += sorted(str(p) for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+    if folders and not paths:
+        raise UsageError("--each %s holds no submission folders" % " ".join(str(f) for f in folders))
     if not paths:
         raise UsageError("give a submission folder (grader grade DIR) or --each FOLDER")
     return paths
