@@ -105,7 +105,7 @@ def exception_message(reply: dict[str, Any], hint: ExceptionHint | None = None) 
     return text
 
 
-ADAPTED_FLOOR_S = 1.0
+ADAPTED_FLOOR_S = 2.0
 """The shortest deadline an adapted call gets, however fast the earlier calls were."""
 ADAPTED_FACTOR = 20.0
 """An adapted deadline is this many times the slowest call of the part that completed."""

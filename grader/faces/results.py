@@ -134,7 +134,7 @@ class ResultsStore:
         if self.fd is None:
             if self.path.parent != Path(""):
                 self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
+            self.fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)  # less the umask, as -o
             if os.fstat(self.fd).st_size and not _ends_with_newline(self.path):
                 os.write(self.fd, b"\n")  # a line torn by an earlier interruption stays on its own
         line = json.dumps({"folder": folder, "key": key, "report": report.to_json()}, separators=(",", ":"))
