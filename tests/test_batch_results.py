@@ -157,6 +157,7 @@ def _env() -> dict[str, str]:
     return env
 
 
+@pytest.mark.cli
 def test_grader_merge_writes_one_report_of_every_shard(tmp_path):
     folders = ["class/s%02d" % i for i in range(6)]
     for index in range(2):
@@ -201,6 +202,7 @@ def test_a_diagnosis_in_general_words():
 # -- the command line: resume, interruption ------------------------------------------------------
 
 @pytest.mark.slow
+@pytest.mark.cli
 def test_resume_from_the_command_line(tmp_path):
     for name in ("ann", "bob"):
         shutil.copytree(SUBMISSIONS / "correct", tmp_path / "class" / name)
@@ -221,6 +223,7 @@ def test_resume_from_the_command_line(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.cli
 @pytest.mark.parametrize("jobs", ["1", "2"])
 def test_sigterm_mid_batch_keeps_finished_results_and_writes_the_report(tmp_path, jobs):
     names = ["s%d" % i for i in range(6)]
@@ -257,6 +260,7 @@ def test_sigterm_mid_batch_keeps_finished_results_and_writes_the_report(tmp_path
 
 
 @pytest.mark.slow
+@pytest.mark.cli
 def test_shards_from_the_command_line_grade_the_class_once(tmp_path):
     """Every folder of a class in exactly one of two shards' results files; merged, the whole
     class in order (folders with nothing to grade: fast, and error reports are kept too)."""

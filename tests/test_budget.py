@@ -12,7 +12,7 @@ from grader.engine.checks import CallFailed, PartState
 from grader.engine.compare import Tolerance
 from grader.sandbox.process import WorkerFailure
 
-from .conftest import SUBMISSIONS, grade
+from .conftest import SUBMISSIONS
 
 
 class FakeSession:
@@ -102,7 +102,8 @@ def test_later_calls_get_the_adapted_deadline():
     assert [t for _, t in session.calls] == [5.0, ADAPTED_FLOOR_S]  # "f" never completed warm: the floor
 
 
-def test_a_hung_submission_hits_the_deadline_once():
+@pytest.mark.slow
+def test_a_hung_submission_hits_the_deadline_once(grade):
     """bce_loss loops forever: the first bce check times out, every later check that would run
     bce_loss (its other checks, end to end with BCE) fails at once saying why."""
     report = grade(SUBMISSIONS / "mlp_bce_infinite_loop", call_timeout_s=2)
