@@ -114,7 +114,8 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
                        help="deadline for one call into the submission (default: the rubric's, 5 s)")
     grade.add_argument("--jobs", type=int, default=1, metavar="N",
-                       help="grade N submissions at a time, each in its own grader process (default 1)")
+                       help="grade N submissions at a time, in N child grader processes that each grade one after "
+                            "another (default 1: in this process)")
     several = grade.add_argument_group("a class (several submissions)")
     several.add_argument("--results", type=Path, metavar="FILE.jsonl",
                          help="append each submission's JSON report to FILE.jsonl as soon as it is graded; a rerun "
