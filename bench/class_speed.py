@@ -79,6 +79,7 @@ def _stats(values: list[float]) -> dict:
 def run(args: argparse.Namespace) -> dict:
     cores = usable_cores()
     jobs = args.jobs or cores
+    load_before = round(os.getloadavg()[0], 2)
     reaping = become_subreaper()
     cwd = str(REPO_ROOT)
     with tempfile.TemporaryDirectory(prefix="class-speed-") as scratch:
@@ -105,6 +106,7 @@ def run(args: argparse.Namespace) -> dict:
         "schema": 1,
         "machine": machine_info(),
         "jobs": jobs,
+        "loadavg_before": load_before,
         "subreaper": reaping,
         "cold": {"wall_s": _stats([r.wall_s for r in cold]), "cpu_s": _stats([r.cpu_s for r in cold]),
                  "peak_tree_rss_mb": round(max(r.peak_tree_rss_mb for r in cold), 1)},
@@ -131,18 +133,22 @@ def render(result: dict) -> str:
         "",
         "machine   %s; %s cores (%s usable)" % (m["cpu"], m["cores"], m["cores_usable"]),
         "          Python %s, torch %s, %s" % (m["python"], m["torch"], m["platform"]),
-        "          repo %s, %s, load average (1 min) %s at the end" % (m["repo_commit"], m["date"], m["loadavg_1min"]),
+        "          repo %s, %s, load average (1 min) %s before, %s after"
+        % (m["repo_commit"], m["date"], result.get("loadavg_before"), m["loadavg_1min"]),
         "",
         "cold grade of submissions/correct   median %.2f s (min %.2f, max %.2f; %d runs), CPU %.2f s"
         % (cold["wall_s"]["median"], cold["wall_s"]["min"], cold["wall_s"]["max"], len(cold["wall_s"]["runs"]),
            cold["cpu_s"]["median"]),
-        "class of %d (--jobs %d)              %.1f s wall, %.1f CPU-s (%d graded, the rest errors by design)"
-        % (klass["submissions"], result["jobs"], klass["wall_s"], klass["cpu_s"], klass["graded"]),
-        "  per submission                    %.2f s = %.2fx the cold grade; %.2f CPU-s"
-        % (klass["per_submission_s"], klass["per_submission_vs_cold"], klass["cpu_per_submission_s"]),
+        "class of %d (--jobs %d)              %.1f s wall, %.1f CPU-s (%d graded, %d could not be)"
+        % (klass["submissions"], result["jobs"], klass["wall_s"], klass["cpu_s"], klass["graded"],
+           klass["submissions"] - klass["graded"]),
+        "  per submission                    %.2f s = %.2fx the cold grade; %.2f CPU-s = %.2fx its CPU"
+        % (klass["per_submission_s"], klass["per_submission_vs_cold"], klass["cpu_per_submission_s"],
+           klass["cpu_per_submission_s"] / cold["cpu_s"]["median"]),
         "  throughput                        %.2f submissions/s" % klass["submissions_per_s"],
         "rerun, nothing changed              %.1f s = %.2fx the first run" % (rerun["wall_s"], rerun["vs_first_run"]),
-        "hung submission (infinite loop)     %.1f s wall, %.1f CPU-s" % (hung["wall_s"], hung["cpu_s"]),
+        "hung submission (infinite loop)     %.1f s wall (%+.1f s on the cold grade), %.1f CPU-s"
+        % (hung["wall_s"], hung["wall_s"] - cold["wall_s"]["median"], hung["cpu_s"]),
         "peak memory                         largest process %.0f MB; whole tree at once: cold %.0f MB, class %.0f MB"
         % (result["max_single_process_rss_mb"], cold["peak_tree_rss_mb"], klass["peak_tree_rss_mb"]),
         "   (CPU: user+system seconds of each command's whole process tree, workers included%s)"
