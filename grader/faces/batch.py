@@ -125,41 +125,6 @@ class Children:
                     child.kill()
 
 
-def grade_in_child(path: str, child_args: list[str], seed: int, timeout_s: float, assignment: str = "",
-                   children: Children | None = None) -> GradeReport:
-    """Grade one submission in a fresh grader process with a hard deadline. Its JSON keeps every
-    point exact, so a batch graded with --jobs scores and passes --fail-under exactly as one
-    graded in this process. Raises Cancelled when `children` was stopped meanwhile."""
-    children = children or Children()
-    with tempfile.TemporaryDirectory(prefix="backprop-grader-batch-") as folder:
-        out = Path(folder) / "report.json"
-        # The folder goes after "--": a sub-folder named like an option ("-x") is still a folder.
-        python, env = _child_python()
-        argv = python + ["-m", "grader", "grade", "--format", "json", "-o", str(out)]
-        argv += child_args + ["--", path]
-        child = children.start(argv, env)
-        try:
-            _, stderr = child.communicate(timeout=timeout_s)
-        except subprocess.TimeoutExpired:
-            child.kill()
-            child.communicate()
-            if children.stopping:
-                raise Cancelled() from None
-            return error_report(path, seed, "grading did not finish within %g s" % timeout_s, assignment)
-        finally:
-            children.done(child)
-        if children.stopping and child.returncode != 0:
-            raise Cancelled()
-        if out.exists():
-            try:
-                return GradeReport.from_json(json.loads(out.read_text(encoding="utf-8")))
-            except (ValueError, KeyError, TypeError) as exc:
-                return error_report(path, seed, "unreadable report from the child grader (%s)" % exc, assignment)
-        lines = [line for line in (stderr or "").strip().splitlines() if line.strip()]
-        reason = lines[-1] if lines else "exit status %d" % child.returncode
-        return error_report(path, seed, reason.removeprefix("grader: error: "), assignment)
-
-
 @dataclass
 class BatchOutcome:
     """What a batch produced: the finished reports in the order of its paths (those taken from
@@ -293,6 +258,7 @@ class LongLivedGrader:
         self.process = children.start(argv, env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                       stderr=self.errors, text=False)
         self.buffer = b""
+        self.said = ""  # the end of what the child wrote to stderr, once it has ended
 
     def alive(self) -> bool:
         return self.process.poll() is None
@@ -342,8 +308,7 @@ class LongLivedGrader:
         self.close(kill=True)
         if self.children.stopping:
             raise Cancelled()
-        self.errors.seek(0)
-        lines = [line for line in self.errors.read().decode("utf-8", "replace").splitlines() if line.strip()]
+        lines = [line for line in self.said.splitlines() if line.strip()]
         reason = lines[-1] if lines else "the child grader exited with status %s" % self.process.returncode
         return error_report(path, seed, reason.removeprefix("grader: error: "), assignment)
 
@@ -364,7 +329,10 @@ class LongLivedGrader:
         self.children.done(self.process)
         if self.process.stdout is not None:
             self.process.stdout.close()
-        self.errors.close()
+        if not self.errors.closed:
+            self.errors.seek(0)
+            self.said = self.errors.read()[-4000:].decode("utf-8", "replace")
+            self.errors.close()
 
 
 def serve_batch_child(grade_one: Callable[[str], GradeReport], seed: int, assignment: str = "") -> int:
