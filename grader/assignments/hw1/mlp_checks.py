@@ -39,6 +39,10 @@ SYMBOLIC_SHAPES = {
 }
 GRAD_NAMES = ("dJdW1", "dJdb1", "dJdW2", "dJdb2")
 LOSS_FUNCTIONS = {"mse": "mse_loss", "bce": "bce_loss"}
+FORWARD = ("MLP.__init__", "MLP.forward")
+BACKWARD = FORWARD + ("MLP.backward",)
+CLEAR = BACKWARD + ("MLP.clear_grad_and_cache",)
+"""The student functions a worker task runs (a function that timed out is not run again)."""
 PARAMS = ("W1", "b1", "W2", "b2")
 NETWORK_FIELDS = ("B", "n", "d", "K", "f", "g", "seed")
 LOSS_FIELDS = ("B", "K", "seed")
@@ -123,7 +127,7 @@ def forward_check(ctx, s: Scenario) -> Failure | NoEvidence | None:
         "y_hat": oracle.mlp_forward(params, values["x"], s.f, s.g, dtype)})
     if unresolvable is not None:
         return unresolvable
-    reply = ctx.call("mlp.forward", dict(_net_args(s, values), x=values["x"]), "MLP.forward")
+    reply = ctx.call("mlp.forward", dict(_net_args(s, values), x=values["x"]), "MLP.forward", functions=FORWARD)
     failure = judge(ctx, [("y_hat", reply["y_hat"], truth["y_hat"])], "MLP.forward")
     if failure is not None and failure.code == "wrong_values":
         failure.message += _transposed_weights_hint(ctx, s, values, reply["y_hat"])
@@ -175,7 +179,7 @@ def loss_check(kind: str, part: str):
 
     def run(ctx, s: Scenario) -> Failure | None:
         inputs = loss_inputs(s, saturated=(part == "saturated"))
-        reply = ctx.call("mlp.loss", dict(function=function, **inputs), function)
+        reply = ctx.call("mlp.loss", dict(function=function, **inputs), function, functions=(function,))
         pair = _loss_pair(reply["out"], function)
         if isinstance(pair, Failure):
             return pair
@@ -234,7 +238,7 @@ def backward_check(ctx, s: Scenario) -> Failure | NoEvidence | None:
     if unresolvable is not None:
         return unresolvable
     reply = ctx.call("mlp.backward", dict(_net_args(s, values), x=values["x"], dJdy_hat=dJdy_hat),
-                     "MLP.forward then MLP.backward")
+                     "MLP.forward then MLP.backward", functions=BACKWARD)
     grads = _grads(reply["run"])
     return judge(ctx, [(k, grads[k], expected[k]) for k in GRAD_NAMES], "MLP.backward")
 
@@ -250,7 +254,7 @@ def end_to_end_check(ctx, s: Scenario) -> Failure | NoEvidence | None:
     if unresolvable is not None:
         return unresolvable
     reply = ctx.call("mlp.end_to_end", dict(_net_args(s, values), x=values["x"], y=values["y"], function=function),
-                     "MLP.forward, %s, MLP.backward" % function)
+                     "MLP.forward, %s, MLP.backward" % function, functions=FORWARD + (function, "MLP.backward"))
     if "grads" not in reply:
         pair = _loss_pair(reply.get("loss_out"), function)
         return pair if isinstance(pair, Failure) else Failure("not_array", "%s gave no usable dJdy_hat" % function)
@@ -260,12 +264,12 @@ def end_to_end_check(ctx, s: Scenario) -> Failure | NoEvidence | None:
 
 # -- mlp.hygiene ---------------------------------------------------------------------------
 
-def _evidence_call(ctx, task: str, args: dict, what: str, key: str):
+def _evidence_call(ctx, task: str, args: dict, what: str, key: str, functions: tuple[str, ...]):
     """Call for a hygiene check: a failing call is no evidence about the property."""
     if ctx.is_dead(key):
         return NoEvidence(Failure("timeout", "%s already failed to finish in this check" % what))
     try:
-        return ctx.call(task, args, what, key=key)
+        return ctx.call(task, args, what, key=key, functions=functions)
     except CallFailed as failed:
         return NoEvidence(failed.failure)
 
@@ -287,7 +291,8 @@ def _mutated(ctx, function: str, sent: dict, after: dict) -> Failure | NoEvidenc
 
 def forward_inputs_check(ctx, s: Scenario):
     values = network_values(s)
-    reply = _evidence_call(ctx, "mlp.forward", dict(_net_args(s, values), x=values["x"]), "MLP.forward", "forward")
+    reply = _evidence_call(ctx, "mlp.forward", dict(_net_args(s, values), x=values["x"]), "MLP.forward", "forward",
+                           FORWARD)
     if isinstance(reply, NoEvidence):
         return reply
     return _mutated(ctx, "MLP.forward", {"x": values["x"]}, {"x": reply["x_after"]})
@@ -298,7 +303,7 @@ def loss_inputs_check(ctx, s: Scenario):
     if ctx.state.attrs.get(function, "missing") == "missing":
         return NoEvidence(Failure("missing", "mlp.py has no %s" % function))
     inputs = loss_inputs(s)
-    reply = _evidence_call(ctx, "mlp.loss", dict(function=function, **inputs), function, function)
+    reply = _evidence_call(ctx, "mlp.loss", dict(function=function, **inputs), function, function, (function,))
     if isinstance(reply, NoEvidence):
         return reply
     return _mutated(ctx, function, inputs, {"y": reply["y_after"], "y_hat": reply["y_hat_after"]})
@@ -308,7 +313,7 @@ def backward_inputs_check(ctx, s: Scenario):
     values = network_values(s)
     dJdy_hat = _upstream(ctx, s, values)
     args = dict(_net_args(s, values), x=values["x"], dJdy_hat=dJdy_hat)
-    reply = _evidence_call(ctx, "mlp.backward", args, "MLP.backward", "backward")
+    reply = _evidence_call(ctx, "mlp.backward", args, "MLP.backward", "backward", BACKWARD)
     if isinstance(reply, NoEvidence):
         return reply
     return _mutated(ctx, "MLP.backward", {"dJdy_hat": dJdy_hat, "x": values["x"]},
@@ -318,7 +323,7 @@ def backward_inputs_check(ctx, s: Scenario):
 def clear_check(ctx, s: Scenario):
     values = network_values(s)
     args = dict(_net_args(s, values), x=values["x"], dJdy_hat=_upstream(ctx, s, values))
-    reply = _evidence_call(ctx, "mlp.clear", args, "MLP.clear_grad_and_cache", "clear")
+    reply = _evidence_call(ctx, "mlp.clear", args, "MLP.clear_grad_and_cache", "clear", CLEAR)
     if isinstance(reply, NoEvidence):
         return reply
     for name, value in _grads(reply).items():
@@ -343,7 +348,7 @@ def deterministic_check(ctx, s: Scenario):
     and each loss twice, on identical inputs: every output must be identical."""
     values = network_values(s)
     args = dict(_net_args(s, values), x=values["x"], dJdy_hat=_upstream(ctx, s, values))
-    reply = _evidence_call(ctx, "mlp.repeat", args, "MLP.forward/backward twice", "repeat")
+    reply = _evidence_call(ctx, "mlp.repeat", args, "MLP.forward/backward twice", "repeat", CLEAR)
     if isinstance(reply, NoEvidence):
         return reply
     outputs = {k: dict(_grads(reply[k]), y_hat=reply[k].get("y_hat")) for k in ("first", "second", "fresh")}
@@ -355,7 +360,7 @@ def deterministic_check(ctx, s: Scenario):
                                " value (randomness, or state kept between calls?)" % (name, situation), name)
     for kind, function in LOSS_FUNCTIONS.items():
         inputs = loss_inputs(Scenario(B=s.B, K=s.K, loss=kind, seed=s.seed))
-        runs = [_evidence_call(ctx, "mlp.loss", dict(function=function, **inputs), function, function)
+        runs = [_evidence_call(ctx, "mlp.loss", dict(function=function, **inputs), function, function, (function,))
                 for _ in range(2)]
         if any(isinstance(run, NoEvidence) for run in runs):
             continue
@@ -378,12 +383,12 @@ def no_autograd_check(ctx, s: Scenario):
                        + "; ".join(u.describe("mlp.py") for u in found[:3]), about_example=False)
     values = network_values(s)
     args = dict(_net_args(s, values), x=values["x"], dJdy_hat=_upstream(ctx, s, values))
-    reply = _evidence_call(ctx, "mlp.backward", args, "MLP.backward", "backward")
+    reply = _evidence_call(ctx, "mlp.backward", args, "MLP.backward", "backward", BACKWARD)
     if isinstance(reply, NoEvidence):
         return reply
     for kind, function in LOSS_FUNCTIONS.items():
         inputs = loss_inputs(Scenario(B=s.B, K=s.K, loss=kind, seed=s.seed))
-        _evidence_call(ctx, "mlp.loss", dict(function=function, **inputs), function, function)
+        _evidence_call(ctx, "mlp.loss", dict(function=function, **inputs), function, function, (function,))
     runtime = ctx.state.counters.get("autograd_calls", {})
     if runtime:
         return Failure("autograd_used", "mlp.py called torch.autograd at run time (during %s)"
