@@ -7,6 +7,7 @@ in the call. Shapes follow PyTorch: x (B,n), W1 (d,n), b1 (d,), W2 (K,d), b2 (K,
 
 from __future__ import annotations
 
+import functools
 import itertools
 
 import numpy as np
@@ -17,7 +18,7 @@ from ...engine.compare import diagnose, returned_none_hint, shape_text, toleranc
 from ...engine.compare import judge as compare_judge
 from ...model.results import CheckResult
 from ...model.values import Absent, NotArray
-from . import oracle
+from . import derivation_policy, oracle
 from .autograd_scan import AutogradUse, autograd_uses
 from .scale_stories import scale_story
 from .strategies import Scenario, float32_values, loss_inputs, network_values, scenarios
@@ -368,12 +369,8 @@ def deterministic_check(ctx, s: Scenario):
 
 
 def no_autograd_check(ctx, s: Scenario):
-    """Static scan (done before grading), then a backward and both losses run in the worker,
-    which counts calls into torch.autograd. Needs one completed backward as evidence."""
-    found: list[AutogradUse] = ctx.state.static or []
-    if found:
-        return Failure("autograd_used", "mlp.py uses autograd where gradients must be derived by hand: "
-                       + "; ".join(u.describe("mlp.py") for u in found[:3]), about_example=False)
+    """A backward and both losses run in the worker, which counts calls into torch.autograd;
+    the count decides (the static scan only adds detail). Needs one completed backward."""
     values = network_values(s)
     args = dict(_net_args(s, values), x=values["x"], dJdy_hat=_upstream(ctx, s, values))
     reply = _evidence_call(ctx, "mlp.backward", args, "MLP.backward", "backward")
@@ -382,11 +379,7 @@ def no_autograd_check(ctx, s: Scenario):
     for kind, function in LOSS_FUNCTIONS.items():
         inputs = loss_inputs(Scenario(B=s.B, K=s.K, loss=kind, seed=s.seed))
         _evidence_call(ctx, "mlp.loss", dict(function=function, **inputs), function, function)
-    runtime = ctx.state.counters.get("autograd_calls", {})
-    if runtime:
-        return Failure("autograd_used", "mlp.py called torch.autograd at run time (during %s)"
-                       % ", ".join(sorted(runtime)))
-    return None
+    return derivation_policy.autograd_failure(ctx.state)
 
 
 # -- the part ------------------------------------------------------------------------------
@@ -450,12 +443,6 @@ def static_checks(source: bytes) -> list[AutogradUse]:
     return autograd_uses(source)
 
 
-def _forfeit(result, why: str) -> None:
-    previous = "" if result.status == "pass" else " (it also failed: %s)" % result.message
-    result.status, result.code, result.score = "fail", "autograd_used", 0.0
-    result.message = why + previous
-
-
 def _note_compensation(results: list, by_id: dict) -> None:
     """Name a scaled loss gradient and a scaled backward that cancel end to end."""
     scaled_backward = [r for r in results if r.question == "mlp.backward" and r.code == "scaled"]
@@ -482,26 +469,10 @@ def _note_compensation(results: list, by_id: dict) -> None:
         r.notes.append(note)
 
 
-def finalize(results: list[CheckResult], state: PartState) -> None:
+def finalize(results: list[CheckResult], state: PartState, settings: Settings | None = None) -> None:
     """Cross-check conclusions: autograd forfeits, compensating scale errors, forward first."""
     by_id = {r.id: r for r in results}
-    static: list[AutogradUse] = state.static or []
-    runtime = state.counters.get("autograd_calls", {})
-    losses = set(LOSS_FUNCTIONS.values())
-    outside_losses = [u for u in static if u.function.split(".")[0] not in losses]
-    runtime_outside = sorted(k for k in runtime if k not in losses)
-    if outside_losses or runtime_outside:
-        where = ("; ".join(u.describe("mlp.py") for u in outside_losses[:2])
-                 or "torch.autograd called during " + ", ".join(runtime_outside))
-        for r in results:
-            if r.question == "mlp.backward":
-                _forfeit(r, "backward points are forfeited because mlp.py uses autograd (%s)" % where)
-    if static or runtime:
-        for function in LOSS_FUNCTIONS.values():
-            if function in runtime or any(u.function == function for u in static):
-                for r in results:
-                    if r.question == "mlp." + function and r.id.endswith(("[gradient]", "[saturated]")):
-                        _forfeit(r, "%s computes its gradient with autograd; these points are forfeited" % function)
+    derivation_policy.apply(results, state, settings.finite_differences if settings else "forfeit")
     _note_compensation(results, by_id)
     for r in results:
         if r.question == "mlp.backward" and r.code in VALUE_CODES and "[end_to_end" not in r.id:
@@ -533,7 +504,7 @@ def build_part(settings: Settings) -> PartSpec:
         checks=build_checks(settings),
         inspect=("MLP", "MLP.forward", "MLP.backward", "MLP.clear_grad_and_cache", "mse_loss", "bce_loss"),
         static_checks=static_checks,
-        finalize=finalize,
+        finalize=functools.partial(finalize, settings=settings),
         static_line=static_line,
         exception_hint=exception_hint,
     )

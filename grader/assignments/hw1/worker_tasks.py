@@ -28,8 +28,27 @@ RESULT_SHAPES: dict[str, dict[str, str]] = {
 }
 
 
+COUNTED_STAGES = frozenset({"MLP.forward", "MLP.backward", "mse_loss", "bce_loss"})
+"""Student functions whose autograd calls are counted on their own ("autograd@<stage>");
+calls anywhere else (the constructor, reading MLP.grads, ...) count as "autograd@other"."""
+
+_RUNNING = ["other"]
+"""The counted stage of the student function running now."""
+
+
+def _student(rt: Any, stage: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
+    """rt.student, remembering which student function runs (for the autograd counters)."""
+    previous = _RUNNING[0]
+    _RUNNING[0] = stage if stage in COUNTED_STAGES else "other"
+    try:
+        return rt.student(stage, fn, *args, **kwargs)
+    finally:
+        _RUNNING[0] = previous
+
+
 def setup(rt: Any) -> None:
-    """Count calls into torch.autograd (the runtime sends the count with every reply)."""
+    """Count calls into torch.autograd (the runtime sends the counts with every reply): in all
+    ("autograd_calls") and by the student function that made them ("autograd@MLP.backward")."""
     torch = rt.torch
     if torch is None:
         return
@@ -38,6 +57,8 @@ def setup(rt: Any) -> None:
     def counting(original: Any) -> Any:
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             rt.counters["autograd_calls"] += 1
+            key = "autograd@" + _RUNNING[0]
+            rt.counters[key] = rt.counters.get(key, 0) + 1
             return original(*args, **kwargs)
 
         return wrapper
@@ -51,8 +72,8 @@ def _tensor32(rt: Any, array: Any) -> Any:
 
 
 def _build_net(rt: Any, module: ModuleType, a: dict[str, Any]) -> Any:
-    net = rt.student(
-        "MLP.__init__", module.MLP,
+    net = _student(
+        rt, "MLP.__init__", module.MLP,
         linear_1_in_features=a["n"], linear_1_out_features=a["d"], f_function=a["f"],
         linear_2_in_features=a["d"], linear_2_out_features=a["K"], g_function=a["g"],
     )
@@ -61,12 +82,12 @@ def _build_net(rt: Any, module: ModuleType, a: dict[str, Any]) -> Any:
         for key in PARAM_KEYS:
             net.parameters[key] = _tensor32(rt, a[key])
 
-    rt.student("setting MLP.parameters", set_parameters)
+    _student(rt, "setting MLP.parameters", set_parameters)
     return net
 
 
 def _read_grads(rt: Any, net: Any, arrays: list[Any]) -> dict[str, Any]:
-    grads = rt.student("reading MLP.grads", lambda: net.grads)
+    grads = _student(rt, "reading MLP.grads", lambda: net.grads)
     out = {}
     for key in GRAD_KEYS:
         try:
@@ -79,23 +100,23 @@ def _read_grads(rt: Any, net: Any, arrays: list[Any]) -> dict[str, Any]:
 
 
 def _forward_backward(rt: Any, net: Any, x: Any, dJdy_hat: Any, arrays: list[Any]) -> dict[str, Any]:
-    y_hat = rt.student("MLP.forward", net.forward, x)
+    y_hat = _student(rt, "MLP.forward", net.forward, x)
     y_hat_enc = rt.encode_student("MLP.forward", y_hat, arrays)
-    rt.student("MLP.backward", net.backward, dJdy_hat)
+    _student(rt, "MLP.backward", net.backward, dJdy_hat)
     return {"t": "dict", "items": {"y_hat": y_hat_enc, "grads": _read_grads(rt, net, arrays)}}
 
 
 def forward(rt: Any, module: ModuleType, a: dict[str, Any], arrays: list[Any]) -> dict[str, Any]:
     net = _build_net(rt, module, a)
     x = _tensor32(rt, a["x"])
-    y_hat = rt.student("MLP.forward", net.forward, x)
+    y_hat = _student(rt, "MLP.forward", net.forward, x)
     return {"y_hat": rt.encode_student("MLP.forward", y_hat, arrays), "x_after": rt.encode(x, arrays)}
 
 
 def loss(rt: Any, module: ModuleType, a: dict[str, Any], arrays: list[Any]) -> dict[str, Any]:
     fn = getattr(module, a["function"])
     y, y_hat = _tensor32(rt, a["y"]), _tensor32(rt, a["y_hat"])
-    out = rt.student(a["function"], fn, y, y_hat)
+    out = _student(rt, a["function"], fn, y, y_hat)
     return {"out": rt.encode_student(a["function"], out, arrays), "y_after": rt.encode(y, arrays),
             "y_hat_after": rt.encode(y_hat, arrays)}
 
@@ -111,13 +132,13 @@ def end_to_end(rt: Any, module: ModuleType, a: dict[str, Any], arrays: list[Any]
     net = _build_net(rt, module, a)
     fn = getattr(module, a["function"])
     x, y = _tensor32(rt, a["x"]), _tensor32(rt, a["y"])
-    y_hat = rt.student("MLP.forward", net.forward, x)
+    y_hat = _student(rt, "MLP.forward", net.forward, x)
     y_hat_enc = rt.encode_student("MLP.forward", y_hat, arrays)
-    out = rt.student(a["function"], fn, y, y_hat)
+    out = _student(rt, a["function"], fn, y, y_hat)
     out_enc = rt.encode_student(a["function"], out, arrays)
     if not (isinstance(out, (tuple, list)) and len(out) == 2):
         return {"y_hat": y_hat_enc, "loss_out": out_enc}
-    rt.student("MLP.backward", net.backward, out[1])
+    _student(rt, "MLP.backward", net.backward, out[1])
     return {"y_hat": y_hat_enc, "loss_out": out_enc, "grads": _read_grads(rt, net, arrays)}
 
 
@@ -125,8 +146,8 @@ def clear(rt: Any, module: ModuleType, a: dict[str, Any], arrays: list[Any]) -> 
     net = _build_net(rt, module, a)
     x, dJdy_hat = _tensor32(rt, a["x"]), _tensor32(rt, a["dJdy_hat"])
     _forward_backward(rt, net, x, dJdy_hat, [])
-    rt.student("MLP.clear_grad_and_cache", net.clear_grad_and_cache)
-    cache = rt.student("reading MLP.cache", lambda: net.cache)
+    _student(rt, "MLP.clear_grad_and_cache", net.clear_grad_and_cache)
+    cache = _student(rt, "reading MLP.cache", lambda: net.cache)
     try:
         cache_len = len(cache)
     except BaseException:  # noqa: BLE001 - a student container may raise anything
@@ -144,7 +165,7 @@ def repeat(rt: Any, module: ModuleType, a: dict[str, Any], arrays: list[Any]) ->
 
     net = _build_net(rt, module, a)
     first = _forward_backward(rt, net, *inputs(), arrays)
-    rt.student("MLP.clear_grad_and_cache", net.clear_grad_and_cache)
+    _student(rt, "MLP.clear_grad_and_cache", net.clear_grad_and_cache)
     second = _forward_backward(rt, net, *inputs(), arrays)
     fresh = _forward_backward(rt, _build_net(rt, module, a), *inputs(), arrays)
     return {"first": first, "second": second, "fresh": fresh}
