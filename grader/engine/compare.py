@@ -29,6 +29,7 @@ class Diagnosis:
     """The submission is wrong: one diagnosis `code` and a plain-words `message`.
 
     `name` is the value concerned; `factor` is set for `scaled` (got = factor * expected);
+    `ratio` is the least-squares ratio got / expected where one exists (any value code);
     `about_example` is False when the example does not matter (e.g. "not implemented yet");
     `others` holds the diagnoses of further wrong values judged alongside this one;
     `location` ({"file", "line"}) is where in the submission it went wrong, when known."""
@@ -37,6 +38,7 @@ class Diagnosis:
     message: str
     name: str | None = None
     factor: float | None = None
+    ratio: float | None = None
     about_example: bool = True
     others: list = field(default_factory=list)
     location: dict | None = None
@@ -123,15 +125,15 @@ def _same_shape(name: str, got: np.ndarray, expected: np.ndarray, tol: Tolerance
             and not is_close(expected.T, expected, tol) and is_close(got, expected.T, tol)):
         return Diagnosis(code="transposed", name=name, message="%s is transposed: it equals the expected %s matrix"
                          " transposed" % (name, shape_text(expected.shape)))
-    if is_close(got, -expected, tol) and float(np.linalg.norm(expected)) > 0:
-        return Diagnosis(code="sign", name=name,
-                         message="%s has the wrong sign: it equals minus the expected value" % name)
     factor = fitted_factor(got, expected)
+    if is_close(got, -expected, tol) and float(np.linalg.norm(expected)) > 0:
+        return Diagnosis(code="sign", name=name, ratio=-1.0,
+                         message="%s has the wrong sign: it equals minus the expected value" % name)
     if (factor is not None and abs(factor) > 1e-12 and is_close(got, factor * expected, tol)
             and (is_simple_factor(factor) or (np.count_nonzero(expected) > 1 and abs(factor - 1) > 0.01))):
         return Diagnosis(code="scaled", name=name, message="%s is scaled: it equals %s times the expected value"
-                         % (name, format_factor(factor)), factor=factor)
-    return Diagnosis(code="wrong_values", name=name,
+                         % (name, format_factor(factor)), factor=factor, ratio=factor)
+    return Diagnosis(code="wrong_values", name=name, ratio=factor,
                      message="%s has wrong values (%s)" % (name, describe_value_error(got, expected)))
 
 

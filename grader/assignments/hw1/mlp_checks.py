@@ -7,6 +7,7 @@ in the call. Shapes follow PyTorch: x (B,n), W1 (d,n), b1 (d,), W2 (K,d), b2 (K,
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import itertools
 
@@ -52,23 +53,50 @@ def _net_args(s: Scenario, values: dict) -> dict:
     return dict(n=s.n, d=s.d, K=s.K, f=s.f, g=s.g, **_params(values))
 
 
-def _annotate(function: str):
+def _annotate(function: str, all_zero: bool = False, confirm=None):
+    """Hints for a diagnosis of `function`'s output. "not implemented yet?" only when
+    `all_zero` (every value the function returned is zero) and `confirm()`, when given, says
+    it returns zeros on a larger example too (one zero entry proves nothing)."""
+    zero_elsewhere: list[bool] = []
+
     def annotate(found: Failure, got: object, expected: np.ndarray) -> str:
         extra = ""
         if found.code in ("shape", "transposed") and found.name in SYMBOLIC_SHAPES:
             extra += " [%s must be %s = %s]" % (found.name, SYMBOLIC_SHAPES[found.name], shape_text(expected.shape))
         if found.name in ("dJdb1", "dJdb2") and isinstance(got, np.ndarray) and got.ndim == 2 and 1 in got.shape:
             extra += "; broadcasting hides this in an update, but a gradient has its parameter's shape"
-        if found.code == "wrong_values" and isinstance(got, np.ndarray) and not np.any(got):
-            extra += " (all zeros: %s not implemented yet?)" % function
+        if found.code == "wrong_values" and all_zero:
+            if not zero_elsewhere:
+                zero_elsewhere.append(confirm is None or confirm())
+            if zero_elsewhere[0]:
+                extra += " (all zeros: %s not implemented yet?)" % function
         return extra + returned_none_hint(got, function)
 
     return annotate
 
 
-def judge(ctx, items: list[tuple[str, object, np.ndarray]], function: str) -> Failure | None:
-    """Compare (name, got, expected) in order with PyTorch-shape hints for `function`."""
-    return compare_judge(items, ctx.tolerance, _annotate(function))
+def judge(ctx, items: list[tuple[str, object, np.ndarray]], function: str, outputs: list | None = None,
+          confirm=None) -> Failure | None:
+    """Compare (name, got, expected) in order with PyTorch-shape hints for `function`;
+    `outputs` are all the values the function returned (default: those judged)."""
+    returned = [got for _, got, _ in items] if outputs is None else outputs
+    all_zero = all(isinstance(got, np.ndarray) and not np.any(got) for got in returned)
+    return compare_judge(items, ctx.tolerance, _annotate(function, all_zero, confirm))
+
+
+def _zero_elsewhere(ctx, s: Scenario, task: str, read) -> bool:
+    """Whether the function returns only zeros on a larger example too (`read(reply)` gives
+    the values to look at)."""
+    larger = dataclasses.replace(s, B=max(s.B, 3), n=max(s.n, 3), d=max(s.d, 3), K=max(s.K, 3), seed=s.seed + 1)
+    values = network_values(larger)
+    args = dict(_net_args(larger, values), x=values["x"])
+    if task == "mlp.backward":
+        args["dJdy_hat"] = _upstream(ctx, larger, values)
+    try:
+        reply = ctx.call(task, args, "a larger example")
+    except CallFailed:
+        return False
+    return all(isinstance(v, np.ndarray) and not np.any(v) for v in read(reply))
 
 
 def _scalar(value: object) -> object:
@@ -123,7 +151,8 @@ def forward_check(ctx, s: Scenario) -> Failure | NoEvidence | None:
     if unresolvable is not None:
         return unresolvable
     reply = ctx.call("mlp.forward", dict(_net_args(s, values), x=values["x"]), "MLP.forward")
-    failure = judge(ctx, [("y_hat", reply["y_hat"], truth["y_hat"])], "MLP.forward")
+    failure = judge(ctx, [("y_hat", reply["y_hat"], truth["y_hat"])], "MLP.forward",
+                    confirm=lambda: _zero_elsewhere(ctx, s, "mlp.forward", lambda r: [r["y_hat"]]))
     if failure is not None and failure.code == "wrong_values":
         failure.message += _transposed_weights_hint(ctx, s, values, reply["y_hat"])
     return failure
@@ -186,7 +215,7 @@ def loss_check(kind: str, part: str):
             items = [("dJdy_hat", dJdy_hat, dJ_exp)]
         else:
             return _saturated(ctx, _scalar(J), dJdy_hat, J_exp, dJ_exp, inputs, function)
-        failure = judge(ctx, items, function)
+        failure = judge(ctx, items, function, outputs=[J, dJdy_hat])
         if failure is not None:
             _name_convention(ctx, failure, kind, items[0][0], items[0][1], inputs)
         return failure
@@ -235,7 +264,8 @@ def backward_check(ctx, s: Scenario) -> Failure | NoEvidence | None:
     reply = ctx.call("mlp.backward", dict(_net_args(s, values), x=values["x"], dJdy_hat=dJdy_hat),
                      "MLP.forward then MLP.backward")
     grads = _grads(reply["run"])
-    return judge(ctx, [(k, grads[k], expected[k]) for k in GRAD_NAMES], "MLP.backward")
+    return judge(ctx, [(k, grads[k], expected[k]) for k in GRAD_NAMES], "MLP.backward",
+                 confirm=lambda: _zero_elsewhere(ctx, s, "mlp.backward", lambda r: list(_grads(r["run"]).values())))
 
 
 def end_to_end_check(ctx, s: Scenario) -> Failure | NoEvidence | None:
@@ -269,6 +299,32 @@ def _evidence_call(ctx, task: str, args: dict, what: str, key: str):
         return NoEvidence(failed.failure)
 
 
+def _earned(ctx, function: str, items: list[tuple[str, object, np.ndarray]]) -> NoEvidence | None:
+    """Hygiene is earned: an example is evidence only where the function the check watches got
+    at least one of its values right (a function that computes nothing earns nothing)."""
+    found = []
+    for name, got, expected in items:
+        if isinstance(got, Absent):
+            found.append(Failure("missing", "%s is missing" % name, name))
+            continue
+        diagnosis = diagnose(name, got, expected, ctx.tolerance)
+        if diagnosis is None and (np.any(expected) or len(items) == 1):
+            return None
+        if diagnosis is not None:
+            found.append(diagnosis)
+    first = found[0] if found else Failure("wrong_values", "every value is zero on this example, which shows nothing")
+    return NoEvidence(Failure(first.code, "not earned: a hygiene check counts only where %s returns correct values,"
+                              " and it did not (%s%s)" % (function, first.message, returned_none_hint(
+                                  items[0][1], function)), first.name))
+
+
+def _backward_earned(ctx, s: Scenario, values: dict, dJdy_hat: np.ndarray, run: dict) -> NoEvidence | None:
+    """_earned for MLP.backward: some nonzero gradient of `run` is right."""
+    expected = oracle.mlp_param_grads(_params(values), values["x"], s.f, s.g, dJdy_hat)
+    grads = _grads(run)
+    return _earned(ctx, "MLP.backward", [(k, grads[k], expected[k]) for k in GRAD_NAMES])
+
+
 def _mutated(ctx, function: str, sent: dict, after: dict) -> Failure | NoEvidence | None:
     """input_mutated when an argument changed; no evidence when the worker did not report it."""
     for name, original in sent.items():
@@ -289,7 +345,9 @@ def forward_inputs_check(ctx, s: Scenario):
     reply = _evidence_call(ctx, "mlp.forward", dict(_net_args(s, values), x=values["x"]), "MLP.forward", "forward")
     if isinstance(reply, NoEvidence):
         return reply
-    return _mutated(ctx, "MLP.forward", {"x": values["x"]}, {"x": reply["x_after"]})
+    y_hat = oracle.mlp_forward(_params(values), values["x"], s.f, s.g)
+    return (_earned(ctx, "MLP.forward", [("y_hat", reply["y_hat"], y_hat)])
+            or _mutated(ctx, "MLP.forward", {"x": values["x"]}, {"x": reply["x_after"]}))
 
 
 def loss_inputs_check(ctx, s: Scenario):
@@ -300,7 +358,13 @@ def loss_inputs_check(ctx, s: Scenario):
     reply = _evidence_call(ctx, "mlp.loss", dict(function=function, **inputs), function, function)
     if isinstance(reply, NoEvidence):
         return reply
-    return _mutated(ctx, function, inputs, {"y": reply["y_after"], "y_hat": reply["y_hat_after"]})
+    J_exp, dJ_exp = oracle.loss_and_grad(s.loss, inputs["y"], inputs["y_hat"], _convention(ctx, s.loss))
+    pair = _loss_pair(reply["out"], function)
+    if isinstance(pair, Failure):
+        return NoEvidence(Failure(pair.code, "not earned: a hygiene check counts only where %s returns correct"
+                                  " values, and it did not (%s)" % (function, pair.message)))
+    return (_earned(ctx, function, [("J", _scalar(pair[0]), np.asarray(J_exp)), ("dJdy_hat", pair[1], dJ_exp)])
+            or _mutated(ctx, function, inputs, {"y": reply["y_after"], "y_hat": reply["y_hat_after"]}))
 
 
 def backward_inputs_check(ctx, s: Scenario):
@@ -310,8 +374,9 @@ def backward_inputs_check(ctx, s: Scenario):
     reply = _evidence_call(ctx, "mlp.backward", args, "MLP.backward", "backward")
     if isinstance(reply, NoEvidence):
         return reply
-    return _mutated(ctx, "MLP.backward", {"dJdy_hat": dJdy_hat, "x": values["x"]},
-                    {"dJdy_hat": reply["dJdy_hat_after"], "x": reply["x_after"]})
+    return (_backward_earned(ctx, s, values, dJdy_hat, reply["run"])
+            or _mutated(ctx, "MLP.backward", {"dJdy_hat": dJdy_hat, "x": values["x"]},
+                        {"dJdy_hat": reply["dJdy_hat_after"], "x": reply["x_after"]}))
 
 
 def clear_check(ctx, s: Scenario):
@@ -320,6 +385,9 @@ def clear_check(ctx, s: Scenario):
     reply = _evidence_call(ctx, "mlp.clear", args, "MLP.clear_grad_and_cache", "clear")
     if isinstance(reply, NoEvidence):
         return reply
+    earned = _backward_earned(ctx, s, values, args["dJdy_hat"], reply["before"])
+    if earned is not None:  # clearing is only seen on gradients that backward really computed
+        return earned
     for name, value in _grads(reply).items():
         if isinstance(value, np.ndarray) and np.any(value != 0):
             return Failure("wrong_values", "after clear_grad_and_cache, %s is not zero" % name, name)
@@ -345,6 +413,11 @@ def deterministic_check(ctx, s: Scenario):
     reply = _evidence_call(ctx, "mlp.repeat", args, "MLP.forward/backward twice", "repeat")
     if isinstance(reply, NoEvidence):
         return reply
+    if _backward_earned(ctx, s, values, args["dJdy_hat"], reply["first"]) is not None:
+        earned = _earned(ctx, "MLP.forward", [("y_hat", reply["first"].get("y_hat"), oracle.mlp_forward(
+            _params(values), values["x"], s.f, s.g))])
+        if earned is not None:
+            return earned
     outputs = {k: dict(_grads(reply[k]), y_hat=reply[k].get("y_hat")) for k in ("first", "second", "fresh")}
     for other, situation in (("fresh", "a second network with the same parameters and input"),
                              ("second", "the same network after clear_grad_and_cache")):
@@ -376,6 +449,9 @@ def no_autograd_check(ctx, s: Scenario):
     reply = _evidence_call(ctx, "mlp.backward", args, "MLP.backward", "backward")
     if isinstance(reply, NoEvidence):
         return reply
+    earned = _backward_earned(ctx, s, values, args["dJdy_hat"], reply["run"])
+    if earned is not None:
+        return earned
     for kind, function in LOSS_FUNCTIONS.items():
         inputs = loss_inputs(Scenario(B=s.B, K=s.K, loss=kind, seed=s.seed))
         _evidence_call(ctx, "mlp.loss", dict(function=function, **inputs), function, function)
@@ -402,7 +478,7 @@ def build_checks(settings: Settings) -> list[CheckSpec]:
                 {"value": "J", "gradient": "dJdy_hat", "saturated": "J and dJdy_hat at y_hat exactly 0 or 1"}[part],
                 scenarios(loss=(kind,)), loss_check(kind, part), requires=(function,), max_examples=15,
                 shown_fields=LOSS_FIELDS, probe_dims=("B", "K"),
-                scale_story=scale_story("loss_value" if part == "value" else "loss_gradient", baseline[kind])))
+                scale_story=scale_story("loss_value" if part == "value" else "loss_gradient", baseline[kind], kind)))
     for f, g in itertools.product(ACTIVATIONS, ACTIVATIONS):
         losses = ("mse", "bce") if g == "sigmoid" else ("mse",)
         checks.append(CheckSpec(
@@ -418,7 +494,7 @@ def build_checks(settings: Settings) -> list[CheckSpec]:
             scenarios(g=("sigmoid",) if kind == "bce" else ACTIVATIONS, loss=(kind,)), end_to_end_check,
             requires=net + ("MLP.backward", function), max_examples=8,
             shown_fields=NETWORK_FIELDS + ("loss",), probe_dims=("B", "K"),
-            scale_story=scale_story("loss_gradient", baseline[kind])))
+            scale_story=scale_story("loss_gradient", baseline[kind], kind)))
     hygiene = [
         ("forward_inputs_unchanged", "MLP.forward leaves x unchanged", scenarios(), forward_inputs_check,
          net),

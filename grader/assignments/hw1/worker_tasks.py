@@ -23,7 +23,7 @@ RESULT_SHAPES: dict[str, dict[str, str]] = {
     "mlp.loss": {"out": "value", "y_after": "value", "y_hat_after": "value"},
     "mlp.backward": {"run": "run", "x_after": "value", "dJdy_hat_after": "value"},
     "mlp.end_to_end": {"y_hat": "value", "loss_out": "value", "grads?": "value"},
-    "mlp.clear": {"grads": "value", "cache_len": "int"},
+    "mlp.clear": {"before": "run", "grads": "value", "cache_len": "int"},
     "mlp.repeat": {"first": "run", "second": "run", "fresh": "run"},
 }
 
@@ -145,14 +145,14 @@ def end_to_end(rt: Any, module: ModuleType, a: dict[str, Any], arrays: list[Any]
 def clear(rt: Any, module: ModuleType, a: dict[str, Any], arrays: list[Any]) -> dict[str, Any]:
     net = _build_net(rt, module, a)
     x, dJdy_hat = _tensor32(rt, a["x"]), _tensor32(rt, a["dJdy_hat"])
-    _forward_backward(rt, net, x, dJdy_hat, [])
+    before = _forward_backward(rt, net, x, dJdy_hat, arrays)
     _student(rt, "MLP.clear_grad_and_cache", net.clear_grad_and_cache)
     cache = _student(rt, "reading MLP.cache", lambda: net.cache)
     try:
         cache_len = len(cache)
     except BaseException:  # noqa: BLE001 - a student container may raise anything
         cache_len = -1
-    return {"grads": _read_grads(rt, net, arrays), "cache_len": cache_len}
+    return {"before": before, "grads": _read_grads(rt, net, arrays), "cache_len": cache_len}
 
 
 def repeat(rt: Any, module: ModuleType, a: dict[str, Any], arrays: list[Any]) -> dict[str, Any]:
