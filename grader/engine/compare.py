@@ -217,18 +217,27 @@ def law_text(a: float, law: dict) -> str:
     return "%s/%s" % (numerator, "(%s)" % denominator if "*" in denominator else denominator)
 
 
-def judge(items: list[tuple[str, object, np.ndarray]], tol: Tolerance, annotate=None) -> Diagnosis | None:
+def widened(tol: Tolerance, slack: float, size: int) -> Tolerance:
+    """`tol` with `slack` added to the bound of a value of `size` entries."""
+    if slack <= 0:
+        return tol
+    return Tolerance(tol.rtol, tol.atol + slack / math.sqrt(max(size, 1)))
+
+
+def judge(items: list[tuple[str, object, np.ndarray]], tol: Tolerance, annotate=None,
+          slack: dict[str, float] | None = None) -> Diagnosis | None:
     """Compare (name, got, expected) in order; return the first mismatch, naming the others.
 
     `annotate(diagnosis, got, expected) -> str` may append context (expected shape in
-    symbols, layout advice) to each diagnosis message."""
+    symbols, layout advice) to each diagnosis message; `slack` adds to a value's bound (by
+    name) what float32 arithmetic cannot avoid on this example."""
     failures = []
     for name, got, expected in items:
         found: Diagnosis | None
         if isinstance(got, Absent):
             found = Diagnosis("missing", "%s is missing: %s" % (name, got.description), name)
         else:
-            found = diagnose(name, got, expected, tol)
+            found = diagnose(name, got, expected, widened(tol, (slack or {}).get(name, 0.0), expected.size))
             if found is None:
                 continue
         if annotate is not None:

@@ -19,7 +19,7 @@ from ...engine.compare import diagnose, returned_none_hint, shape_text, toleranc
 from ...engine.compare import judge as compare_judge
 from ...model.results import CheckResult
 from ...model.values import Absent, NotArray
-from . import derivation_policy, oracle
+from . import derivation_policy, float32_spread, oracle
 from .autograd_scan import AutogradUse, autograd_uses
 from .scale_stories import scale_story
 from .strategies import Scenario, float32_values, loss_inputs, network_values, scenarios
@@ -76,12 +76,22 @@ def _annotate(function: str, all_zero: bool = False, confirm=None):
 
 
 def judge(ctx, items: list[tuple[str, object, np.ndarray]], function: str, outputs: list | None = None,
-          confirm=None) -> Failure | None:
+          confirm=None, slack: dict[str, float] | None = None) -> Failure | None:
     """Compare (name, got, expected) in order with PyTorch-shape hints for `function`;
-    `outputs` are all the values the function returned (default: those judged)."""
+    `outputs` are all the values the function returned (default: those judged); `slack` is
+    float32's unavoidable deviation (float32_spread)."""
     returned = [got for _, got, _ in items] if outputs is None else outputs
     all_zero = all(isinstance(got, np.ndarray) and not np.any(got) for got in returned)
-    return compare_judge(items, ctx.tolerance, _annotate(function, all_zero, confirm))
+    return compare_judge(items, ctx.tolerance, _annotate(function, all_zero, confirm), slack)
+
+
+def _unresolved(truth: dict, slack: dict[str, float]) -> NoEvidence | None:
+    """No evidence where an equivalent float32 formulation misses the truth by more than 1%:
+    float32 cannot tell right from wrong there (e.g. a sigmoid saturated to exactly 1.0)."""
+    for name, deviation in slack.items():
+        if deviation > 0.01 * float(np.linalg.norm(truth[name])) * float32_spread.SAFETY:
+            return NoEvidence(Failure("wrong_values", "float32 arithmetic cannot resolve %s on this example" % name))
+    return None
 
 
 def _zero_elsewhere(ctx, s: Scenario, task: str, read) -> bool:
@@ -150,8 +160,12 @@ def forward_check(ctx, s: Scenario) -> Failure | NoEvidence | None:
         "y_hat": oracle.mlp_forward(params, values["x"], s.f, s.g, dtype)})
     if unresolvable is not None:
         return unresolvable
+    slack = float32_spread.forward_slack(params, values["x"], s.f, s.g, truth)
+    unresolvable = _unresolved(truth, slack)
+    if unresolvable is not None:
+        return unresolvable
     reply = ctx.call("mlp.forward", dict(_net_args(s, values), x=values["x"]), "MLP.forward")
-    failure = judge(ctx, [("y_hat", reply["y_hat"], truth["y_hat"])], "MLP.forward",
+    failure = judge(ctx, [("y_hat", reply["y_hat"], truth["y_hat"])], "MLP.forward", slack=slack,
                     confirm=lambda: _zero_elsewhere(ctx, s, "mlp.forward", lambda r: [r["y_hat"]]))
     if failure is not None and failure.code == "wrong_values":
         failure.message += _transposed_weights_hint(ctx, s, values, reply["y_hat"])
@@ -209,13 +223,15 @@ def loss_check(kind: str, part: str):
             return pair
         J, dJdy_hat = pair
         J_exp, dJ_exp = oracle.loss_and_grad(kind, inputs["y"], inputs["y_hat"], _convention(ctx, kind))
+        slack = float32_spread.loss_slack(kind, inputs["y"], inputs["y_hat"], _convention(ctx, kind),
+                                          {"J": np.asarray(J_exp), "dJdy_hat": dJ_exp}) if part != "saturated" else {}
         if part == "value":
             items = [("J", _scalar(J), np.asarray(J_exp))]
         elif part == "gradient":
             items = [("dJdy_hat", dJdy_hat, dJ_exp)]
         else:
             return _saturated(ctx, _scalar(J), dJdy_hat, J_exp, dJ_exp, inputs, function)
-        failure = judge(ctx, items, function, outputs=[J, dJdy_hat])
+        failure = judge(ctx, items, function, outputs=[J, dJdy_hat], slack=slack)
         if failure is not None:
             _name_convention(ctx, failure, kind, items[0][0], items[0][1], inputs)
         return failure
@@ -261,10 +277,14 @@ def backward_check(ctx, s: Scenario) -> Failure | NoEvidence | None:
         params, values["x"], s.f, s.g, dJdy_hat, dtype))
     if unresolvable is not None:
         return unresolvable
+    slack = float32_spread.backward_slack(params, values["x"], s.f, s.g, dJdy_hat, expected)
+    unresolvable = _unresolved(expected, slack)
+    if unresolvable is not None:
+        return unresolvable
     reply = ctx.call("mlp.backward", dict(_net_args(s, values), x=values["x"], dJdy_hat=dJdy_hat),
                      "MLP.forward then MLP.backward")
     grads = _grads(reply["run"])
-    return judge(ctx, [(k, grads[k], expected[k]) for k in GRAD_NAMES], "MLP.backward",
+    return judge(ctx, [(k, grads[k], expected[k]) for k in GRAD_NAMES], "MLP.backward", slack=slack,
                  confirm=lambda: _zero_elsewhere(ctx, s, "mlp.backward", lambda r: list(_grads(r["run"]).values())))
 
 
@@ -278,13 +298,17 @@ def end_to_end_check(ctx, s: Scenario) -> Failure | NoEvidence | None:
         params, values["x"], values["y"], s.f, s.g, s.loss, convention, dtype))
     if unresolvable is not None:
         return unresolvable
+    slack = float32_spread.end_to_end_slack(params, values["x"], values["y"], s.f, s.g, s.loss, convention, expected)
+    unresolvable = _unresolved(expected, slack)
+    if unresolvable is not None:
+        return unresolvable
     reply = ctx.call("mlp.end_to_end", dict(_net_args(s, values), x=values["x"], y=values["y"], function=function),
                      "MLP.forward, %s, MLP.backward" % function)
     if "grads" not in reply:
         pair = _loss_pair(reply.get("loss_out"), function)
         return pair if isinstance(pair, Failure) else Failure("not_array", "%s gave no usable dJdy_hat" % function)
     grads = _grads(reply)
-    return judge(ctx, [(k, grads[k], expected[k]) for k in GRAD_NAMES], "MLP.backward")
+    return judge(ctx, [(k, grads[k], expected[k]) for k in GRAD_NAMES], "MLP.backward", slack=slack)
 
 
 # -- mlp.hygiene ---------------------------------------------------------------------------
