@@ -52,6 +52,8 @@ EXPECTED: dict[str, dict[str, set[str]]] = {
     # minus the truth at y = 1 only, and ratio B at K = 1 only: no law, so no sign or scaled
     "mlp_bce_grad_reciprocal": {"mlp.bce_loss": {"wrong_values", "nonfinite"}},
     "mlp_mse_outer_norm": {"mlp.mse_loss": {"wrong_values"}},
+    # no autograd, but no derivation either: the backward's work grows with the parameter count
+    "mlp_finite_differences": {"mlp.backward": {"finite_differences"}, "mlp.hygiene": {"finite_differences"}},
 }
 
 # Submissions whose codes depend on the example (checked by their own tests below).
@@ -93,6 +95,8 @@ MESSAGES: dict[str, list[tuple[str, tuple[str, ...]]]] = {
     "mlp_bce_grad_reciprocal": [("mlp.bce_loss[gradient]", ("dJdy_hat has wrong values", "minus the expected",
                                                              "no sign error explains every probe"))],
     "mlp_mse_outer_norm": [("mlp.mse_loss[value]", ("J has wrong values",))],
+    "mlp_finite_differences": [("mlp.backward[", ("forfeited", "finite differences", "forward passes")),
+                               ("mlp.hygiene[no_autograd]", ("168 forward passes", "84 parameters"))],
     "mlp_bce_random_eps": [("mlp.hygiene[deterministic]", ("bce_loss", "differs between two calls")),
                            ("mlp.bce_loss[saturated]", ("clamps each log at -100",))],
 }

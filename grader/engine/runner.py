@@ -171,18 +171,15 @@ def _probe_scenarios(spec: CheckSpec, base: Any) -> list[Any]:
     return probes
 
 
-def _observed(spec: CheckSpec, context: CheckContext, probe: Any, name: str | None) -> Failure | None | str:
-    """The diagnosis of `name` at `probe`: None when it is right there, "skip" when the probe
-    says nothing about it (no evidence, a failure of something else entirely)."""
+def _observed(spec: CheckSpec, context: CheckContext, probe: Any, name: str | None) -> Failure | str:
+    """The diagnosis of `name` at `probe`, or "skip" when the probe says nothing against the
+    law: no evidence, a failure of something else entirely, or `name` right there (where the
+    truth may well be zero, e.g. a bias gradient behind dead relu units)."""
     found = evaluate(spec, context, probe)
-    if isinstance(found, NoEvidence):
+    if isinstance(found, NoEvidence) or found is None:
         return "skip"
-    if found is None:
-        return None
     same = [f for f in [found] + found.others if f.name == name]
-    if same:
-        return same[0]
-    return "skip" if found.name is None else None
+    return same[0] if same else "skip"
 
 
 def _where(spec: CheckSpec, probe: Any) -> str:
@@ -207,11 +204,10 @@ def _refine(spec: CheckSpec, context: CheckContext, outcome: CheckOutcome) -> Ch
         found = _observed(spec, context, probe, failure.name)
         if isinstance(found, str):
             continue
-        factor = 1.0 if found is None else (-1.0 if found.code == "sign" else found.factor)
+        factor = -1.0 if found.code == "sign" else found.factor
         if factor is None:
-            ratio = found.ratio if found is not None else None
-            breaking.append("%s at %s%s" % (found.code if found else "right", _where(spec, probe),
-                                            "" if ratio is None else " (least-squares ratio %.4g)" % ratio))
+            breaking.append("%s at %s%s" % (found.code, _where(spec, probe), "" if found.ratio is None
+                                            else " (least-squares ratio %.4g)" % found.ratio))
             continue
         samples.append(({k: getattr(probe, k) for k in spec.probe_dims}, factor))
         seen.append("ratio %s at %s" % (format_factor(factor), _where(spec, probe)))

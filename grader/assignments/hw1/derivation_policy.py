@@ -56,6 +56,37 @@ def autograd_failure(state: PartState) -> Failure | None:
                    " be derived by hand%s" % (_where(runtime), _source(state.static or [])), about_example=False)
 
 
+FD_PROBES = ((2, 2, 2), (6, 6, 6))
+"""(n, d, K) of the two networks MLP.backward's work is measured on (batch B = FD_BATCH)."""
+FD_BATCH = 2
+
+
+def parameter_count(n: int, d: int, K: int) -> int:
+    return d * n + d + K * d + K
+
+
+def forward_passes(work: int, n: int, d: int, K: int, B: int = FD_BATCH) -> float:
+    """Matrix-product work (multiply-adds) in units of one forward pass, B * (n*d + d*K)."""
+    return work / float(B * (n * d + d * K))
+
+
+def finite_difference_failure(passes: list[float]) -> Failure | None:
+    """finite_differences when MLP.backward did the work of many forward passes on the larger
+    probe network (a quarter of its parameter count or more, and at least 16) and at least
+    twice as many as on the smaller one: its work grows with the number of parameters, as
+    finite differences' does. A derived backward does a few passes' worth at any size."""
+    small, large = passes
+    count = parameter_count(*FD_PROBES[1])
+    if large < max(16.0, count / 4) or large < 2 * small:
+        return None
+    return Failure(
+        "finite_differences",
+        "MLP.backward evaluates the forward pass over and over: its matrix products do the work of %.0f forward"
+        " passes on a network with %d parameters (and of %.0f with %d); finite differences approximate the"
+        " gradients but do not derive them; derive them with the chain rule (a derived backward does the work"
+        " of about 2 forward passes)" % (large, count, small, parameter_count(*FD_PROBES[0])), about_example=False)
+
+
 def _forfeit(result: CheckResult, code: str, why: str) -> None:
     previous = "" if result.status == "pass" else " (it also failed: %s)" % result.message
     result.status, result.code, result.score = "fail", code, 0.0  # type: ignore[assignment]

@@ -479,7 +479,23 @@ def no_autograd_check(ctx, s: Scenario):
     for kind, function in LOSS_FUNCTIONS.items():
         inputs = loss_inputs(Scenario(B=s.B, K=s.K, loss=kind, seed=s.seed))
         _evidence_call(ctx, "mlp.loss", dict(function=function, **inputs), function, function)
-    return derivation_policy.autograd_failure(ctx.state)
+    return derivation_policy.autograd_failure(ctx.state) or _finite_differences(ctx, s)
+
+
+def _finite_differences(ctx, s: Scenario) -> Failure | None:
+    """MLP.backward's matrix-product work, in forward passes, on a small and a larger network
+    (derivation_policy decides); nothing is concluded where backward is not right."""
+    passes = []
+    for n, d, K in derivation_policy.FD_PROBES:
+        probe = Scenario(n=n, d=d, K=K, B=derivation_policy.FD_BATCH, f="sigmoid", g="sigmoid", seed=s.seed)
+        values = network_values(probe)
+        dJdy_hat = _upstream(ctx, probe, values)
+        reply = _evidence_call(ctx, "mlp.backward_work", dict(_net_args(probe, values), x=values["x"],
+                                                               dJdy_hat=dJdy_hat), "MLP.backward", "backward")
+        if isinstance(reply, NoEvidence) or _backward_earned(ctx, probe, values, dJdy_hat, reply["run"]):
+            return None
+        passes.append(derivation_policy.forward_passes(reply["work"], n, d, K))
+    return derivation_policy.finite_difference_failure(passes)
 
 
 # -- the part ------------------------------------------------------------------------------
@@ -530,7 +546,8 @@ def build_checks(settings: Settings) -> list[CheckSpec]:
          net + ("MLP.backward", "MLP.clear_grad_and_cache")),
         ("deterministic", "same input, same output", scenarios(), deterministic_check,
          net + ("MLP.backward", "MLP.clear_grad_and_cache")),
-        ("no_autograd", "gradients derived by hand, not by autograd", scenarios(), no_autograd_check, ()),
+        ("no_autograd", "gradients derived by hand: no autograd, no finite differences", scenarios(),
+         no_autograd_check, ()),
     ]
     for local, title, strategy, run, requires in hygiene:
         checks.append(CheckSpec(

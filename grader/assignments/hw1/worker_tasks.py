@@ -25,6 +25,7 @@ RESULT_SHAPES: dict[str, dict[str, str]] = {
     "mlp.end_to_end": {"y_hat": "value", "loss_out": "value", "grads?": "value"},
     "mlp.clear": {"before": "run", "grads": "value", "cache_len": "int"},
     "mlp.repeat": {"first": "run", "second": "run", "fresh": "run"},
+    "mlp.backward_work": {"run": "run", "work": "int"},
 }
 
 
@@ -171,6 +172,71 @@ def repeat(rt: Any, module: ModuleType, a: dict[str, Any], arrays: list[Any]) ->
     return {"first": first, "second": second, "fresh": fresh}
 
 
+CONTRACTIONS = frozenset({
+    "matmul", "mm", "bmm", "mv", "dot", "vdot", "inner", "outer", "ger", "addmm", "addmv", "addbmm", "baddbmm",
+    "linear", "tensordot", "__matmul__", "__rmatmul__", "chain_matmul", "multi_dot",
+})
+"""Torch functions that multiply matrices (or vectors): where a forward pass does its work."""
+
+
+def _contraction_work(rt: Any, func: Any, args: tuple, result: Any) -> int:
+    """Multiply-adds of one product: sqrt(|a| |b| |result|) for two operands (m*k*n for an
+    (m,k) @ (k,n) product), the product of every index size for einsum."""
+    torch = rt.torch
+    name = getattr(func, "__name__", "")
+    tensors = [a for a in args if isinstance(a, torch.Tensor)]
+    if name == "einsum" and args and isinstance(args[0], str):
+        sizes: dict[str, int] = {}
+        operands = [a for a in args[1:] if isinstance(a, torch.Tensor)] or [
+            t for group in args[1:] if isinstance(group, (list, tuple)) for t in group if isinstance(t, torch.Tensor)]
+        for letters, operand in zip(args[0].replace(" ", "").split("->")[0].split(","), operands):
+            for letter, size in zip(letters, operand.shape):
+                sizes[letter] = int(size)
+        work = 1
+        for size in sizes.values():
+            work *= size
+        return work
+    if name in ("addmm", "addmv", "addbmm", "baddbmm"):
+        tensors = tensors[1:]
+    if len(tensors) < 2 or not isinstance(result, torch.Tensor):
+        return 0
+    return int((tensors[0].numel() * tensors[1].numel() * max(result.numel(), 1)) ** 0.5)
+
+
+def _work_counter(rt: Any) -> Any:
+    """A torch function mode that adds up the multiply-adds of matrix products while active."""
+    from torch.overrides import TorchFunctionMode
+
+    class WorkCounter(TorchFunctionMode):
+        def __init__(self) -> None:
+            super().__init__()
+            self.work = 0
+
+        def __torch_function__(self, func: Any, types: Any, args: tuple = (), kwargs: Any = None) -> Any:
+            result = func(*args, **(kwargs or {}))
+            if getattr(func, "__name__", "") in CONTRACTIONS or getattr(func, "__name__", "") == "einsum":
+                self.work += _contraction_work(rt, func, args, result)
+            return result
+
+    return WorkCounter()
+
+
+def backward_work(rt: Any, module: ModuleType, a: dict[str, Any], arrays: list[Any]) -> dict[str, Any]:
+    """forward, then backward while counting the multiply-adds of its matrix products: a
+    derived backward does a few forward passes' worth, finite differences one or two per
+    parameter."""
+    net = _build_net(rt, module, a)
+    x, dJdy_hat = _tensor32(rt, a["x"]), _tensor32(rt, a["dJdy_hat"])
+    y_hat = _student(rt, "MLP.forward", net.forward, x)
+    y_hat_enc = rt.encode_student("MLP.forward", y_hat, arrays)
+    counter = _work_counter(rt)
+    with counter:
+        _student(rt, "MLP.backward", net.backward, dJdy_hat)
+    work = int(counter.work)
+    run = {"t": "dict", "items": {"y_hat": y_hat_enc, "grads": _read_grads(rt, net, arrays)}}
+    return {"run": run, "work": work}
+
+
 TASKS = {
     "mlp.forward": forward,
     "mlp.loss": loss,
@@ -178,4 +244,5 @@ TASKS = {
     "mlp.end_to_end": end_to_end,
     "mlp.clear": clear,
     "mlp.repeat": repeat,
+    "mlp.backward_work": backward_work,
 }
