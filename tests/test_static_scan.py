@@ -52,7 +52,7 @@ def test_harmless_code_is_not_flagged():
 def test_every_kind_of_use_is_flagged_with_its_line_and_function():
     found = autograd_uses(USES)
     lines = {u.line for u in found}
-    assert lines == {3, 6, 7, 9, 10, 12}
+    assert lines == {6, 7, 9, 10, 12}  # line 3 imports grad, which is never used
     assert all(u.function == "MLP.backward" for u in found if u.line > 4)
     assert any("torch.autograd" in u.what for u in found)
 
@@ -87,7 +87,7 @@ def test_a_deeply_nested_expression_cannot_crash_the_scan():
     """The scan walks with its own stack: 2000 nested unary minuses parse, and still get scanned;
     source too deep for Python's parser is simply not scanned (the runtime count remains)."""
     deep = "import torch\nx = " + "-" * 2000 + "torch.autograd.grad\n"
-    assert {u.what for u in autograd_uses(deep)} >= {"uses torch.autograd"}
+    assert {u.what for u in autograd_uses(deep)} >= {"uses torch.autograd.grad"}
     assert autograd_uses("x = " + "-" * 100000 + "1\n") == []
 
 
