@@ -47,6 +47,8 @@ from grader.sandbox.process import SandboxConfig
 
 from .conftest import HAVE_BWRAP, HAVE_USER_TIER, NO_USER_TIER_REASON, REFERENCE, ROOT, run_cli
 
+pytestmark = pytest.mark.slow  # every test here grades submissions end to end
+
 ATTACK_FOLDERS = Path(__file__).resolve().parent / "attacks"
 
 MODES = ["bwrap", "user", "none"]

@@ -27,6 +27,8 @@ from grader.sandbox.snapshot import remove_tree
 
 from .conftest import REFERENCE, SUBMISSIONS, run_cli
 
+pytestmark = pytest.mark.slow  # every test here grades submissions end to end
+
 ROUND2 = Path(__file__).resolve().parent / "attacks" / "round2"
 SECRET = b"course-secret-0123456789abcdef"
 THEORY = dict(seed=0, max_examples=3, sandbox="none", only=["theory"])

@@ -19,6 +19,8 @@ from grader.engine.rubric import load_rubric
 
 from .conftest import DEFAULT_RUBRIC, SUBMISSIONS, run_cli
 
+pytestmark = pytest.mark.slow  # every test here grades submissions end to end
+
 FOLDERS = sorted(p for p in SUBMISSIONS.glob("answers_*") if p.is_dir())
 # the answer layer's review reasons are one engine code (the reason is kept in details)
 ENGINE_CODE = {"undefined_symbol": "unreadable", "incomplete": "unreadable", "mismatch": "unreadable",

@@ -29,6 +29,8 @@ from grader.model.results import CheckResult, GradeReport
 
 from .conftest import SUBMISSIONS
 
+pytestmark = pytest.mark.slow  # every test here grades submissions end to end
+
 FAST = dict(max_examples=3, call_timeout_s=5)
 SCHEMA = json.loads((Path(__file__).parent / "schemas" / "report.schema.json").read_text())
 PARAMS = ("W1", "b1", "W2", "b2")

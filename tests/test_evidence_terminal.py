@@ -9,9 +9,13 @@ import pty
 import subprocess
 import sys
 
+import pytest
+
 from grader.faces.cli import progress_line
 
 from .conftest import ROOT, SUBMISSIONS, run_cli
+
+pytestmark = pytest.mark.slow  # every test here grades submissions end to end
 
 ONE_CHECK = ("grade", str(SUBMISSIONS / "correct"), "--only", "mlp.forward[relu-relu]", "--max-examples", "1")
 

@@ -14,6 +14,8 @@ from grader.assignments.hw1.autograd_scan import autograd_uses
 
 from .conftest import REFERENCE, SUBMISSIONS
 
+pytestmark = pytest.mark.slow  # every test here grades submissions end to end
+
 CORRECT_PATTERNS = ("correct_mlp_torch_functional", "correct_mlp_unused_func_import", "correct_mlp_grad_disabled")
 
 

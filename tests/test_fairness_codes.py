@@ -10,6 +10,8 @@ from grader.assignments.hw1.scale_stories import STORIES, explain
 
 from .conftest import REFERENCE, SUBMISSIONS
 
+pytestmark = pytest.mark.slow  # every test here grades submissions end to end
+
 
 def _check(grade, name: str, check: str, seed: int):
     report = grade(SUBMISSIONS / name, only=[check], seed=seed)

@@ -11,6 +11,8 @@ from grader.errors import RubricError
 
 from .conftest import DEFAULT_RUBRIC, REFERENCE, SUBMISSIONS
 
+pytestmark = pytest.mark.slow  # every test here grades submissions end to end
+
 FD = SUBMISSIONS / "mlp_finite_differences"
 SELECTION = ["mlp.backward[sigmoid-sigmoid]", "mlp.backward[relu-identity]", "mlp.hygiene[no_autograd]"]
 

@@ -10,6 +10,8 @@ from grader.assignments.hw1 import float32_spread, oracle
 
 from .conftest import SUBMISSIONS
 
+pytestmark = pytest.mark.slow  # every test here grades submissions end to end
+
 SIGMOID_CHECKS = ["mlp.backward[end_to_end-bce]", "mlp.backward[relu-sigmoid]", "mlp.backward[sigmoid-sigmoid]"]
 
 

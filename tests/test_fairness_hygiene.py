@@ -4,7 +4,11 @@ with a single wrong gradient keeps them."""
 
 from __future__ import annotations
 
+import pytest
+
 from .conftest import SUBMISSIONS
+
+pytestmark = pytest.mark.slow  # every test here grades submissions end to end
 
 
 def _hygiene(grade, name: str) -> dict:

@@ -42,6 +42,8 @@ from grader.sandbox.snapshot import take_snapshot
 from .conftest import HAVE_BWRAP, NO_BWRAP_REASON, REFERENCE, ROOT, SUBMISSIONS, run_cli
 from .test_adversarial import survivors
 
+pytestmark = pytest.mark.slow  # every test here grades submissions end to end
+
 MODES = [pytest.param("bwrap", marks=pytest.mark.bwrap),
          "none"]
 MLP = (REFERENCE / "mlp.py").read_text()

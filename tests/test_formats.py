@@ -29,6 +29,8 @@ from grader.model.results import CheckResult, GradeReport, Penalty, QuestionResu
 
 from .conftest import ROOT, SUBMISSIONS
 
+pytestmark = pytest.mark.slow  # every test here grades submissions end to end
+
 SCHEMA = json.loads((Path(__file__).parent / "schemas" / "gradescope_results.schema.json").read_text())
 SELECTION = ["--only", "mlp.backward", "--only", "mlp.mse_loss", "--only", "mlp.bce_loss", "--only", "theory.loss",
              "--max-examples", "2", "--timeout", "60"]

@@ -23,6 +23,8 @@ from grader.sandbox.jail import TIERS, resolve_mode, tier_notice
 
 from .conftest import HAVE_BWRAP, HAVE_USER_TIER, NO_BWRAP_REASON, NO_USER_TIER_REASON, REFERENCE, ROOT
 
+pytestmark = pytest.mark.slow  # every test here grades submissions end to end
+
 TIER_ATTACKS = Path(__file__).resolve().parent / "tier_attacks"
 AVAILABLE = {"bwrap": HAVE_BWRAP, "user": HAVE_USER_TIER, "none": True}
 REASONS = {"bwrap": NO_BWRAP_REASON, "user": NO_USER_TIER_REASON, "none": ""}

@@ -17,6 +17,8 @@ from grader.errors import AssignmentNotFound
 
 from .conftest import HAVE_BWRAP, ROOT, run_cli
 
+pytestmark = pytest.mark.slow  # every test here grades submissions end to end
+
 HERE = ROOT / "tests" / "assignments" / "softmax"
 RUBRIC = HERE / "rubric.toml"
 MODES = ["none"] + (["bwrap"] if HAVE_BWRAP else [])
