@@ -372,6 +372,7 @@ def _cli_checks(path: Path) -> list[dict]:
     return [c for q in data["questions"] for c in q["checks"]]
 
 
+@pytest.mark.cli
 @pytest.mark.parametrize("tier", sandboxed_params())
 def test_attack_write_outputs(tier: str, tmp_path: Path, reference_scores: dict[str, float]) -> None:
     """Forged results written to the -o target, the current folder and a Gradescope-style
@@ -398,6 +399,7 @@ def test_attack_write_outputs(tier: str, tmp_path: Path, reference_scores: dict[
     assert stage_.state(ignore=(target,)) == before
 
 
+@pytest.mark.cli
 @pytest.mark.parametrize("tier", READ_SECRETS_TIERS)
 def test_attack_read_secrets(tier: str, tmp_path: Path, reference_scores: dict[str, float]) -> None:
     """The key, a sibling submission, the grader's source and its environment stay out of reach:
@@ -463,6 +465,7 @@ def test_every_attack_folder_is_tested() -> None:
         assert "Expected" in source
 
 
+@pytest.mark.cli
 def test_grader_leaves_its_working_folder_alone(tmp_path: Path) -> None:
     """Grading writes the report it was asked for and nothing else where it runs."""
     folder = tmp_path / "sub"

@@ -126,6 +126,7 @@ def test_the_secret_comes_from_a_file_or_the_environment(tmp_path: Path) -> None
         read_secret(tmp_path / "missing", {})
 
 
+@pytest.mark.cli
 def test_the_command_line_grades_on_private_examples_and_prints_none_of_them(lookup_table, tmp_path: Path) -> None:
     secret_file = tmp_path / "secret"
     secret_file.write_bytes(SECRET)
@@ -147,6 +148,7 @@ def _environment() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k != "GRADER_SECRET"}
 
 
+@pytest.mark.cli
 def test_each_gradescope_bundle_gets_its_own_secret(tmp_path: Path) -> None:
     secrets_found = []
     for name in ("one.zip", "two.zip"):
@@ -327,6 +329,7 @@ def test_hostile_names_and_messages_are_cleaned_for_every_format(tmp_path: Path)
     assert not re.search(r"(?<!`)@octocat", markdown) and not re.search(r"(?<![`/])https://evil", markdown)
 
 
+@pytest.mark.cli
 def test_a_class_csv_keeps_every_row_when_one_file_name_is_hostile(tmp_path: Path) -> None:
     folder = tmp_path / "class"
     _hostile_submission(folder / "alice")

@@ -161,6 +161,7 @@ def graded(tmp_path_factory) -> dict:
     return {"run": done, "reports": reports}
 
 
+@pytest.mark.cli
 @pytest.mark.slow
 def test_graded_cases_exit_1_without_traceback(graded) -> None:
     done = graded["run"]
@@ -170,6 +171,7 @@ def test_graded_cases_exit_1_without_traceback(graded) -> None:
     assert all(r.get("error") is None for r in graded["reports"].values())
 
 
+@pytest.mark.cli
 @pytest.mark.slow
 @pytest.mark.parametrize("case", list(GRADED_CASES))
 def test_broken_file_gets_a_precise_message_and_the_rest_is_graded(case: str, graded) -> None:
@@ -244,6 +246,7 @@ def test_a_folder_full_of_files_is_bounded(tmp_path: Path) -> None:
 
 # -- the sandbox option ----------------------------------------------------------------------
 
+@pytest.mark.cli
 @pytest.mark.slow
 def test_sandbox_bwrap_without_bubblewrap_is_an_error(tmp_path: Path) -> None:
     folder = tmp_path / "sub"

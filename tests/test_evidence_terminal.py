@@ -32,6 +32,7 @@ def test_progress_is_one_line_rewritten_in_place_then_erased():
     assert all(len(segment) <= 200 for segment in text.split("\r")), "never wider than the terminal"
 
 
+@pytest.mark.cli
 def test_a_single_submission_shows_progress_on_a_terminal_only():
     controller, terminal = pty.openpty()
     try:

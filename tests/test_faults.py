@@ -383,6 +383,7 @@ def _failing_submission(path: Path) -> Path:
                    theory=(SUBMISSIONS / "theory_sgd_no_transpose" / "theory.py").read_text())
 
 
+@pytest.mark.cli
 def test_same_seed_gives_byte_identical_json(tmp_path: Path) -> None:
     folder = _failing_submission(tmp_path / "sub")
     args = ["grade", str(folder), "--seed", "7", "--format", "json", "--max-examples", "4",

@@ -262,6 +262,7 @@ def test_the_class_page_counts_diagnoses_per_student_and_question():
     assert "3 of 4" in Page(html_text).content, "three of four students lost points on mlp.backward"
 
 
+@pytest.mark.cli
 @pytest.mark.slow
 def test_the_command_line_writes_a_folder_of_pages_or_one_file(tmp_path):
     klass = tmp_path / "class"
