@@ -12,7 +12,7 @@ import pytest
 
 from grader.assignments.hw1.autograd_scan import autograd_uses
 
-from .conftest import REFERENCE, SUBMISSIONS, grade
+from .conftest import REFERENCE, SUBMISSIONS
 
 CORRECT_PATTERNS = ("correct_mlp_torch_functional", "correct_mlp_unused_func_import", "correct_mlp_grad_disabled")
 
@@ -74,8 +74,9 @@ def test_turning_autograd_on_is_a_suspicion(line, what):
     assert _whats("import torch\nwith %s:\n    pass\n" % line) == [(2, what)]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", CORRECT_PATTERNS)
-def test_each_real_pattern_grades_as_the_reference(name):
+def test_each_real_pattern_grades_as_the_reference(grade, name):
     """Full grade: every check passes and the score equals the instructor's reference's."""
     source = (SUBMISSIONS / name / "mlp.py").read_text()
     assert autograd_uses(source) == []
@@ -85,7 +86,8 @@ def test_each_real_pattern_grades_as_the_reference(name):
     assert report.score == reference.score == reference.max_score
 
 
-def test_real_autograd_still_forfeits_on_the_runtime_count():
+@pytest.mark.slow
+def test_real_autograd_still_forfeits_on_the_runtime_count(grade):
     report = grade(SUBMISSIONS / "mlp_autograd_backward", only=["mlp.backward", "mlp.hygiene"], max_examples=2)
     backward = [c for c in report.checks if c.question == "mlp.backward" and c.max_score > 0]
     assert backward and all(c.code == "autograd_used" and c.score == 0 for c in backward)
@@ -94,7 +96,8 @@ def test_real_autograd_still_forfeits_on_the_runtime_count():
     assert hygiene.code == "autograd_used" and "requires_grad_" in hygiene.message
 
 
-def test_a_suspicion_nothing_confirms_is_a_zero_point_notice(tmp_path):
+@pytest.mark.slow
+def test_a_suspicion_nothing_confirms_is_a_zero_point_notice(grade, tmp_path):
     """Autograd switched on in the constructor only (the grader sets the parameters itself, and
     backward is derived by hand): the scan reports it, the count finds nothing, no point is lost."""
     source = (REFERENCE / "mlp.py").read_text().replace(
@@ -110,7 +113,8 @@ def test_a_suspicion_nothing_confirms_is_a_zero_point_notice(tmp_path):
     assert any(note.startswith("Notice (0 points)") and "requires_grad_" in note for note in hygiene.notes)
 
 
-def test_autograd_in_one_loss_forfeits_only_that_loss_gradient(tmp_path):
+@pytest.mark.slow
+def test_autograd_in_one_loss_forfeits_only_that_loss_gradient(grade, tmp_path):
     """The count is kept per student function: bce_loss's autograd, also reached end to end
     through MLP.backward's checks, costs bce_loss's gradient points, not the backward's."""
     source = (REFERENCE / "mlp.py").read_text() + '''

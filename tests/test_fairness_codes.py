@@ -8,36 +8,39 @@ import pytest
 
 from grader.assignments.hw1.scale_stories import STORIES, explain
 
-from .conftest import REFERENCE, SUBMISSIONS, grade
+from .conftest import REFERENCE, SUBMISSIONS
 
 
-def _check(name: str, check: str, seed: int):
+def _check(grade, name: str, check: str, seed: int):
     report = grade(SUBMISSIONS / name, only=[check], seed=seed)
     return {c.id: c for c in report.checks}[check]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", [0, 1, 2])
-def test_minus_the_truth_at_one_label_only_is_not_a_sign_error(seed):
+def test_minus_the_truth_at_one_label_only_is_not_a_sign_error(grade, seed):
     """dJdy_hat = 1/y_hat is minus the truth where y = 1 and no multiple of it where y = 0."""
-    check = _check("mlp_bce_grad_reciprocal", "mlp.bce_loss[gradient]", seed)
+    check = _check(grade, "mlp_bce_grad_reciprocal", "mlp.bce_loss[gradient]", seed)
     assert check.code == "wrong_values", check.message
     assert "minus the expected value" in check.message and "no sign error explains every probe" in check.message
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", [1, 2, 3])
-def test_a_ratio_that_holds_for_one_output_only_is_not_scaled(seed):
+def test_a_ratio_that_holds_for_one_output_only_is_not_scaled(grade, seed):
     """J = ||(y_hat - y)(y_hat - y)^T|| / K is B times the truth for K = 1 only (these seeds
     shrink to B=2, K=1, where the ratio is exactly 2)."""
-    check = _check("mlp_mse_outer_norm", "mlp.mse_loss[value]", seed)
+    check = _check(grade, "mlp_mse_outer_norm", "mlp.mse_loss[value]", seed)
     assert check.code == "wrong_values", check.message
     assert "least-squares ratio" in check.message
     assert "scaled" not in check.message and "across sizes" not in check.message
 
 
-def test_a_real_sign_error_and_a_real_scale_law_still_stand():
-    sign = _check("mlp_bce_wrong_sign", "mlp.bce_loss[gradient]", 0)
+@pytest.mark.slow
+def test_a_real_sign_error_and_a_real_scale_law_still_stand(grade):
+    sign = _check(grade, "mlp_bce_wrong_sign", "mlp.bce_loss[gradient]", 0)
     assert sign.code == "sign"
-    scaled = _check("mlp_mse_missing_2", "mlp.mse_loss[gradient]", 0)
+    scaled = _check(grade, "mlp_mse_missing_2", "mlp.mse_loss[gradient]", 0)
     assert scaled.code == "scaled" and "factor 2 is missing" in scaled.message
 
 
@@ -52,7 +55,8 @@ def test_value_stories_speak_of_values_and_loss_specific_stories_of_their_loss()
     assert "derivative" not in (explain(0.5, {}, "loss_value", loss="mse") or "")
 
 
-def test_a_half_loss_value_is_explained_as_a_value(tmp_path):
+@pytest.mark.slow
+def test_a_half_loss_value_is_explained_as_a_value(grade, tmp_path):
     source = (REFERENCE / "mlp.py").read_text().replace(
         "return (diff * diff).sum() / count, 2.0 * diff / count",
         "return 0.5 * (diff * diff).sum() / count, 2.0 * diff / count")
@@ -62,7 +66,8 @@ def test_a_half_loss_value_is_explained_as_a_value(tmp_path):
     assert "derivative" not in check.message
 
 
-def test_not_implemented_only_when_nothing_is_computed(tmp_path):
+@pytest.mark.slow
+def test_not_implemented_only_when_nothing_is_computed(grade, tmp_path):
     """An implemented forward whose output is 0 on the one-entry shrunk example (identity
     centred over the outputs: zero for K = 1 only) is not "not implemented"; a backward that
     leaves every gradient at zero is."""

@@ -9,7 +9,7 @@ import pytest
 from grader.assignments.hw1 import derivation_policy
 from grader.errors import RubricError
 
-from .conftest import DEFAULT_RUBRIC, REFERENCE, SUBMISSIONS, grade
+from .conftest import DEFAULT_RUBRIC, REFERENCE, SUBMISSIONS
 
 FD = SUBMISSIONS / "mlp_finite_differences"
 SELECTION = ["mlp.backward[sigmoid-sigmoid]", "mlp.backward[relu-identity]", "mlp.hygiene[no_autograd]"]
@@ -24,7 +24,8 @@ def test_the_rule_on_measured_work():
     assert found is not None and found.code == "finite_differences" and "168" in found.message
 
 
-def test_finite_differences_forfeit_the_backward_points():
+@pytest.mark.slow
+def test_finite_differences_forfeit_the_backward_points(grade):
     report = grade(FD, only=SELECTION)
     by_id = {c.id: c for c in report.checks}
     for check_id in SELECTION[:2]:
@@ -36,7 +37,8 @@ def test_finite_differences_forfeit_the_backward_points():
     assert not any(c.code == "autograd_used" for c in report.checks)
 
 
-def test_the_notice_policy_costs_nothing(tmp_path):
+@pytest.mark.slow
+def test_the_notice_policy_costs_nothing(grade, tmp_path):
     rubric = tmp_path / "rubric.toml"
     text = DEFAULT_RUBRIC.read_text()
     assert 'finite_differences = "forfeit"' in text
@@ -58,7 +60,8 @@ def test_an_unknown_policy_is_a_rubric_error(tmp_path):
         load_rubric(rubric)
 
 
-def test_a_backward_looping_over_the_batch_is_a_derivation(tmp_path):
+@pytest.mark.slow
+def test_a_backward_looping_over_the_batch_is_a_derivation(grade, tmp_path):
     """One example at a time, outer products and all: more Python, the same work."""
     source = (REFERENCE / "mlp.py").read_text()
     start = source.index("        self.grads[\"dJdW2\"] = dJdz3.T @ c[\"z2\"]")

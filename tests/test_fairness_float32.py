@@ -8,7 +8,7 @@ import pytest
 
 from grader.assignments.hw1 import float32_spread, oracle
 
-from .conftest import SUBMISSIONS, grade
+from .conftest import SUBMISSIONS
 
 SIGMOID_CHECKS = ["mlp.backward[end_to_end-bce]", "mlp.backward[relu-sigmoid]", "mlp.backward[sigmoid-sigmoid]"]
 
@@ -35,14 +35,15 @@ def test_the_spread_is_large_where_y_hat_is_near_one_and_tiny_elsewhere():
 
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", range(10))
-def test_sigmoid_derivative_from_z_never_fails(seed):
+def test_sigmoid_derivative_from_z_never_fails(grade, seed):
     """The real pattern: y_hat = torch.sigmoid(z), sigma'(z) = e^-z / (1 + e^-z)^2. It lost the
     end-to-end BCE check at seeds 0 and 4 before (relative error 5e-4 near y_hat = 1)."""
     report = grade(SUBMISSIONS / "correct_mlp_sigmoid_from_z", only=SIGMOID_CHECKS, seed=seed)
     assert [(c.id, c.message) for c in report.checks if c.status != "pass"] == []
 
 
-def test_the_example_grades_as_the_reference():
+@pytest.mark.slow
+def test_the_example_grades_as_the_reference(grade):
     from .conftest import REFERENCE
 
     report = grade(SUBMISSIONS / "correct_mlp_sigmoid_from_z")
@@ -50,6 +51,7 @@ def test_the_example_grades_as_the_reference():
     assert report.score == grade(REFERENCE).score
 
 
-def test_a_real_derivative_error_still_fails():
+@pytest.mark.slow
+def test_a_real_derivative_error_still_fails(grade):
     report = grade(SUBMISSIONS / "mlp_sigmoid_derivative", only=["mlp.backward[relu-sigmoid]"], max_examples=5)
     assert report.checks[0].code == "wrong_values"
