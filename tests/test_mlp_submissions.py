@@ -14,6 +14,8 @@ from grader.model.codes import CODES
 
 from .conftest import DEFAULT_RUBRIC, SUBMISSIONS, assert_messages, failing as _failing, lost
 
+pytestmark = pytest.mark.slow  # every test here grades submissions end to end
+
 OPTIONS = dict(call_timeout_s=2)
 
 # {submission folder: {question: {codes of its checks that cost points}}} (mlp.* questions only)

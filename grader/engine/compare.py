@@ -32,7 +32,10 @@ class Diagnosis:
     `ratio` is the least-squares ratio got / expected where one exists (any value code);
     `about_example` is False when the example does not matter (e.g. "not implemented yet");
     `others` holds the diagnoses of further wrong values judged alongside this one;
-    `location` ({"file", "line"}) is where in the submission it went wrong, when known."""
+    `location` ({"file", "line"}) is where in the submission it went wrong, when known;
+    `values` the judged values ({"expected": {name: array}, "got": {name: value}}, set by
+    `judge`) and `call` the last call into the worker before it (task, arguments), which the
+    engine turns into the counterexample's evidence and a reproduction script."""
 
     code: Code
     message: str
@@ -42,6 +45,8 @@ class Diagnosis:
     about_example: bool = True
     others: list = field(default_factory=list)
     location: dict | None = None
+    values: dict | None = None
+    call: tuple | None = None
 
 
 def returned_none_hint(got: object, function: str) -> str:
@@ -246,6 +251,8 @@ def judge(items: list[tuple[str, object, np.ndarray]], tol: Tolerance, annotate=
     if not failures:
         return None
     first = failures[0]
+    first.values = {"expected": {name: expected for name, _, expected in items},
+                    "got": {name: got for name, got, _ in items}}
     first.others = failures[1:]
     if first.others:
         first.message += "; also: " + ", ".join("%s (%s)" % (f.name, f.code) for f in first.others)

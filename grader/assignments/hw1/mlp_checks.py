@@ -21,6 +21,8 @@ from ...model.results import CheckResult
 from ...model.values import Absent, NotArray
 from . import derivation_policy, float32_spread, oracle
 from .autograd_scan import AutogradUse, autograd_uses
+from .locations import value_line
+from .repro import repro_script
 from .scale_stories import scale_story
 from .strategies import Scenario, float32_values, loss_inputs, network_values, scenarios
 from .variants import MLP_ACTIVATIONS as ACTIVATIONS
@@ -39,6 +41,10 @@ SYMBOLIC_SHAPES = {
 }
 GRAD_NAMES = ("dJdW1", "dJdb1", "dJdW2", "dJdb2")
 LOSS_FUNCTIONS = {"mse": "mse_loss", "bce": "bce_loss"}
+FORWARD = ("MLP.__init__", "MLP.forward")
+BACKWARD = FORWARD + ("MLP.backward",)
+CLEAR = BACKWARD + ("MLP.clear_grad_and_cache",)
+"""The student functions a worker task runs (a function that timed out is not run again)."""
 PARAMS = ("W1", "b1", "W2", "b2")
 NETWORK_FIELDS = ("B", "n", "d", "K", "f", "g", "seed")
 LOSS_FIELDS = ("B", "K", "seed")
@@ -103,7 +109,7 @@ def _zero_elsewhere(ctx, s: Scenario, task: str, read) -> bool:
     if task == "mlp.backward":
         args["dJdy_hat"] = _upstream(ctx, larger, values)
     try:
-        reply = ctx.call(task, args, "a larger example")
+        reply = ctx.call(task, args, "a larger example", functions=BACKWARD if task == "mlp.backward" else FORWARD)
     except CallFailed:
         return False
     return all(isinstance(v, np.ndarray) and not np.any(v) for v in read(reply))
@@ -164,7 +170,7 @@ def forward_check(ctx, s: Scenario) -> Failure | NoEvidence | None:
     unresolvable = _unresolved(truth, slack)
     if unresolvable is not None:
         return unresolvable
-    reply = ctx.call("mlp.forward", dict(_net_args(s, values), x=values["x"]), "MLP.forward")
+    reply = ctx.call("mlp.forward", dict(_net_args(s, values), x=values["x"]), "MLP.forward", functions=FORWARD)
     failure = judge(ctx, [("y_hat", reply["y_hat"], truth["y_hat"])], "MLP.forward", slack=slack,
                     confirm=lambda: _zero_elsewhere(ctx, s, "mlp.forward", lambda r: [r["y_hat"]]))
     if failure is not None and failure.code == "wrong_values":
@@ -217,7 +223,7 @@ def loss_check(kind: str, part: str):
 
     def run(ctx, s: Scenario) -> Failure | None:
         inputs = loss_inputs(s, saturated=(part == "saturated"))
-        reply = ctx.call("mlp.loss", dict(function=function, **inputs), function)
+        reply = ctx.call("mlp.loss", dict(function=function, **inputs), function, functions=(function,))
         pair = _loss_pair(reply["out"], function)
         if isinstance(pair, Failure):
             return pair
@@ -282,7 +288,7 @@ def backward_check(ctx, s: Scenario) -> Failure | NoEvidence | None:
     if unresolvable is not None:
         return unresolvable
     reply = ctx.call("mlp.backward", dict(_net_args(s, values), x=values["x"], dJdy_hat=dJdy_hat),
-                     "MLP.forward then MLP.backward")
+                     "MLP.forward then MLP.backward", functions=BACKWARD)
     grads = _grads(reply["run"])
     return judge(ctx, [(k, grads[k], expected[k]) for k in GRAD_NAMES], "MLP.backward", slack=slack,
                  confirm=lambda: _zero_elsewhere(ctx, s, "mlp.backward", lambda r: list(_grads(r["run"]).values())))
@@ -303,7 +309,7 @@ def end_to_end_check(ctx, s: Scenario) -> Failure | NoEvidence | None:
     if unresolvable is not None:
         return unresolvable
     reply = ctx.call("mlp.end_to_end", dict(_net_args(s, values), x=values["x"], y=values["y"], function=function),
-                     "MLP.forward, %s, MLP.backward" % function)
+                     "MLP.forward, %s, MLP.backward" % function, functions=FORWARD + (function, "MLP.backward"))
     if "grads" not in reply:
         pair = _loss_pair(reply.get("loss_out"), function)
         return pair if isinstance(pair, Failure) else Failure("not_array", "%s gave no usable dJdy_hat" % function)
@@ -313,12 +319,12 @@ def end_to_end_check(ctx, s: Scenario) -> Failure | NoEvidence | None:
 
 # -- mlp.hygiene ---------------------------------------------------------------------------
 
-def _evidence_call(ctx, task: str, args: dict, what: str, key: str):
+def _evidence_call(ctx, task: str, args: dict, what: str, key: str, functions: tuple[str, ...]):
     """Call for a hygiene check: a failing call is no evidence about the property."""
     if ctx.is_dead(key):
         return NoEvidence(Failure("timeout", "%s already failed to finish in this check" % what))
     try:
-        return ctx.call(task, args, what, key=key)
+        return ctx.call(task, args, what, key=key, functions=functions)
     except CallFailed as failed:
         return NoEvidence(failed.failure)
 
@@ -366,7 +372,8 @@ def _mutated(ctx, function: str, sent: dict, after: dict) -> Failure | NoEvidenc
 
 def forward_inputs_check(ctx, s: Scenario):
     values = network_values(s)
-    reply = _evidence_call(ctx, "mlp.forward", dict(_net_args(s, values), x=values["x"]), "MLP.forward", "forward")
+    reply = _evidence_call(ctx, "mlp.forward", dict(_net_args(s, values), x=values["x"]), "MLP.forward", "forward",
+                           FORWARD)
     if isinstance(reply, NoEvidence):
         return reply
     y_hat = oracle.mlp_forward(_params(values), values["x"], s.f, s.g)
@@ -379,7 +386,7 @@ def loss_inputs_check(ctx, s: Scenario):
     if ctx.state.attrs.get(function, "missing") == "missing":
         return NoEvidence(Failure("missing", "mlp.py has no %s" % function))
     inputs = loss_inputs(s)
-    reply = _evidence_call(ctx, "mlp.loss", dict(function=function, **inputs), function, function)
+    reply = _evidence_call(ctx, "mlp.loss", dict(function=function, **inputs), function, function, (function,))
     if isinstance(reply, NoEvidence):
         return reply
     J_exp, dJ_exp = oracle.loss_and_grad(s.loss, inputs["y"], inputs["y_hat"], _convention(ctx, s.loss))
@@ -395,7 +402,7 @@ def backward_inputs_check(ctx, s: Scenario):
     values = network_values(s)
     dJdy_hat = _upstream(ctx, s, values)
     args = dict(_net_args(s, values), x=values["x"], dJdy_hat=dJdy_hat)
-    reply = _evidence_call(ctx, "mlp.backward", args, "MLP.backward", "backward")
+    reply = _evidence_call(ctx, "mlp.backward", args, "MLP.backward", "backward", BACKWARD)
     if isinstance(reply, NoEvidence):
         return reply
     return (_backward_earned(ctx, s, values, dJdy_hat, reply["run"])
@@ -406,7 +413,7 @@ def backward_inputs_check(ctx, s: Scenario):
 def clear_check(ctx, s: Scenario):
     values = network_values(s)
     args = dict(_net_args(s, values), x=values["x"], dJdy_hat=_upstream(ctx, s, values))
-    reply = _evidence_call(ctx, "mlp.clear", args, "MLP.clear_grad_and_cache", "clear")
+    reply = _evidence_call(ctx, "mlp.clear", args, "MLP.clear_grad_and_cache", "clear", CLEAR)
     if isinstance(reply, NoEvidence):
         return reply
     earned = _backward_earned(ctx, s, values, args["dJdy_hat"], reply["before"])
@@ -434,7 +441,7 @@ def deterministic_check(ctx, s: Scenario):
     and each loss twice, on identical inputs: every output must be identical."""
     values = network_values(s)
     args = dict(_net_args(s, values), x=values["x"], dJdy_hat=_upstream(ctx, s, values))
-    reply = _evidence_call(ctx, "mlp.repeat", args, "MLP.forward/backward twice", "repeat")
+    reply = _evidence_call(ctx, "mlp.repeat", args, "MLP.forward/backward twice", "repeat", CLEAR)
     if isinstance(reply, NoEvidence):
         return reply
     if _backward_earned(ctx, s, values, args["dJdy_hat"], reply["first"]) is not None:
@@ -451,7 +458,7 @@ def deterministic_check(ctx, s: Scenario):
                                " value (randomness, or state kept between calls?)" % (name, situation), name)
     for kind, function in LOSS_FUNCTIONS.items():
         inputs = loss_inputs(Scenario(B=s.B, K=s.K, loss=kind, seed=s.seed))
-        runs = [_evidence_call(ctx, "mlp.loss", dict(function=function, **inputs), function, function)
+        runs = [_evidence_call(ctx, "mlp.loss", dict(function=function, **inputs), function, function, (function,))
                 for _ in range(2)]
         if any(isinstance(run, NoEvidence) for run in runs):
             continue
@@ -470,7 +477,7 @@ def no_autograd_check(ctx, s: Scenario):
     the count decides (the static scan only adds detail). Needs one completed backward."""
     values = network_values(s)
     args = dict(_net_args(s, values), x=values["x"], dJdy_hat=_upstream(ctx, s, values))
-    reply = _evidence_call(ctx, "mlp.backward", args, "MLP.backward", "backward")
+    reply = _evidence_call(ctx, "mlp.backward", args, "MLP.backward", "backward", BACKWARD)
     if isinstance(reply, NoEvidence):
         return reply
     earned = _backward_earned(ctx, s, values, args["dJdy_hat"], reply["run"])
@@ -478,7 +485,7 @@ def no_autograd_check(ctx, s: Scenario):
         return earned
     for kind, function in LOSS_FUNCTIONS.items():
         inputs = loss_inputs(Scenario(B=s.B, K=s.K, loss=kind, seed=s.seed))
-        _evidence_call(ctx, "mlp.loss", dict(function=function, **inputs), function, function)
+        _evidence_call(ctx, "mlp.loss", dict(function=function, **inputs), function, function, (function,))
     return derivation_policy.autograd_failure(ctx.state) or _finite_differences(ctx, s)
 
 
@@ -491,7 +498,8 @@ def _finite_differences(ctx, s: Scenario) -> Failure | None:
         values = network_values(probe)
         dJdy_hat = _upstream(ctx, probe, values)
         reply = _evidence_call(ctx, "mlp.backward_work", dict(_net_args(probe, values), x=values["x"],
-                                                               dJdy_hat=dJdy_hat), "MLP.backward", "backward")
+                                                               dJdy_hat=dJdy_hat), "MLP.backward", "backward",
+                               BACKWARD)
         if isinstance(reply, NoEvidence) or _backward_earned(ctx, probe, values, dJdy_hat, reply["run"]):
             return None
         passes.append(derivation_policy.forward_passes(reply["work"], n, d, K))
@@ -526,7 +534,7 @@ def build_checks(settings: Settings) -> list[CheckSpec]:
             scenarios(f=(f,), g=(g,), loss=losses), backward_check,
             requires=net + ("MLP.backward",), max_examples=10,
             shown_fields=NETWORK_FIELDS + ("loss",), probe_dims=("B", "K", "n", "d"),
-            scale_story=scale_story("backward")))
+            scale_story=scale_story("backward"), components=GRAD_NAMES))
     for kind, function in LOSS_FUNCTIONS.items():
         checks.append(CheckSpec(
             "mlp.backward[end_to_end-%s]" % kind, "mlp.backward",
@@ -534,7 +542,7 @@ def build_checks(settings: Settings) -> list[CheckSpec]:
             scenarios(g=("sigmoid",) if kind == "bce" else ACTIVATIONS, loss=(kind,)), end_to_end_check,
             requires=net + ("MLP.backward", function), max_examples=8,
             shown_fields=NETWORK_FIELDS + ("loss",), probe_dims=("B", "K"),
-            scale_story=scale_story("loss_gradient", baseline[kind], kind)))
+            scale_story=scale_story("loss_gradient", baseline[kind], kind), components=GRAD_NAMES))
     hygiene = [
         ("forward_inputs_unchanged", "MLP.forward leaves x unchanged", scenarios(), forward_inputs_check,
          net),
@@ -591,12 +599,44 @@ def finalize(results: list[CheckResult], state: PartState, settings: Settings | 
     by_id = {r.id: r for r in results}
     derivation_policy.apply(results, state, settings.finite_differences if settings else "forfeit")
     _note_compensation(results, by_id)
+    _point_end_to_end(results, state)
     for r in results:
         if r.question == "mlp.backward" and r.code in VALUE_CODES and "[end_to_end" not in r.id:
             forward = by_id.get(r.id.replace("mlp.backward", "mlp.forward"))
             if forward is not None and forward.status == "fail":
                 r.notes.append("MLP.forward is also wrong for this f and g; backward uses what forward"
                                " caches, so fix forward first.")
+
+
+CHECKED_FUNCTION = {"mlp.forward": "MLP.forward", "mlp.mse_loss": "mse_loss", "mlp.bce_loss": "bce_loss",
+                    "mlp.backward": "MLP.backward"}
+
+
+def failure_line(check: CheckSpec, failure: Failure, state: PartState) -> int | None:
+    """The statement that produced the wrong value: the assignment to self.grads[name] in
+    backward, else the return of the function the check exercises (the loss's, when an end to
+    end check failed as a whole, e.g. on what the loss returned)."""
+    function = CHECKED_FUNCTION.get(check.question)
+    if function is None:
+        return None
+    name = failure.name if failure.name in GRAD_NAMES else None
+    if check.question == "mlp.backward" and name is None and check.local_id.startswith("end_to_end"):
+        function = check.requires[-1]
+    return value_line(state.source, function, name)
+
+
+def _point_end_to_end(results: list[CheckResult], state: PartState) -> None:
+    """A failed end to end check points at the loss when the loss's own gradient check failed
+    too (there the mistake is), and at backward's statement otherwise."""
+    by_id = {r.id: r for r in results}
+    for kind, function in LOSS_FUNCTIONS.items():
+        e2e = by_id.get("mlp.backward[end_to_end-%s]" % kind)
+        loss = by_id.get("mlp.%s[gradient]" % function)
+        if e2e is None or e2e.status == "pass" or loss is None or loss.status == "pass":
+            continue
+        line = value_line(state.source, function, None)
+        if line is not None and (e2e.location or {}).get("file") == "mlp.py":
+            e2e.location = {"file": "mlp.py", "line": line}
 
 
 def static_line(check: CheckSpec, state: PartState) -> int | None:
@@ -623,5 +663,7 @@ def build_part(settings: Settings) -> PartSpec:
         static_checks=static_checks,
         finalize=functools.partial(finalize, settings=settings),
         static_line=static_line,
+        failure_line=failure_line,
+        repro=repro_script,
         exception_hint=exception_hint,
     )
