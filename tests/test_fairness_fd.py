@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from grader.assignments.hw1 import derivation_policy
+from grader.engine.source import definition_lines
 from grader.errors import RubricError
 
 from .conftest import DEFAULT_RUBRIC, REFERENCE, SUBMISSIONS
@@ -34,6 +35,8 @@ def test_finite_differences_forfeit_the_backward_points(grade):
         assert "forfeited" in check.message
     hygiene = by_id["mlp.hygiene[no_autograd]"]
     assert hygiene.code == "finite_differences" and "84 parameters" in hygiene.message
+    backward_line = definition_lines((FD / "mlp.py").read_bytes())["MLP.backward"]
+    assert hygiene.location == {"file": "mlp.py", "line": backward_line}
     assert not any(c.code == "autograd_used" for c in report.checks)
 
 
