@@ -86,7 +86,10 @@ ATTACKS = [
     # lying objects
     Attack("attack_ndarray_liar", ("theory.forward", "theory.loss"), ("theory", "mlp.mse_loss"), modes="any",
            codes=frozenset({"wrong_values"})),
-    Attack("attack_tensor_liar", ("mlp.forward", "mlp.hygiene[deterministic]"), ("mlp", "theory.loss"), modes="any",
+    # (a hygiene check is earned only where the function it watches is right: a lying forward
+    # forfeits forward_inputs_unchanged too)
+    Attack("attack_tensor_liar", ("mlp.forward", "mlp.hygiene[deterministic]", "mlp.hygiene[forward_inputs_unchanged]"),
+           ("mlp", "theory.loss"), modes="any",
            codes=frozenset({"wrong_values", "nondeterministic"})),
     Attack("attack_shifting_array", ("mlp.mse_loss",), ("mlp", "theory.loss"), modes="any",
            codes=frozenset({"not_array"})),
@@ -97,7 +100,8 @@ ATTACKS = [
            codes=frozenset({"wrong_values"})),
     Attack("attack_patch_torch", ("mlp.mse_loss",), ("mlp", "theory.loss"), modes="any",
            codes=frozenset({"wrong_values"})),
-    Attack("attack_patch_builtins", ("mlp.forward",), ("mlp", "theory.loss"), modes="any",
+    Attack("attack_patch_builtins", ("mlp.forward", "mlp.hygiene[forward_inputs_unchanged]"), ("mlp", "theory.loss"),
+           modes="any",
            codes=frozenset({"wrong_values"})),
     # the worker's protocol
     Attack("attack_forged_frames", ("mlp.forward", "mlp.bce_loss"),
