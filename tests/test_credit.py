@@ -26,7 +26,7 @@ from grader.errors import RubricError
 from grader.faces.formats.table import render_terminal
 from grader.model.results import CheckResult, ComponentResult, GradeReport
 
-from .conftest import DEFAULT_RUBRIC, REFERENCE, SUBMISSIONS, grade
+from .conftest import DEFAULT_RUBRIC, REFERENCE, SUBMISSIONS
 
 FAST = dict(max_examples=3, call_timeout_s=5)
 MLP_GRADS = ("dJdW1", "dJdb1", "dJdW2", "dJdb2")
@@ -139,7 +139,7 @@ def _earned(check: CheckResult) -> float:
     return sum(check.max_score * c.weight / total for c in check.components if c.status == "pass")
 
 
-def test_a_transposed_dJdW1_costs_only_its_share_of_each_backward_check():
+def test_a_transposed_dJdW1_costs_only_its_share_of_each_backward_check(grade):
     report = grade(SUBMISSIONS / "mlp_dW1_no_transpose", only=["mlp.backward"], **FAST)
     rubric = load_rubric()
     checks = [c for c in _backward(report) if c.max_score > 0]
@@ -158,7 +158,7 @@ def test_a_transposed_dJdW1_costs_only_its_share_of_each_backward_check():
     assert 0 < report.questions[0].score < points
 
 
-def test_rubric_component_weights_move_the_shares(tmp_path: Path):
+def test_rubric_component_weights_move_the_shares(grade, tmp_path: Path):
     text = DEFAULT_RUBRIC.read_text().replace("dJdW1 = 1 ", "dJdW1 = 2 ")
     (tmp_path / "rubric.toml").write_text(text)
     report = grade(SUBMISSIONS / "mlp_dW1_no_transpose", only=["mlp.backward[relu-sigmoid]"],
@@ -169,7 +169,7 @@ def test_rubric_component_weights_move_the_shares(tmp_path: Path):
     assert check.score == pytest.approx(check.max_score * 3 / 5)
 
 
-def test_one_wrong_theory_gradient_costs_only_its_share():
+def test_one_wrong_theory_gradient_costs_only_its_share(grade):
     report = grade(SUBMISSIONS / "theory_db1_column", only=["theory.backward"], **FAST)
     failed = [c for c in report.checks if c.status == "fail"]
     assert failed
@@ -179,7 +179,7 @@ def test_one_wrong_theory_gradient_costs_only_its_share():
         assert check.score == pytest.approx(_earned(check)) and check.score > 0
 
 
-def test_an_exception_in_backward_costs_every_share(tmp_path: Path):
+def test_an_exception_in_backward_costs_every_share(grade, tmp_path: Path):
     source = (REFERENCE / "mlp.py").read_text()
     broken = source.replace('self.grads["dJdb1"] = dJdz1.sum(dim=0)', 'raise ValueError("not yet")')
     assert broken != source
@@ -190,20 +190,20 @@ def test_an_exception_in_backward_costs_every_share(tmp_path: Path):
     assert {(c.status, c.code) for c in check.components} == {("fail", "exception")}
 
 
-def test_an_autograd_forfeit_costs_every_share():
+def test_an_autograd_forfeit_costs_every_share(grade):
     report = grade(SUBMISSIONS / "mlp_autograd_backward", only=["mlp.backward[relu-relu]"], **FAST)
     (check,) = report.checks
     assert check.code == "autograd_used" and check.score == 0.0
     assert {(c.status, c.code) for c in check.components} == {("fail", "autograd_used")}
 
 
-def test_a_correct_submission_keeps_every_share():
+def test_a_correct_submission_keeps_every_share(grade):
     report = grade(SUBMISSIONS / "correct", only=["mlp.backward", "theory.backward"], **FAST)
     assert report.score == report.max_score
     assert all(c.status == "pass" for check in report.checks for c in check.components)
 
 
-def test_the_json_keeps_every_check_and_component():
+def test_the_json_keeps_every_check_and_component(grade):
     report = grade(SUBMISSIONS / "mlp_dW1_no_transpose", only=["mlp.backward"], **FAST)
     data = report.to_json()
     checks = [c for q in data["questions"] for c in q["checks"]]
@@ -212,7 +212,7 @@ def test_the_json_keeps_every_check_and_component():
     assert GradeReport.from_json(data) == report
 
 
-def test_the_terminal_groups_identical_failures_into_one_row():
+def test_the_terminal_groups_identical_failures_into_one_row(grade):
     report = grade(SUBMISSIONS / "mlp_dW1_no_transpose", only=["mlp.backward"], **FAST)
     buffer = io.StringIO()
     render_terminal(report, Console(file=buffer, width=80, no_color=True, highlight=False))
@@ -226,7 +226,7 @@ def test_the_terminal_groups_identical_failures_into_one_row():
     assert text.count("(and %d more failing the same way)" % (len(same) - 1)) == 1
 
 
-def test_a_replay_command_is_one_whole_line_in_80_columns(tmp_path: Path):
+def test_a_replay_command_is_one_whole_line_in_80_columns(grade, tmp_path: Path):
     folder = tmp_path / "a-submission-folder-with-a-rather-long-name-for-the-test"
     shutil.copytree(SUBMISSIONS / "mlp_dW1_no_transpose", folder)
     report = grade(folder, only=["mlp.backward[relu-sigmoid]"], **FAST)

@@ -27,14 +27,14 @@ from grader.faces.formats.table import render_terminal
 from grader.faces.formats.text import difference_text, evidence_lines, value_text
 from grader.model.results import CheckResult, GradeReport
 
-from .conftest import SUBMISSIONS, grade
+from .conftest import SUBMISSIONS
 
 FAST = dict(max_examples=3, call_timeout_s=5)
 SCHEMA = json.loads((Path(__file__).parent / "schemas" / "report.schema.json").read_text())
 PARAMS = ("W1", "b1", "W2", "b2")
 
 
-def _dw1() -> GradeReport:
+def _dw1(grade) -> GradeReport:
     return grade(SUBMISSIONS / "mlp_dW1_no_transpose", only=["mlp.backward[relu-sigmoid]", "mlp.backward[end_to_end"],
                  **FAST)
 
@@ -67,8 +67,8 @@ def _imports(script: str) -> set[str]:
     return found
 
 
-def test_the_evidence_holds_the_example_and_the_oracles_values():
-    check = _check(_dw1(), "mlp.backward[relu-sigmoid]")
+def test_the_evidence_holds_the_example_and_the_oracles_values(grade):
+    check = _check(_dw1(grade), "mlp.backward[relu-sigmoid]")
     evidence = check.evidence
     assert evidence is not None and set(evidence) == {"inputs", "expected", "got"}
     inputs = {k: np.array(v) for k, v in evidence["inputs"].items()}
@@ -82,8 +82,8 @@ def test_the_evidence_holds_the_example_and_the_oracles_values():
     assert inputs["x"].shape == (example["B"], example["n"])
 
 
-def test_the_json_validates_and_survives_a_round_trip():
-    report = _dw1()
+def test_the_json_validates_and_survives_a_round_trip(grade):
+    report = _dw1(grade)
     data = json.loads(report.dumps())
     jsonschema.validate(data, SCHEMA)
     again = GradeReport.from_json(data)
@@ -108,8 +108,8 @@ def test_small_values_are_shown_in_full_and_large_ones_summarised():
     assert any("got = None" in line for line in lines) and all(len(line) <= 80 for line in lines)
 
 
-def test_the_repro_reproduces_against_the_broken_submission_only(tmp_path: Path):
-    script = _check(_dw1(), "mlp.backward[relu-sigmoid]").repro
+def test_the_repro_reproduces_against_the_broken_submission_only(grade, tmp_path: Path):
+    script = _check(_dw1(grade), "mlp.backward[relu-sigmoid]").repro
     assert script is not None and _imports(script) <= {"sys", "math", "traceback", "numpy", "torch", "mlp"}
     broken = _run_repro(script, SUBMISSIONS / "mlp_dW1_no_transpose", tmp_path, "broken")
     assert broken.returncode == 1, broken.stdout + broken.stderr
@@ -118,7 +118,7 @@ def test_the_repro_reproduces_against_the_broken_submission_only(tmp_path: Path)
     assert fixed.returncode == 0, fixed.stdout + fixed.stderr
 
 
-def test_a_theory_repro_reproduces_against_the_broken_submission_only(tmp_path: Path):
+def test_a_theory_repro_reproduces_against_the_broken_submission_only(grade, tmp_path: Path):
     report = grade(SUBMISSIONS / "theory_db1_column", only=["theory.backward[grid]"], **FAST)
     (check,) = report.checks
     assert check.status == "fail" and check.repro
@@ -131,8 +131,8 @@ def test_a_theory_repro_reproduces_against_the_broken_submission_only(tmp_path: 
     assert check.location == {"file": "theory.py", "line": value_line(source.read_bytes(), "backward", "dl_db1")}
 
 
-def test_a_failure_points_at_the_statement_that_assigns_the_wrong_gradient():
-    report = _dw1()
+def test_a_failure_points_at_the_statement_that_assigns_the_wrong_gradient(grade):
+    report = _dw1(grade)
     source = SUBMISSIONS / "mlp_dW1_no_transpose" / "mlp.py"
     line = _line_of(source, 'self.grads["dJdW1"]')
     assert _check(report, "mlp.backward[relu-sigmoid]").location == {"file": "mlp.py", "line": line}
@@ -142,7 +142,7 @@ def test_a_failure_points_at_the_statement_that_assigns_the_wrong_gradient():
             assert check.location == {"file": "mlp.py", "line": line}
 
 
-def test_an_end_to_end_failure_points_at_the_loss_when_the_loss_is_wrong():
+def test_an_end_to_end_failure_points_at_the_loss_when_the_loss_is_wrong(grade):
     folder = SUBMISSIONS / "mlp_mse_missing_2"
     report = grade(folder, only=["mlp.backward[end_to_end-mse]", "mlp.mse_loss[gradient]"], **FAST)
     end_to_end = _check(report, "mlp.backward[end_to_end-mse]")
@@ -151,8 +151,8 @@ def test_an_end_to_end_failure_points_at_the_loss_when_the_loss_is_wrong():
                                                                         "mse_loss", None)}
 
 
-def test_seeds_are_named_apart_in_every_format():
-    report = _dw1()
+def test_seeds_are_named_apart_in_every_format(grade):
+    report = _dw1(grade)
     check = _check(report, "mlp.backward[relu-sigmoid]")
     assert "seed" not in check.counterexample and "example_seed" in check.counterexample
     assert "example_seed=%d" % check.counterexample["example_seed"] in check.message
@@ -167,8 +167,8 @@ def test_seeds_are_named_apart_in_every_format():
 
 
 @pytest.mark.parametrize("fmt", ["table", "markdown"])
-def test_every_text_format_shows_expected_got_and_difference(fmt: str):
-    report = _dw1()
+def test_every_text_format_shows_expected_got_and_difference(grade, fmt: str):
+    report = _dw1(grade)
     text = render(fmt, [report])
     check = _check(report, "mlp.backward[relu-sigmoid]")
     for needle in ("inputs:", "dJdW1:", "expected (", "got (", "difference (got - expected)", check.replay):
