@@ -24,7 +24,7 @@ from grader.assignments.hw1.locations import value_line
 from grader.engine.evidence import plain
 from grader.faces.formats import render
 from grader.faces.formats.table import render_terminal
-from grader.faces.formats.text import difference_text, evidence_lines, value_text
+from grader.faces.formats.text import difference_text, evidence_lines, failure_text, value_text
 from grader.model.results import CheckResult, GradeReport
 
 from .conftest import SUBMISSIONS
@@ -173,3 +173,14 @@ def test_every_text_format_shows_expected_got_and_difference(grade, fmt: str):
     check = _check(report, "mlp.backward[relu-sigmoid]")
     for needle in ("inputs:", "dJdW1:", "expected (", "got (", "difference (got - expected)", check.replay):
         assert needle in text, needle
+
+
+def test_plain_text_formats_carry_the_credit_per_gradient_and_the_example(grade):
+    report = _dw1(grade)
+    check = _check(report, "mlp.backward[relu-sigmoid]")
+    text = failure_text(check)
+    assert "credit per value: dJdW1 transposed (0 of " in text and "dJdb1 right" in text
+    assert "the failing example:" in text and "difference (got - expected)" in text
+    results = json.loads(render("gradescope", [report]))
+    (test,) = [t for t in results["tests"] if check.id in t.get("name", "")]
+    assert text in test["output"]

@@ -23,7 +23,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ...model.results import CheckResult, GradeReport, QuestionResult, format_points
-from .text import answer_lines, evidence_lines, group_text, grouped, pending_text
+from .text import answer_lines, components_text, evidence_lines, group_text, grouped, pending_text
 
 STATUS_STYLE = {"pass": "green", "fail": "red", "error": "yellow", "review": "cyan"}
 
@@ -55,6 +55,11 @@ def _diagnosis(check: CheckResult) -> Text:
     text.append(check.to_json()["message"])
     for line in answer_lines(check):
         label, _, rest = line.partition(": ")
+        text.append("\n%s: " % label, style="dim")
+        text.append(rest)
+    credit = components_text(check)
+    if credit:
+        label, _, rest = credit.partition(": ")
         text.append("\n%s: " % label, style="dim")
         text.append(rest)
     if check.output.strip():

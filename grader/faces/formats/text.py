@@ -32,11 +32,28 @@ def answer_lines(check: CheckResult) -> list[str]:
     return lines
 
 
+def components_text(check: CheckResult) -> str:
+    """"credit per value: dJdW1 transposed (0 of 0.69), dJdb1 right (0.69 of 0.69), ..." for a
+    check with components that did not pass; "" otherwise."""
+    if check.status == "pass" or not check.components:
+        return ""
+    return "credit per value: " + ", ".join("%s %s (%s of %s)" % (
+        c.name, "right" if c.status == "pass" else c.code, format_points(c.score), format_points(c.max_score))
+        for c in check.components)
+
+
 def failure_text(check: CheckResult) -> str:
-    """A failed check's diagnosis, the written answer against the expected one, the replay
-    command and (bounded) student output, as plain text."""
+    """A failed check's diagnosis, the written answer against the expected one, the credit of
+    each component, the failing example's values, the replay command and (bounded) student
+    output, as plain text."""
     lines = ["[%s] %s" % (check.code, check.full_message)]
     lines += answer_lines(check)
+    credit = components_text(check)
+    if credit:
+        lines.append(credit)
+    if check.evidence:
+        lines.append("the failing example:")
+        lines += evidence_lines(check.evidence)
     if check.replay:
         lines.append("replay: %s" % check.replay)
     if check.output.strip():
