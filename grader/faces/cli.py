@@ -85,6 +85,11 @@ def build_parser() -> argparse.ArgumentParser:
                        help="write the report to FILE; the table still goes to the terminal (not with --format github, "
                             "where student text on stdout could pose as a workflow command); with --format html, a "
                             "FILE not ending in .html is a folder: index.html and a page per submission")
+    grade.add_argument("--repro", metavar="FOLDER",
+                       help="write each failed check's standalone reproduction script into FOLDER "
+                            "(repro_<check>.py; one sub-folder per submission when there are several): run it in "
+                            "the submission folder, it needs only numpy and torch and exits 1 while the failure "
+                            "reproduces")
     grade.add_argument("--roster", type=Path, metavar="FILE",
                        help="CSV mapping submission folders to students (columns folder, student_id, name, login, "
                             "canvas_id, section); adds ids and names to csv, html, canvas and brightspace")
@@ -274,6 +279,8 @@ def _grade(args: argparse.Namespace) -> int:
     reports = grade_many(paths, grade_one, _child_args(args), args.jobs, seed, timeout, progress,
                          rubric.assignment.name)
     _emit(args, reports, options, rubric)
+    if args.repro:
+        _write_repros(args.repro, reports)
     if any(r.error for r in reports):
         return 2
     if args.fail_under is not None:
@@ -386,6 +393,25 @@ def _emit(args: argparse.Namespace, reports: list[GradeReport], options: RenderO
     if args.format == "github" and os.environ.get("GITHUB_STEP_SUMMARY"):
         with open(os.environ["GITHUB_STEP_SUMMARY"], "a", encoding="utf-8") as summary:
             summary.write(formats.render("markdown", reports))
+
+
+def _write_repros(folder: str, reports: list[GradeReport]) -> None:
+    """--repro FOLDER: each failed check's reproduction script, one sub-folder per submission
+    when there are several."""
+    from .output import safe_file_stem, write_folder
+    from .roster import folder_name
+
+    files: dict[str, str] = {}
+    submissions: set[str] = set()
+    for report in reports:
+        prefix = safe_file_stem(folder_name(report.submission), submissions) + "/" if len(reports) > 1 else ""
+        taken: set[str] = set()
+        for check in report.checks:
+            if check.repro:
+                files["%srepro_%s.py" % (prefix, safe_file_stem(check.id, taken))] = check.repro
+    written = write_folder(folder, files)
+    print("grader: wrote %d reproduction script%s to %s" % (len(written), "" if len(written) == 1 else "s", folder),
+          file=sys.stderr)
 
 
 def _init(args: argparse.Namespace) -> int:
