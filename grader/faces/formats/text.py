@@ -184,11 +184,23 @@ def failure_signature(check: CheckResult) -> tuple[tuple[str, str], ...] | None:
     return tuple((c.name, str(c.code)) for c in check.components if c.status != "pass")
 
 
+def _wrong_phrase(names: list[str], code: str) -> str:
+    """"dJdW1 is transposed", "dJdW1, dJdb1 and dJdW2 are scaled"."""
+    phrase = WRONG_AS.get(code, "is wrong (%s)" % code)
+    if len(names) == 1:
+        return "%s %s" % (names[0], phrase)
+    verb, _, rest = phrase.partition(" ")
+    return "%s and %s %s %s" % (", ".join(names[:-1]), names[-1], {"is": "are", "has": "have"}.get(verb, verb), rest)
+
+
 def group_text(checks: list[CheckResult], of_question: int, prefix: str) -> str:
     """"dJdW1 is transposed in all 9 checks (...); dJdb1, dJdW2 and dJdb2 are right" for checks
     that failed identically (the same failure_signature)."""
     signature = failure_signature(checks[0]) or ()
-    wrong = "; ".join("%s %s" % (name, WRONG_AS.get(code, "is wrong (%s)" % code)) for name, code in signature)
+    by_code: dict[str, list[str]] = {}
+    for name, code in signature:
+        by_code.setdefault(code, []).append(name)
+    wrong = "; ".join(_wrong_phrase(names, code) for code, names in by_code.items())
     ids = [c.id[len(prefix):].strip("[]") for c in checks]
     where = ("in all %d checks" % len(checks)) if len(checks) == of_question else (
         "in %d of %d checks" % (len(checks), of_question))
