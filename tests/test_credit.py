@@ -28,6 +28,8 @@ from grader.model.results import CheckResult, ComponentResult, GradeReport
 
 from .conftest import DEFAULT_RUBRIC, REFERENCE, SUBMISSIONS
 
+pytestmark = pytest.mark.slow  # every test here grades submissions end to end
+
 FAST = dict(max_examples=3, call_timeout_s=5)
 MLP_GRADS = ("dJdW1", "dJdb1", "dJdW2", "dJdb2")
 

@@ -29,12 +29,16 @@ from grader.model.results import CheckResult, GradeReport
 
 from .conftest import SUBMISSIONS
 
+pytestmark = pytest.mark.slow  # every test here grades submissions end to end
+
 FAST = dict(max_examples=3, call_timeout_s=5)
 SCHEMA = json.loads((Path(__file__).parent / "schemas" / "report.schema.json").read_text())
 PARAMS = ("W1", "b1", "W2", "b2")
 
 
-def _dw1(grade) -> GradeReport:
+@pytest.fixture
+def dw1(grade) -> GradeReport:
+    """The transposed-dJdW1 example, graded on one activation pair and end to end."""
     return grade(SUBMISSIONS / "mlp_dW1_no_transpose", only=["mlp.backward[relu-sigmoid]", "mlp.backward[end_to_end"],
                  **FAST)
 
@@ -67,8 +71,8 @@ def _imports(script: str) -> set[str]:
     return found
 
 
-def test_the_evidence_holds_the_example_and_the_oracles_values(grade):
-    check = _check(_dw1(grade), "mlp.backward[relu-sigmoid]")
+def test_the_evidence_holds_the_example_and_the_oracles_values(dw1):
+    check = _check(dw1, "mlp.backward[relu-sigmoid]")
     evidence = check.evidence
     assert evidence is not None and set(evidence) == {"inputs", "expected", "got"}
     inputs = {k: np.array(v) for k, v in evidence["inputs"].items()}
@@ -82,8 +86,8 @@ def test_the_evidence_holds_the_example_and_the_oracles_values(grade):
     assert inputs["x"].shape == (example["B"], example["n"])
 
 
-def test_the_json_validates_and_survives_a_round_trip(grade):
-    report = _dw1(grade)
+def test_the_json_validates_and_survives_a_round_trip(dw1):
+    report = dw1
     data = json.loads(report.dumps())
     jsonschema.validate(data, SCHEMA)
     again = GradeReport.from_json(data)
@@ -108,8 +112,8 @@ def test_small_values_are_shown_in_full_and_large_ones_summarised():
     assert any("got = None" in line for line in lines) and all(len(line) <= 80 for line in lines)
 
 
-def test_the_repro_reproduces_against_the_broken_submission_only(grade, tmp_path: Path):
-    script = _check(_dw1(grade), "mlp.backward[relu-sigmoid]").repro
+def test_the_repro_reproduces_against_the_broken_submission_only(dw1, tmp_path: Path):
+    script = _check(dw1, "mlp.backward[relu-sigmoid]").repro
     assert script is not None and _imports(script) <= {"sys", "math", "traceback", "numpy", "torch", "mlp"}
     broken = _run_repro(script, SUBMISSIONS / "mlp_dW1_no_transpose", tmp_path, "broken")
     assert broken.returncode == 1, broken.stdout + broken.stderr
@@ -131,8 +135,8 @@ def test_a_theory_repro_reproduces_against_the_broken_submission_only(grade, tmp
     assert check.location == {"file": "theory.py", "line": value_line(source.read_bytes(), "backward", "dl_db1")}
 
 
-def test_a_failure_points_at_the_statement_that_assigns_the_wrong_gradient(grade):
-    report = _dw1(grade)
+def test_a_failure_points_at_the_statement_that_assigns_the_wrong_gradient(dw1):
+    report = dw1
     source = SUBMISSIONS / "mlp_dW1_no_transpose" / "mlp.py"
     line = _line_of(source, 'self.grads["dJdW1"]')
     assert _check(report, "mlp.backward[relu-sigmoid]").location == {"file": "mlp.py", "line": line}
@@ -151,8 +155,8 @@ def test_an_end_to_end_failure_points_at_the_loss_when_the_loss_is_wrong(grade):
                                                                         "mse_loss", None)}
 
 
-def test_seeds_are_named_apart_in_every_format(grade):
-    report = _dw1(grade)
+def test_seeds_are_named_apart_in_every_format(dw1):
+    report = dw1
     check = _check(report, "mlp.backward[relu-sigmoid]")
     assert "seed" not in check.counterexample and "example_seed" in check.counterexample
     assert "example_seed=%d" % check.counterexample["example_seed"] in check.message
@@ -167,20 +171,19 @@ def test_seeds_are_named_apart_in_every_format(grade):
 
 
 @pytest.mark.parametrize("fmt", ["table", "markdown"])
-def test_every_text_format_shows_expected_got_and_difference(grade, fmt: str):
-    report = _dw1(grade)
+def test_every_text_format_shows_expected_got_and_difference(dw1, fmt: str):
+    report = dw1
     text = render(fmt, [report])
     check = _check(report, "mlp.backward[relu-sigmoid]")
     for needle in ("inputs:", "dJdW1:", "expected (", "got (", "difference (got - expected)", check.replay):
         assert needle in text, needle
 
 
-def test_plain_text_formats_carry_the_credit_per_gradient_and_the_example(grade):
-    report = _dw1(grade)
-    check = _check(report, "mlp.backward[relu-sigmoid]")
+def test_plain_text_formats_carry_the_credit_per_gradient_and_the_example(dw1):
+    check = _check(dw1, "mlp.backward[relu-sigmoid]")
     text = failure_text(check)
     assert "credit per value: dJdW1 transposed (0 of " in text and "dJdb1 right" in text
     assert "the failing example:" in text and "difference (got - expected)" in text
-    results = json.loads(render("gradescope", [report]))
+    results = json.loads(render("gradescope", [dw1]))
     (test,) = [t for t in results["tests"] if check.id in t.get("name", "")]
     assert text in test["output"]

@@ -10,9 +10,13 @@ import pty
 import subprocess
 import sys
 
+import pytest
+
 from grader.faces.cli import progress_line
 
 from .conftest import ROOT, SUBMISSIONS, run_cli
+
+pytestmark = pytest.mark.slow  # every test here grades submissions end to end
 
 ONE_CHECK = ("grade", str(SUBMISSIONS / "correct"), "--only", "mlp.forward[relu-relu]", "--max-examples", "1")
 
@@ -29,6 +33,7 @@ def test_progress_is_one_line_rewritten_in_place_then_erased():
     assert all(len(segment) <= 200 for segment in text.split("\r")), "never wider than the terminal"
 
 
+@pytest.mark.cli
 def test_a_single_submission_shows_progress_on_a_terminal_only():
     controller, terminal = pty.openpty()
     try:
@@ -52,6 +57,7 @@ def test_a_single_submission_shows_progress_on_a_terminal_only():
     assert piped.returncode == 0 and "grading 1/1" not in piped.stderr
 
 
+@pytest.mark.cli
 def test_repro_writes_each_failed_checks_script(tmp_path):
     folder = tmp_path / "repros"
     result = run_cli("grade", str(SUBMISSIONS / "mlp_dW1_no_transpose"), "--only", "mlp.backward[relu-sigmoid]",

@@ -64,11 +64,17 @@ class CheckContext(Protocol):
     last_call: tuple[str, dict[str, Any]] | None
     """The last call into the worker (task, arguments), kept as a failure's evidence."""
 
-    def call(self, task: str, args: dict[str, Any], what: str, key: str | None = None) -> dict[str, Any]:
-        """Run a worker task; array arguments are numpy arrays. Raises CallFailed."""
+    def call(self, task: str, args: dict[str, Any], what: str, key: str | None = None,
+             functions: tuple[str, ...] = ()) -> dict[str, Any]:
+        """Run a worker task; array arguments are numpy arrays. Raises CallFailed.
+
+        `functions` names the student functions the task runs (default: `what` as one name); a
+        function that timed out earlier in the part is not run again: the call fails with
+        `timeout` at once."""
 
     def is_dead(self, key: str) -> bool:
-        """True when the student function `key` already timed out or crashed in this check."""
+        """True when the student function `key` already timed out or crashed in this check, or
+        timed out earlier in the part."""
 
 
 Outcome = Failure | NoEvidence | None

@@ -21,7 +21,8 @@ from .. import __version__
 from ..errors import SubmissionError
 from ..model.codes import Code, Status
 from ..model.results import CheckResult, ComponentResult, GradeReport, QuestionResult
-from ..sandbox.jail import resolve_mode
+from ..model.text import clean_name, clean_report
+from ..sandbox.jail import resolve_mode, resource_notice, tier_notice
 from ..sandbox.process import SandboxConfig, WorkerSession, WorkerSpec
 from ..sandbox.snapshot import SourceFile
 from .assignment import PartInfo
@@ -34,6 +35,7 @@ from .intake import take_submission
 from .plan import Plan, matches, plan
 from .policies import format_penalty, late_penalty, submission_files
 from .rubric import Rubric, allocate_points, load_rubric
+from .secret import content_hash, submission_key
 from .source import definition_lines
 
 
@@ -56,6 +58,14 @@ class GradeOptions:
     due_at: datetime | None = None
     progress: Callable[[int, int, str], None] | None = None
     """Called as progress(done, total, check id) after each check of a code part."""
+    secret: bytes | None = None
+    """The course's grading secret (engine.secret): private examples; None: public ones."""
+
+
+PRIVATE_NOTICE = ("examples: private (drawn from the course's grading secret and this submission's contents); a"
+                  " failed check shows a failing example found on the public examples (seed %d) when there is one")
+PRIVATE_ONLY = ("fails on private examples only: the public examples pass, so no example can be shown (test"
+                " more cases of your own: other sizes, activations and values)")
 
 
 def worker_spec(info: PartInfo) -> WorkerSpec:
@@ -91,6 +101,12 @@ def _location(part: PartSpec, check: CheckSpec, lines: dict[str, int], state: Pa
     return {"file": part.filename, "line": 1}
 
 
+def _why(exc: BaseException) -> str:
+    """An exception in a few words (it may carry submission data: the report cleans it)."""
+    text = str(exc)
+    return "%s: %s" % (type(exc).__name__, text[:200]) if text else type(exc).__name__
+
+
 class Grading:
     """One submission being graded."""
 
@@ -105,12 +121,13 @@ class Grading:
         self.planned = planned if planned is not None and planned.rubric is rubric else None
         self.seed = options.seed if options.seed is not None else rubric.settings.seed
         self.mode = resolve_mode(options.sandbox)
-        self.label = options.label or str(path)
+        self.label = clean_name(options.label or path)
         parts = [p for p in rubric.assignment.parts if p.kind == "code"]
         patterns = {p.module: document_patterns(p, rubric.raw_settings)
                     for p in rubric.assignment.parts if p.kind == "document"}
         self.snapshot = take_submission(path, [p.filename for p in parts], rubric.policies,
                                         tuple(g for globs in patterns.values() for g in globs))
+        self.files = submission_files(self.snapshot.original)  # what was handed in, before any student code ran
         self.documents = {module: find_document(self.snapshot.root, globs) for module, globs in patterns.items()}
         if not any(self.snapshot.files[p.filename].ok for p in parts) and not any(self.documents.values()):
             problems = "; ".join([self.snapshot.files[p.filename].problem() for p in parts] + [
@@ -129,6 +146,8 @@ class Grading:
                 session.prestart()
                 self.sessions[info.module] = session
         self.not_run: dict[str, Any] = {"checks": 0, "points": 0.0}
+        self.private_key = (submission_key(options.secret, content_hash(self.snapshot.root))
+                            if options.secret is not None else None)
 
     def run(self) -> GradeReport:
         try:
@@ -139,7 +158,6 @@ class Grading:
                 questions += self._grade_part(planned, part)
             questions, dropped = settle_alternatives(questions, self._present(), self.rubric.alternatives,
                                                      self._filenames())
-            files = submission_files(self.snapshot.root)
         finally:
             for session in self.sessions.values():
                 session.close()
@@ -153,20 +171,22 @@ class Grading:
         if unenforced:
             report.notices.append("sandbox: the worker could not set these resource limits on itself: %s"
                                   % ", ".join(unenforced))
-        if self.mode == "none":
-            report.notices.insert(0, "sandbox: none (bubblewrap is not in use; student code ran as a plain"
-                                     " subprocess with resource limits only)")
+        if self.private_key is not None:
+            report.notices.append(PRIVATE_NOTICE % self.seed)
+        for notice in (resource_notice(), tier_notice(self.mode, self.options.sandbox)):
+            if notice is not None:
+                report.notices.insert(0, notice)
         if self.options.public_only and self.not_run["checks"]:
             report.notices.append("--public: %d hidden checks worth %.4g points were not run; the final grade"
                                   " includes them" % (self.not_run["checks"], self.not_run["points"]))
         policies = self.rubric.policies
         graded = tuple(path.name for path in self.documents.values() if path is not None)
-        for penalty in (format_penalty(policies.format, files, report.max_score, graded),
+        for penalty in (format_penalty(policies.format, self.files, report.max_score, graded),
                         late_penalty(policies.late, self.options.submitted_at, self.options.due_at, report.score)):
             if penalty is not None:
                 report.penalties.append(penalty)
         report.duration_s = time.monotonic() - self.started
-        return report
+        return clean_report(report)
 
     def _present(self) -> set[str]:
         """The parts handed in: a code part's file, a document part's document."""
@@ -196,17 +216,25 @@ class Grading:
             if session:
                 session.close()
             return []
-        if part.grade_document is not None:
-            context = DocumentContext(self.rubric.assignment_settings, self.rubric.tolerance(part.name), self.seed,
-                                      self.snapshot.root)
-            results, state = grade_document_part(part, checks, self.documents.get(part.module), context), PartState()
-        else:
-            results, state = self._run_checks(part, checks, self.snapshot.files[part.filename])
-        verdicts = [(r.status, r.code) for r in results]
-        part.finalize(results, state)
-        for result, before in zip(results, verdicts):
-            if (result.status, result.code) != before:
-                result.settle_components()
+        try:
+            if part.grade_document is not None:
+                context = DocumentContext(self.rubric.assignment_settings, self.rubric.tolerance(part.name),
+                                          self.seed, self.snapshot.root)
+                results, state = grade_document_part(part, checks, self.documents.get(part.module),
+                                                     context), PartState()
+            else:
+                results, state = self._run_checks(part, checks, self.snapshot.files[part.filename])
+            verdicts = [(r.status, r.code) for r in results]
+            part.finalize(results, state)
+            for result, before in zip(results, verdicts):
+                if (result.status, result.code) != before:
+                    result.settle_components()
+        except Exception as exc:  # noqa: BLE001 - one part's failure never costs another part's points
+            session = self.sessions.get(part.module)
+            if session:
+                session.close()
+            results = [self._result(c, "error", Failure("crash", "this part could not be graded (%s)" % _why(exc)))
+                       for c in checks]
         self._score(part.checks, results)
         note_points_at_stake(results)
         by_question: dict[str, list[CheckResult]] = {}
@@ -241,8 +269,6 @@ class Grading:
         context = PartContext(session, self.rubric.tolerance(part.name), self.rubric.assignment_settings, state,
                               self.call_timeout_s, self.started + self.budget_s, part.exception_hint)
         lines = definition_lines(file.source)
-        from .runner import run_check
-
         results = []
         for done, check in enumerate(checks, 1):
             missing = [name for name in check.requires if loaded.attrs.get(name, "missing") == "missing"]
@@ -251,27 +277,80 @@ class Grading:
                 results.append(self._result(check, "error", Failure(
                     "missing", "%s has no %s" % (part.filename, what))))
                 continue
-            context.start_check()
-            outcome = run_check(check, context, self.seed, check.max_examples)
-            result = self._result(check, outcome.status, outcome.failure, outcome.examples)
-            result.location = _location(part, check, lines, state, outcome.failure)
-            result.output = context.check_output()
-            if outcome.failure is not None and outcome.scenario is not None:
-                result.counterexample = self._counterexample(check, outcome.scenario)
-                if outcome.failure.about_example:
-                    where = outcome.scenario.describe(check.shown_fields)
-                    lead = "it already fails for" if outcome.shrunk else "it failed for"
-                    result.message = "%s; %s %s" % (outcome.failure.message, lead, where)
-                    result.replay = self._replay(check)
-                    self._attach_evidence(part, check, context.tolerance, outcome.failure, outcome.scenario, result)
-            result.components = [self._component(check, found.name, found.failure, found.scenario)
-                                  for found in outcome.components]
-            if outcome.scale_law:
-                result.details["scale"] = outcome.scale_law
-            results.append(result)
+            try:
+                results.append(self._check_result(part, check, context, lines, state))
+            except Exception as exc:  # noqa: BLE001 - whatever a reply held, it costs this check only
+                session.close()
+                results.append(self._result(check, "fail", Failure("crash", "the grader could not read what the"
+                                                                   " worker sent (%s)" % _why(exc))))
             if self.options.progress is not None:
                 self.options.progress(done, len(checks), check.id)
         return results, state
+
+    def _check_result(self, part: PartSpec, check: CheckSpec, context: PartContext, lines: dict[str, int],
+                      state: PartState) -> CheckResult:
+        """One check's result. Under a secret the check is graded on private examples; when it
+        fails there, the evidence shown (example, message, output, replay, evidence, components'
+        examples) comes from a rerun on the public examples, or the message says the failure
+        shows only on private ones. Components keep the private run's verdicts."""
+        from .runner import run_check
+
+        context.start_check()
+        outcome = run_check(check, context, self.seed, check.max_examples, self.private_key)
+        if self.private_key is None:
+            return self._shown(part, check, context, lines, state, outcome)
+        if outcome.status == "pass":
+            result = self._result(check, "pass", None, outcome.examples)
+            result.location = _location(part, check, lines, state, None)
+            return result
+        graded = outcome
+        context.start_check()
+        outcome = run_check(check, context, self.seed, check.max_examples)
+        if outcome.failure is not None:
+            result = self._shown(part, check, context, lines, state, outcome)
+            result.status = graded.status if graded.status != "pass" else result.status
+        else:
+            assert graded.failure is not None
+            result = self._result(check, graded.status, Failure(graded.failure.code, PRIVATE_ONLY), outcome.examples)
+            result.location = _location(part, check, lines, state, None)
+        if graded.components:
+            public = {c.name: c for c in result.components}
+            result.components = [self._private_component(check, found.name, found.failure, public.get(found.name))
+                                 for found in graded.components]
+        return result
+
+    def _private_component(self, check: CheckSpec, name: str, failure: Failure | None,
+                           public: ComponentResult | None) -> ComponentResult:
+        """A component graded on private examples: its verdict from there, what it shows (message,
+        example) only from the public run, never from the private one."""
+        weight = self.rubric.component_weight(check.question, name)
+        if failure is None:
+            return ComponentResult(name, weight, "pass")
+        if public is not None and public.status != "pass":
+            return ComponentResult(name, weight, "fail", code=failure.code, message=public.message,
+                                   counterexample=public.counterexample)
+        return ComponentResult(name, weight, "fail", code=failure.code, message=PRIVATE_ONLY)
+
+    def _shown(self, part: PartSpec, check: CheckSpec, context: PartContext, lines: dict[str, int],
+               state: PartState, outcome: Any) -> CheckResult:
+        """The result of a run whose evidence may be shown: its example, output, replay, evidence
+        and components."""
+        result = self._result(check, outcome.status, outcome.failure, outcome.examples)
+        result.location = _location(part, check, lines, state, outcome.failure)
+        result.output = context.check_output()
+        if outcome.failure is not None and outcome.scenario is not None:
+            result.counterexample = self._counterexample(check, outcome.scenario)
+            if outcome.failure.about_example:
+                where = outcome.scenario.describe(check.shown_fields)
+                lead = "it already fails for" if outcome.shrunk else "it failed for"
+                result.message = "%s; %s %s" % (outcome.failure.message, lead, where)
+                result.replay = self._replay(check)
+                self._attach_evidence(part, check, context.tolerance, outcome.failure, outcome.scenario, result)
+        result.components = [self._component(check, found.name, found.failure, found.scenario)
+                             for found in outcome.components]
+        if outcome.scale_law:
+            result.details["scale"] = outcome.scale_law
+        return result
 
     @staticmethod
     def _counterexample(check: CheckSpec, scenario: Any) -> dict[str, Any]:

@@ -124,7 +124,7 @@ def _outputs(out: object, function: str, keys: tuple[str, ...]) -> dict | Failur
 def _call(ctx, function: str, kwargs: dict) -> tuple[object, Failure | None]:
     """Call theory.`function`; returns its result and an input_mutated failure if it changed
     an argument in place."""
-    reply = ctx.call("call", {"function": function, "kwargs": kwargs}, function)
+    reply = ctx.call("call", {"function": function, "kwargs": kwargs}, function, functions=(function,))
     after = reply.get("args_after", {})
     mutated = None
     for name, value in kwargs.items():

@@ -14,12 +14,21 @@ from .text import answer_lines, grouped, pending_text
 _ANY_LINE_BREAK = re.compile("[\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
 
 
+# What GitHub turns into a notification or a link by itself: @mentions (and e-mail addresses),
+# issue and pull-request references (#12, GH-12, owner/repo#12) and bare URLs.
+_LIVE = re.compile(r"(?:https?|ftp|file)://[^\s`\\]+|www\.[^\s`\\]+|[\w.-]*@[\w.-]+"
+                   r"|(?:[\w.-]+/[\w.-]+)?#\d+|\bGH-\d+", re.IGNORECASE)
+
+
 def _md(text: str) -> str:
-    """Text safe inside a Markdown table cell: one line, no cell separators, no HTML, no links
-    or images (student text could otherwise put a link or a tracking image in a PR comment)."""
+    """Text safe inside a Markdown table cell: one line, no cell separators, no HTML (nor
+    entities), no links or images (student text could otherwise put a link or a tracking image
+    in a PR comment), and no @mention, #reference or bare URL (each is shown as code, which
+    GitHub leaves alone: a submission cannot notify anyone or link anywhere)."""
     text = _ANY_LINE_BREAK.sub(" ", text)
-    text = text.replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;")
-    return text.replace("[", "\\[").replace("]", "\\]")
+    text = text.replace("\\", "\\\\").replace("|", "\\|").replace("&", "&amp;").replace("<", "&lt;")
+    text = text.replace("[", "\\[").replace("]", "\\]").replace("`", "\\`")
+    return _LIVE.sub(lambda match: "`%s`" % match.group(), text)
 
 
 def _code(text: str) -> str:
