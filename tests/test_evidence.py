@@ -187,3 +187,20 @@ def test_plain_text_formats_carry_the_credit_per_gradient_and_the_example(dw1):
     results = json.loads(render("gradescope", [dw1]))
     (test,) = [t for t in results["tests"] if check.id in t.get("name", "")]
     assert text in test["output"]
+
+
+@pytest.mark.parametrize(("submission", "check_id"), [
+    ("mlp_forward_no_transpose", "mlp.forward[identity-relu]"),  # the check calls again to confirm its code
+    ("mlp_mse_missing_2", "mlp.mse_loss[gradient]"),
+    ("theory_jacobian_diagonal", "theory.jacobians[grid]"),
+    ("theory_sgd_no_transpose", "theory.sgd_step[square]"),  # judged on the update (old - new) / lr
+])
+def test_every_kind_of_repro_fails_on_its_submission_and_passes_on_a_correct_one(grade, tmp_path: Path,
+                                                                                  submission: str, check_id: str):
+    report = grade(SUBMISSIONS / submission, only=[check_id], **FAST)
+    (check,) = report.checks
+    assert check.status == "fail" and check.repro, check.message
+    broken = _run_repro(check.repro, SUBMISSIONS / submission, tmp_path, "broken")
+    assert broken.returncode == 1, broken.stdout + broken.stderr
+    fixed = _run_repro(check.repro, SUBMISSIONS / "correct", tmp_path, "correct")
+    assert fixed.returncode == 0, fixed.stdout + fixed.stderr
