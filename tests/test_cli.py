@@ -16,7 +16,7 @@ SCHEMA_V2_REPORT = {"schema", "grader_version", "assignment", "submission", "see
                     "pending_review", "duration_s", "questions"}
 SCHEMA_V2_QUESTION = {"id", "title", "score", "max_score", "checks"}
 SCHEMA_V2_CHECK = {"id", "status", "score", "max_score", "examples", "code", "message", "counterexample", "replay",
-                   "details"}
+                   "details", "components", "evidence", "repro"}
 
 
 @pytest.fixture(scope="module")

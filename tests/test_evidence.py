@@ -24,7 +24,7 @@ from grader.assignments.hw1.locations import value_line
 from grader.engine.evidence import plain
 from grader.faces.formats import render
 from grader.faces.formats.table import render_terminal
-from grader.faces.formats.text import difference_text, evidence_lines, value_text
+from grader.faces.formats.text import difference_text, evidence_lines, failure_text, value_text
 from grader.model.results import CheckResult, GradeReport
 
 from .conftest import SUBMISSIONS
@@ -177,3 +177,30 @@ def test_every_text_format_shows_expected_got_and_difference(dw1, fmt: str):
     check = _check(report, "mlp.backward[relu-sigmoid]")
     for needle in ("inputs:", "dJdW1:", "expected (", "got (", "difference (got - expected)", check.replay):
         assert needle in text, needle
+
+
+def test_plain_text_formats_carry_the_credit_per_gradient_and_the_example(dw1):
+    check = _check(dw1, "mlp.backward[relu-sigmoid]")
+    text = failure_text(check)
+    assert "credit per value: dJdW1 transposed (0 of " in text and "dJdb1 right" in text
+    assert "the failing example:" in text and "difference (got - expected)" in text
+    results = json.loads(render("gradescope", [dw1]))
+    (test,) = [t for t in results["tests"] if check.id in t.get("name", "")]
+    assert text in test["output"]
+
+
+@pytest.mark.parametrize(("submission", "check_id"), [
+    ("mlp_forward_no_transpose", "mlp.forward[identity-relu]"),  # the check calls again to confirm its code
+    ("mlp_mse_missing_2", "mlp.mse_loss[gradient]"),
+    ("theory_jacobian_diagonal", "theory.jacobians[grid]"),
+    ("theory_sgd_no_transpose", "theory.sgd_step[square]"),  # judged on the update (old - new) / lr
+])
+def test_every_kind_of_repro_fails_on_its_submission_and_passes_on_a_correct_one(grade, tmp_path: Path,
+                                                                                  submission: str, check_id: str):
+    report = grade(SUBMISSIONS / submission, only=[check_id], **FAST)
+    (check,) = report.checks
+    assert check.status == "fail" and check.repro, check.message
+    broken = _run_repro(check.repro, SUBMISSIONS / submission, tmp_path, "broken")
+    assert broken.returncode == 1, broken.stdout + broken.stderr
+    fixed = _run_repro(check.repro, SUBMISSIONS / "correct", tmp_path, "correct")
+    assert fixed.returncode == 0, fixed.stdout + fixed.stderr

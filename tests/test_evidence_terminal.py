@@ -4,6 +4,7 @@ is a terminal, one line rewritten in place and erased when done."""
 from __future__ import annotations
 
 import io
+import json
 import os
 import pty
 import subprocess
@@ -54,3 +55,16 @@ def test_a_single_submission_shows_progress_on_a_terminal_only():
     assert b"grading 1/1: mlp.forward[relu-relu]" in seen
     piped = run_cli(*ONE_CHECK)
     assert piped.returncode == 0 and "grading 1/1" not in piped.stderr
+
+
+@pytest.mark.cli
+def test_repro_writes_each_failed_checks_script(tmp_path):
+    folder = tmp_path / "repros"
+    result = run_cli("grade", str(SUBMISSIONS / "mlp_dW1_no_transpose"), "--only", "mlp.backward[relu-sigmoid]",
+                     "--max-examples", "3", "--format", "json", "--repro", str(folder))
+    assert result.returncode == 1, result.stderr
+    (check,) = [c for q in json.loads(result.stdout)["questions"] for c in q["checks"]]
+    (script,) = folder.iterdir()
+    assert script.name == "repro_mlp.backward_relu-sigmoid.py"
+    assert script.read_text() == check["repro"]
+    assert "wrote 1 reproduction script to" in result.stderr

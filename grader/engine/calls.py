@@ -27,6 +27,8 @@ from .checks import CallFailed, Failure, PartState
 from .compare import Tolerance
 
 OUTPUT_CAP = 2000
+CALL_LOG_CAP = 64
+"""Calls of one example kept to find the one whose reply a failure judged (runner.evaluate)."""
 
 
 class ProtocolViolation(Exception):
@@ -167,11 +169,13 @@ class PartContext:
         self.output_parts: list[str] = []
         self.output_size = 0
         self.last_call: tuple[str, dict[str, Any]] | None = None
+        self.call_log: list[tuple[str, dict[str, Any], dict[str, Any]]] = []
         self.budget = CallBudget()
 
     def start_check(self) -> None:
         self.dead = set()
         self.last_call = None
+        self.call_log = []
         self.output_parts = []
         self.output_size = 0
 
@@ -248,4 +252,6 @@ class PartContext:
             raise CallFailed(Failure("crash", "the worker sent a malformed reply (%s)" % exc), key) from None
         if not isinstance(result, dict):
             raise CallFailed(Failure("crash", "the worker sent a malformed reply"), key)
+        if len(self.call_log) < CALL_LOG_CAP:
+            self.call_log.append((task, args, result))
         return result

@@ -24,6 +24,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 from hypothesis import HealthCheck, Phase, Verbosity, given, settings
 from hypothesis import seed as hypothesis_seed
 from hypothesis.errors import Flaky
@@ -104,15 +105,40 @@ def check_seed(grading_seed: int, check_id: str, private_key: bytes | None = Non
 
 
 def evaluate(spec: CheckSpec, context: CheckContext, scenario: Any) -> Outcome:
-    """One example: the check's verdict, with a failed worker call turned into a Failure that
-    carries the call it failed on."""
+    """One example: the check's verdict, with a failed worker call turned into a Failure. A
+    failure carries the call it is about: the call whose reply holds the values it judged
+    (a check may call again after it, e.g. to confirm a diagnosis), else the last call."""
+    log = getattr(context, "call_log", None)
+    if isinstance(log, list):
+        log.clear()
     try:
         outcome = spec.run(context, scenario)
     except CallFailed as failed:
         outcome = failed.failure
     if isinstance(outcome, Failure) and outcome.call is None:
-        outcome.call = getattr(context, "last_call", None)
+        outcome.call = _judged_call(outcome, log or []) or getattr(context, "last_call", None)
     return outcome
+
+
+def _holds(value: Any, array: np.ndarray) -> bool:
+    """Whether a decoded reply `value` holds `array` (or an array sharing its memory)."""
+    if isinstance(value, np.ndarray):
+        return value is array or np.may_share_memory(value, array)
+    if isinstance(value, dict):
+        return any(_holds(v, array) for v in value.values())
+    if isinstance(value, list):
+        return any(_holds(v, array) for v in value)
+    return False
+
+
+def _judged_call(failure: Failure, log: list[tuple[str, dict[str, Any], dict[str, Any]]]
+                 ) -> tuple[str, dict[str, Any]] | None:
+    """The call of `log` whose reply holds a value the failure judged, or None."""
+    judged = [g for g in ((failure.values or {}).get("got") or {}).values() if isinstance(g, np.ndarray)]
+    for task, args, reply in log:
+        if any(_holds(reply, array) for array in judged):
+            return task, args
+    return None
 
 
 def failure_names(failure: Failure) -> list[str | None]:

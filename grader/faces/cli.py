@@ -90,6 +90,11 @@ def build_parser() -> argparse.ArgumentParser:
                        help="write the report to FILE; the table still goes to the terminal (not with --format github, "
                             "where student text on stdout could pose as a workflow command); with --format html, a "
                             "FILE not ending in .html is a folder: index.html and a page per submission")
+    grade.add_argument("--repro", metavar="FOLDER",
+                       help="write each failed check's standalone reproduction script into FOLDER "
+                            "(repro_<check>.py; one sub-folder per submission when there are several): run it in "
+                            "the submission folder, it needs only numpy and torch and exits 1 while the failure "
+                            "reproduces")
     grade.add_argument("--roster", type=Path, metavar="FILE",
                        help="CSV mapping submission folders to students (columns folder, student_id, name, login, "
                             "canvas_id, section); adds ids and names to csv, html, canvas and brightspace")
@@ -286,6 +291,11 @@ def progress_line(stream: Any = None) -> Callable[[int, int, str], None]:
     return show
 
 
+def _single_progress(paths: list[str]) -> Callable[[int, int, str], None] | None:
+    """Progress for a single submission graded with stderr on a terminal, else None."""
+    return progress_line() if len(paths) == 1 and sys.stderr.isatty() else None
+
+
 def _grade(args: argparse.Namespace) -> int:
     from ..engine.grading import GradeOptions, Grading
     from ..engine.plan import plan
@@ -315,7 +325,6 @@ def _grade(args: argparse.Namespace) -> int:
     planned = plan(rubric, args.max_examples)
     planned.validate_selectors(args.only)
     decisions = _decisions(args.decisions)
-    single_on_terminal = len(paths) == 1 and sys.stderr.isatty()
     secret = read_secret(args.secret_file)
 
     def grade_one(path: str) -> GradeReport:
@@ -323,7 +332,7 @@ def _grade(args: argparse.Namespace) -> int:
             seed=args.seed, only=args.only, max_examples=args.max_examples, sandbox=args.sandbox,
             call_timeout_s=args.timeout, rubric_path=args.rubric, variant=args.variant, public_only=args.public,
             submitted_at=submitted, due_at=due, secret=secret,
-            progress=progress_line() if single_on_terminal else None)
+            progress=_single_progress(paths))
         grading = Grading(path, options, rubric, planned)  # starts the workers; no student code runs yet
         preload_grader_modules()
         report = grading.run()
@@ -358,6 +367,7 @@ def _grade(args: argparse.Namespace) -> int:
         summary = class_summary(reports, outcome.total, outcome.cached, outcome.interrupted, outcome.seconds)
     if reports:
         _emit(args, reports, options, rubric, summary)
+    _write_repros(args.repro, reports)
     if outcome.interrupted:
         print("grader: interrupted: %d of %d submissions finished%s" % (
             len(reports), len(paths), " (kept in %s)" % args.results if args.results else ""), file=sys.stderr)
@@ -512,6 +522,27 @@ def _emit(args: argparse.Namespace, reports: list[GradeReport], options: RenderO
     if args.format == "github" and os.environ.get("GITHUB_STEP_SUMMARY"):
         with open(os.environ["GITHUB_STEP_SUMMARY"], "a", encoding="utf-8") as summary:
             summary.write(formats.render("markdown", reports))
+
+
+def _write_repros(folder: str | None, reports: list[GradeReport]) -> None:
+    """--repro FOLDER: each failed check's reproduction script, one sub-folder per submission
+    when there are several (nothing without --repro)."""
+    if not folder or not reports:
+        return
+    from .output import safe_file_stem, write_folder
+    from .roster import folder_name
+
+    files: dict[str, str] = {}
+    submissions: set[str] = set()
+    for report in reports:
+        prefix = safe_file_stem(folder_name(report.submission), submissions) + "/" if len(reports) > 1 else ""
+        taken: set[str] = set()
+        for check in report.checks:
+            if check.repro:
+                files["%srepro_%s.py" % (prefix, safe_file_stem(check.id, taken))] = check.repro
+    written = write_folder(folder, files)
+    print("grader: wrote %d reproduction script%s to %s" % (len(written), "" if len(written) == 1 else "s", folder),
+          file=sys.stderr)
 
 
 def _merge(args: argparse.Namespace) -> int:

@@ -33,7 +33,7 @@ def gradescope_results(report: GradeReport) -> dict[str, Any]:
             test["output"] = "Pending review by the course staff.\n" + test["output"]
             test["tags"].append("pending_review")
         tests.append(test)
-    lines = ["Score %s / %s (seed %d, sandbox %s)." % (
+    lines = ["Score %s / %s (grading seed %d, sandbox %s)." % (
         format_points(report.score), format_points(report.max_score), report.seed, report.sandbox)]
     for penalty in report.penalties:
         lines.append("Penalty -%s: %s" % (format_points(penalty.points), penalty.reason))

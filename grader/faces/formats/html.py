@@ -188,7 +188,8 @@ def _headline(report: GradeReport, options: RenderOptions) -> str:
     if report.pending_review:
         raw += ('<p class="meta review">%s points pending review (a person decides them; the percentage is of'
                 ' the points graded so far)</p>' % points(report.pending_review))
-    return ('<header class="top"><h1>%s</h1>%s<p class="meta">%s · backprop-grader %s · seed %s · sandbox %s</p>'
+    return ('<header class="top"><h1>%s</h1>%s'
+            '<p class="meta">%s · backprop-grader %s · grading seed %s · sandbox %s</p>'
             '<p class="score">%s <small>/ %s · %.1f%%</small></p><p>%s</p>%s%s</header>'
             % (esc(folder_name(report.submission)), who, esc(report.assignment), esc(report.grader_version),
                esc(report.seed), esc(report.sandbox), points(report.final_score), points(report.max_score),

@@ -246,7 +246,8 @@ def class_body(reports: list[GradeReport], options: RenderOptions, links: dict[s
     """The class page's content; `links` maps a submission to its report's address."""
     graded = [r for r in reports if r.error is None]
     assignment = next((r.assignment for r in reports if r.assignment), "")
-    head = ('<header class="top"><h1>Class report%s</h1><p class="meta">backprop-grader %s · seed %s</p>%s</header>'
+    head = ('<header class="top"><h1>Class report%s</h1>'
+            '<p class="meta">backprop-grader %s · grading seed %s</p>%s</header>'
             % (" — " + esc(options.item or assignment) if options.item or assignment else "",
                esc(reports[0].grader_version) if reports else "", esc(reports[0].seed) if reports else "",
                _cards(reports)))

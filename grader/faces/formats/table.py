@@ -15,6 +15,7 @@ from __future__ import annotations
 import io
 import os
 import sys
+import textwrap
 from typing import TextIO
 
 from rich.console import Console
@@ -23,7 +24,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ...model.results import CheckResult, GradeReport, QuestionResult, format_points
-from .text import answer_lines, evidence_lines, group_text, grouped, pending_text
+from .text import answer_lines, components_text, evidence_lines, group_text, grouped, pending_text
 
 STATUS_STYLE = {"pass": "green", "fail": "red", "error": "yellow", "review": "cyan"}
 
@@ -57,6 +58,11 @@ def _diagnosis(check: CheckResult) -> Text:
         label, _, rest = line.partition(": ")
         text.append("\n%s: " % label, style="dim")
         text.append(rest)
+    credit = components_text(check)
+    if credit:
+        label, _, rest = credit.partition(": ")
+        text.append("\n%s: " % label, style="dim")
+        text.append(rest)
     if check.output.strip():
         shown = check.output.strip()
         text.append("\nprinted: ", style="dim")
@@ -78,25 +84,35 @@ def _plain(console: Console, text: str, style: str = "") -> None:
     console.print(Text(text, style=style), soft_wrap=True, crop=False)
 
 
+def _wrapped(text: str, indent: str = "  ", style: str = "") -> list[tuple[str, str]]:
+    """`text` as lines of at most 78 columns, broken between words only."""
+    return [(line, style) for line in textwrap.wrap(text, 78, initial_indent=indent, subsequent_indent=indent + "  ",
+                                                    break_long_words=False, break_on_hyphens=False)]
+
+
 def detail_lines(check: CheckResult, more: int = 0) -> list[tuple[str, str]]:
-    """(line, style) of a failure in detail: where, the example, its values, the replay command."""
-    lines = [("%s%s" % (check.id, " (and %d more failing the same way)" % more if more else ""), "bold")]
+    """(line, style) of a failure in detail: where, the example, its values, the replay command;
+    every line fits 78 columns except the replay command, which is never broken."""
+    lines = _wrapped("%s%s" % (check.id, " (and %d more failing the same way)" % more if more else ""), "", "bold")
+    if more:
+        lines += _wrapped("[%s] %s" % (check.code, check.full_message))
     where = check.location or {}
     if where.get("file"):
-        lines.append(("  where to look: %s, line %s" % (where["file"], where.get("line", "?")), ""))
+        lines += _wrapped("where to look: %s, line %s" % (where["file"], where.get("line", "?")))
     if check.counterexample:
-        lines.append(("  smallest failing example: " + ", ".join(
-            "%s=%s" % (k, v) for k, v in check.counterexample.items()), ""))
+        lines += _wrapped("smallest failing example: " + ", ".join(
+            "%s=%s" % (k, v) for k, v in check.counterexample.items()))
     for component in check.components:
         if component.status != "pass" and component.counterexample and component.counterexample != check.counterexample:
-            lines.append(("  %s fails first for: %s" % (component.name, ", ".join(
-                "%s=%s" % (k, v) for k, v in component.counterexample.items())), "dim"))
+            lines += _wrapped("%s fails first for: %s" % (component.name, ", ".join(
+                "%s=%s" % (k, v) for k, v in component.counterexample.items())), style="dim")
     lines += [(line, "") for line in evidence_lines(check.evidence)]
     if check.replay:
         lines.append(("  replay it with the grader (the grading seed is its --seed):", "dim"))
         lines.append(("    " + check.replay, ""))
     if check.repro:
-        lines.append(("  a standalone script reproduces it: \"repro\" in --format json, or the HTML page", "dim"))
+        lines += _wrapped("a standalone script reproduces it: --repro FOLDER writes it (also \"repro\" in the JSON"
+                          " and the HTML page)", style="dim")
     return lines
 
 

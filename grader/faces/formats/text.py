@@ -32,11 +32,28 @@ def answer_lines(check: CheckResult) -> list[str]:
     return lines
 
 
+def components_text(check: CheckResult) -> str:
+    """"credit per value: dJdW1 transposed (0 of 0.69), dJdb1 right (0.69 of 0.69), ..." for a
+    check with components that did not pass; "" otherwise."""
+    if check.status == "pass" or not check.components:
+        return ""
+    return "credit per value: " + ", ".join("%s %s (%s of %s)" % (
+        c.name, "right" if c.status == "pass" else c.code, format_points(c.score), format_points(c.max_score))
+        for c in check.components)
+
+
 def failure_text(check: CheckResult) -> str:
-    """A failed check's diagnosis, the written answer against the expected one, the replay
-    command and (bounded) student output, as plain text."""
+    """A failed check's diagnosis, the written answer against the expected one, the credit of
+    each component, the failing example's values, the replay command and (bounded) student
+    output, as plain text."""
     lines = ["[%s] %s" % (check.code, check.full_message)]
     lines += answer_lines(check)
+    credit = components_text(check)
+    if credit:
+        lines.append(credit)
+    if check.evidence:
+        lines.append("the failing example:")
+        lines += evidence_lines(check.evidence)
     if check.replay:
         lines.append("replay: %s" % check.replay)
     if check.output.strip():
@@ -167,11 +184,23 @@ def failure_signature(check: CheckResult) -> tuple[tuple[str, str], ...] | None:
     return tuple((c.name, str(c.code)) for c in check.components if c.status != "pass")
 
 
+def _wrong_phrase(names: list[str], code: str) -> str:
+    """"dJdW1 is transposed", "dJdW1, dJdb1 and dJdW2 are scaled"."""
+    phrase = WRONG_AS.get(code, "is wrong (%s)" % code)
+    if len(names) == 1:
+        return "%s %s" % (names[0], phrase)
+    verb, _, rest = phrase.partition(" ")
+    return "%s and %s %s %s" % (", ".join(names[:-1]), names[-1], {"is": "are", "has": "have"}.get(verb, verb), rest)
+
+
 def group_text(checks: list[CheckResult], of_question: int, prefix: str) -> str:
     """"dJdW1 is transposed in all 9 checks (...); dJdb1, dJdW2 and dJdb2 are right" for checks
     that failed identically (the same failure_signature)."""
     signature = failure_signature(checks[0]) or ()
-    wrong = "; ".join("%s %s" % (name, WRONG_AS.get(code, "is wrong (%s)" % code)) for name, code in signature)
+    by_code: dict[str, list[str]] = {}
+    for name, code in signature:
+        by_code.setdefault(code, []).append(name)
+    wrong = "; ".join(_wrong_phrase(names, code) for code, names in by_code.items())
     ids = [c.id[len(prefix):].strip("[]") for c in checks]
     where = ("in all %d checks" % len(checks)) if len(checks) == of_question else (
         "in %d of %d checks" % (len(checks), of_question))
