@@ -163,7 +163,7 @@ def test_each_gradescope_bundle_gets_its_own_secret(tmp_path: Path) -> None:
 # -- no submission data crashes a report -----------------------------------------------------
 
 QUICK = dict(seed=0, max_examples=2, sandbox="none")
-TEXT_FORMATS = ("table", "json", "junit", "markdown", "github", "csv", "gradescope")
+TEXT_FORMATS = ("table", "json", "junit", "markdown", "github", "csv", "gradescope", "html")
 BIDI = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
