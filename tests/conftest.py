@@ -1,14 +1,18 @@
-"""Shared fixtures: grade a folder in-process (each grading still runs its own workers)."""
+"""Shared fixtures: grade a folder in-process (each grading still runs its own workers), run the
+command line in process (`cli`) or in a fresh process (`run_cli`), and the `bwrap` marker."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from grader.engine.grading import GradeOptions, Grading
+from grader.faces.cli import main
 from grader.model.results import GradeReport
 from grader.sandbox.jail import bwrap_problem
 
@@ -23,15 +27,57 @@ BWRAP_PROBLEM = bwrap_problem()
 HAVE_BWRAP = BWRAP_PROBLEM is None
 NO_BWRAP_REASON = BWRAP_PROBLEM or ""
 
-_cache: dict = {}
+class GradeCache:
+    """Gradings shared by the whole test session: identical requests grade once."""
+
+    def __init__(self) -> None:
+        self._reports: dict[tuple, GradeReport] = {}
+
+    def __call__(self, path: Path | str, **options) -> GradeReport:
+        """Grade `path` with GradeOptions(**options), or return the earlier identical grading."""
+        key = (str(path), tuple(sorted((k, str(v)) for k, v in options.items())))
+        if key not in self._reports:
+            self._reports[key] = Grading(path, GradeOptions(**options)).run()
+        return self._reports[key]
 
 
-def grade(path: Path | str, **options) -> GradeReport:
-    """Grade `path` with GradeOptions(**options); identical requests share one grading."""
-    key = (str(path), tuple(sorted((k, str(v)) for k, v in options.items())))
-    if key not in _cache:
-        _cache[key] = Grading(path, GradeOptions(**options)).run()
-    return _cache[key]
+@pytest.fixture(scope="session")
+def grade() -> GradeCache:
+    """`grade(path, **options)`: a GradeReport, shared by every test of the session."""
+    return GradeCache()
+
+
+@dataclass(frozen=True)
+class CliRun:
+    """What one in-process `grader` command did: its exit code and what it printed."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., CliRun]:
+    """`cli(*args)`: run `grader ARGS` in this process (`cli.main`), for usage and exit-code
+    tests that grade nothing or little; end-to-end tests use `run_cli` (a fresh process)."""
+
+    def run(*args: str) -> CliRun:
+        capsys.readouterr()
+        try:
+            code = main(list(args))
+        except SystemExit as stop:  # argparse's usage errors and --help
+            code = stop.code if isinstance(stop.code, int) else 2
+        captured = capsys.readouterr()
+        return CliRun(code, captured.out, captured.err)
+
+    return run
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked `bwrap` are skipped, saying why, where bubblewrap cannot create a sandbox."""
+    for item in items:
+        if not HAVE_BWRAP and item.get_closest_marker("bwrap") is not None:
+            item.add_marker(pytest.mark.skip(reason=NO_BWRAP_REASON))
 
 
 def run_cli(*args: str, cwd: Path | None = None, timeout: float = 300, env: dict | None = None
@@ -49,11 +95,6 @@ def lost(report: GradeReport) -> dict[str, set[str]]:
             if check.status != "pass" and check.max_score > 0:
                 found.setdefault(question.id, set()).add(check.code)
     return found
-
-
-@pytest.fixture
-def grade_folder():
-    return grade
 
 
 def failing(report: GradeReport, prefix: str) -> list:

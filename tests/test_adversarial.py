@@ -44,7 +44,7 @@ from grader.faces.formats.table import render_terminal
 from grader.sandbox.jail import ProcessJail, process_tree
 from grader.sandbox.process import SandboxConfig
 
-from .conftest import HAVE_BWRAP, NO_BWRAP_REASON, REFERENCE, ROOT, run_cli
+from .conftest import HAVE_BWRAP, REFERENCE, ROOT, run_cli
 
 ATTACK_FOLDERS = Path(__file__).resolve().parent / "attacks"
 
@@ -136,7 +136,6 @@ ATTACKS = [
            codes=frozenset({"wrong_values"}), printed="reached: []"),
 ]
 BY_NAME = {a.name: a for a in ATTACKS}
-_reference_scores: dict = {}
 
 
 def _params(attacks: list[Attack]):
@@ -144,8 +143,7 @@ def _params(attacks: list[Attack]):
     for attack in attacks:
         modes = {"both": MODES, "bwrap": ["bwrap"], "any": ["bwrap" if HAVE_BWRAP else "none"]}[attack.modes]
         for mode in modes:
-            needs_bwrap = pytest.mark.skipif(not HAVE_BWRAP, reason=NO_BWRAP_REASON)
-            marks = [needs_bwrap] if mode == "bwrap" else []
+            marks = [pytest.mark.bwrap] if mode == "bwrap" else []
             out.append(pytest.param(attack.name, mode, id="%s-%s" % (attack.name, mode), marks=marks))
     return out
 
@@ -156,21 +154,20 @@ def selected(selector: str, check_id: str) -> bool:
     return check_id == selector or question == selector or question.startswith(selector + ".")
 
 
-def reference_scores(**options) -> dict[str, float]:
-    """{check id: score} of the reference key graded with `options` (cached)."""
-    key = tuple(sorted(options.items()))
-    if key not in _reference_scores:
-        folder = Path(tempfile.mkdtemp(prefix="adversarial-reference-"))
-        try:
-            for name in ("mlp.py", "theory.py"):
-                shutil.copy(REFERENCE / name, folder / name)
-            sandbox = "bwrap" if HAVE_BWRAP else "none"
-            report = Grading(folder, GradeOptions(sandbox=sandbox, **options)).run()
-        finally:
-            shutil.rmtree(folder, ignore_errors=True)
-        assert report.all_passed, "the reference key must pass every check"
-        _reference_scores[key] = {c.id: c.score for c in report.checks}  # exact, as the JSON report has it
-    return _reference_scores[key]
+@pytest.fixture(scope="session")
+def reference_scores() -> dict[str, float]:
+    """{check id: score} of the reference key graded with this module's seed and example count."""
+    folder = Path(tempfile.mkdtemp(prefix="adversarial-reference-"))
+    try:
+        for name in ("mlp.py", "theory.py"):
+            shutil.copy(REFERENCE / name, folder / name)
+        sandbox = "bwrap" if HAVE_BWRAP else "none"
+        report = Grading(folder, GradeOptions(sandbox=sandbox, seed=OPTIONS["seed"],
+                                              max_examples=OPTIONS["max_examples"])).run()
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    assert report.all_passed, "the reference key must pass every check"
+    return {c.id: c.score for c in report.checks}  # exact, as the JSON report has it
 
 
 @dataclass
@@ -258,11 +255,11 @@ def open_fds() -> int:
     return len(os.listdir("/proc/self/fd"))
 
 
-def check_scores(attack: Attack, checks: list[dict], mode: str) -> None:
-    """(a): forged checks score 0 (with an allowed code), every other check as the reference."""
+def check_scores(attack: Attack, checks: list[dict], mode: str, expected: dict[str, float]) -> None:
+    """(a): forged checks score 0 (with an allowed code), every other check as `expected` (the
+    reference's scores)."""
     forged = attack.forged_without_bwrap if mode == "none" and attack.forged_without_bwrap is not None \
         else attack.forged
-    expected = reference_scores(**{k: v for k, v in OPTIONS.items() if k in ("seed", "max_examples")})
     wanted = {cid for cid in expected if any(selected(s, cid) for s in attack.only)}
     assert {c["id"] for c in checks} == wanted
     for check in checks:
@@ -292,7 +289,7 @@ def grade_in_process(stage_: Stage, attack: Attack, mode: str):
 
 
 @pytest.mark.parametrize("name,mode", _params(ATTACKS))
-def test_attack(name: str, mode: str, tmp_path: Path) -> None:
+def test_attack(name: str, mode: str, tmp_path: Path, reference_scores: dict[str, float]) -> None:
     attack = BY_NAME[name]
     listener = None
     if name == "attack_network":
@@ -301,14 +298,13 @@ def test_attack(name: str, mode: str, tmp_path: Path) -> None:
         listener.listen(8)
         listener.setblocking(False)
     stage_ = stage(name, tmp_path, port=listener.getsockname()[1] if listener else None)
-    reference_scores(seed=OPTIONS["seed"], max_examples=OPTIONS["max_examples"])
     before = stage_.state()
     fds = open_fds()
     try:
         report, data = grade_in_process(stage_, attack, mode)
         # (a)
         checks = [c for q in data["questions"] for c in q["checks"]]
-        check_scores(attack, checks, mode)
+        check_scores(attack, checks, mode, reference_scores)
         if attack.printed:
             assert any(attack.printed in c["output"] for c in checks), "the attack did not run as designed"
         if mode == "none":
@@ -352,8 +348,8 @@ def _cli_checks(path: Path) -> list[dict]:
     return [c for q in data["questions"] for c in q["checks"]]
 
 
-@pytest.mark.skipif(not HAVE_BWRAP, reason=NO_BWRAP_REASON)
-def test_attack_write_outputs(tmp_path: Path) -> None:
+@pytest.mark.bwrap
+def test_attack_write_outputs(tmp_path: Path, reference_scores: dict[str, float]) -> None:
     """Forged results written to the -o target, the current folder and a Gradescope-style
     results/results.json, during grading and from a detached process that waits until after."""
     attack = Attack("attack_write_outputs", ("mlp.bce_loss",), ("mlp.mse_loss", "mlp.bce_loss", "theory.loss"),
@@ -371,15 +367,15 @@ def test_attack_write_outputs(tmp_path: Path) -> None:
     time.sleep(2.0)  # a surviving background writer rewrites every 0.5 s
     checks = _cli_checks(target)
     assert "by attack_write_outputs" not in target.read_text()
-    check_scores(attack, checks, "bwrap")
+    check_scores(attack, checks, "bwrap", reference_scores)
     # it did write -- inside the sandbox's own throwaway file system, which is all it can see
     assert any("inside bubblewrap: True; tried" in c["output"] for c in checks)
     assert survivors(stage_.marker) == []
     assert stage_.state(ignore=(target,)) == before
 
 
-@pytest.mark.skipif(not HAVE_BWRAP, reason=NO_BWRAP_REASON)
-def test_attack_read_secrets(tmp_path: Path) -> None:
+@pytest.mark.bwrap
+def test_attack_read_secrets(tmp_path: Path, reference_scores: dict[str, float]) -> None:
     """The key, a sibling submission, the grader's source and its environment stay out of reach:
     nothing the attack could copy is found and nothing secret reaches the report."""
     attack = Attack("attack_read_secrets", ("mlp.bce_loss",), ("mlp.mse_loss", "mlp.bce_loss", "theory.loss"),
@@ -396,7 +392,7 @@ def test_attack_read_secrets(tmp_path: Path) -> None:
     assert done.returncode == 1, done.stderr
     text = target.read_text()
     checks = _cli_checks(target)
-    check_scores(attack, checks, "bwrap")
+    check_scores(attack, checks, "bwrap", reference_scores)
     printed = " ".join(c["output"] for c in checks)
     assert "searched" in printed, "the attack did not run"
     assert int(re.search(r"searched (\d+) entries", printed).group(1)) > 1000
@@ -407,8 +403,8 @@ def test_attack_read_secrets(tmp_path: Path) -> None:
     assert stage_.state(ignore=(target,)) == before
 
 
-@pytest.mark.skipif(not HAVE_BWRAP, reason=NO_BWRAP_REASON)
-def test_attack_edit_own_files(tmp_path: Path) -> None:
+@pytest.mark.bwrap
+def test_attack_edit_own_files(tmp_path: Path, reference_scores: dict[str, float]) -> None:
     """A submission that rewrites its own files while it is graded changes neither this
     grading (fresh workers import the snapshot as it was) nor the folder, so a regrade agrees."""
     attack = Attack("attack_edit_own_files", ("mlp.mse_loss", "mlp.bce_loss"),
@@ -418,7 +414,7 @@ def test_attack_edit_own_files(tmp_path: Path) -> None:
     before = stage_.state()
     first = grade_in_process(stage_, attack, "bwrap")[1]
     checks = [c for q in first["questions"] for c in q["checks"]]
-    check_scores(attack, checks, "bwrap")
+    check_scores(attack, checks, "bwrap", reference_scores)
     assert any("inside bubblewrap: True" in c["output"] for c in checks)
     assert stage_.state() == before
     second = grade_in_process(stage_, attack, "bwrap")[1]

@@ -54,10 +54,10 @@ def _unreadable_cases(tmp_path: Path) -> dict[str, tuple[Path, str]]:
 
 
 @pytest.mark.parametrize("case", ["missing", "file", "empty", "unrelated", "both_folders"])
-def test_ungradeable_path_exits_2_with_one_line(case: str, tmp_path: Path) -> None:
+def test_ungradeable_path_exits_2_with_one_line(cli, case: str, tmp_path: Path) -> None:
     path, message = _unreadable_cases(tmp_path)[case]
     out = tmp_path / "report.json"
-    done = run_cli("grade", str(path), "--format", "json", "-o", str(out), timeout=120)
+    done = cli("grade", str(path), "--format", "json", "-o", str(out))
     assert done.returncode == 2
     _no_traceback(done)
     lines = [line for line in done.stderr.splitlines() if line.strip()]

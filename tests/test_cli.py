@@ -36,31 +36,31 @@ def _json(result) -> dict:
     return json.loads(result.stdout)
 
 
-def test_help_explains_every_subcommand():
-    top = run_cli("--help")
+def test_help_explains_every_subcommand(cli):
+    top = cli("--help")
     assert top.returncode == 0
     for word in ("grade", "init", "export", "mlp.py", "theory.py"):
         assert word in top.stdout
-    grade = run_cli("grade", "--help")
+    grade = cli("grade", "--help")
     assert grade.returncode == 0
     for option in ("--format", "--seed", "--only", "--max-examples", "--fail-under", "-o", "--sandbox", "--jobs",
                    "exit codes"):
         assert option in grade.stdout
-    assert run_cli("init", "--help").returncode == 0
-    assert run_cli("export", "--help").returncode == 0
+    assert cli("init", "--help").returncode == 0
+    assert cli("export", "--help").returncode == 0
 
 
-def test_no_command_is_a_usage_error():
-    result = run_cli()
+def test_no_command_is_a_usage_error(cli):
+    result = cli()
     assert result.returncode == 2
     assert "grade" in result.stdout
 
 
-def test_unknown_option_and_bad_values_exit_2():
-    assert run_cli("grade", "--no-such-option", str(REFERENCE)).returncode == 2
-    bad = run_cli("grade", str(REFERENCE), "--max-examples", "0")
+def test_unknown_option_and_bad_values_exit_2(cli):
+    assert cli("grade", "--no-such-option", str(REFERENCE)).returncode == 2
+    bad = cli("grade", str(REFERENCE), "--max-examples", "0")
     assert bad.returncode == 2 and "max-examples" in bad.stderr
-    unknown = run_cli("grade", str(REFERENCE), "--only", "mlp.nope")
+    unknown = cli("grade", str(REFERENCE), "--only", "mlp.nope")
     assert unknown.returncode == 2 and "mlp.nope" in unknown.stderr and "mlp.backward" in unknown.stderr
     assert "Traceback" not in unknown.stderr
 
@@ -171,12 +171,12 @@ def test_zero_point_checks_do_not_decide_the_exit_code():
     (('[questions."mlp.bce_loss".weights]', '[questions."mlp.bce_loss".visibility]\nvalue = "hiden"\n'
       '[questions."mlp.bce_loss".weights]'), "hiden"),
 ])
-def test_rubric_typos_are_usage_errors(tmp_path, typo, says):
+def test_rubric_typos_are_usage_errors(cli, tmp_path, typo, says):
     source = DEFAULT_RUBRIC.read_text()
     assert typo[0] in source
     rubric = tmp_path / "rubric.toml"
     rubric.write_text(source.replace(typo[0], typo[1]))
-    result = run_cli("grade", str(REFERENCE), "--rubric", str(rubric), "--only", "theory.loss")
+    result = cli("grade", str(REFERENCE), "--rubric", str(rubric), "--only", "theory.loss")
     assert result.returncode == 2 and says in result.stderr, result.stderr
     assert "Traceback" not in result.stderr
 

@@ -42,7 +42,7 @@ from grader.sandbox.snapshot import take_snapshot
 from .conftest import HAVE_BWRAP, NO_BWRAP_REASON, REFERENCE, ROOT, SUBMISSIONS, run_cli
 from .test_adversarial import survivors
 
-MODES = [pytest.param("bwrap", marks=pytest.mark.skipif(not HAVE_BWRAP, reason=NO_BWRAP_REASON)),
+MODES = [pytest.param("bwrap", marks=pytest.mark.bwrap),
          "none"]
 MLP = (REFERENCE / "mlp.py").read_text()
 THEORY = (REFERENCE / "theory.py").read_text()
@@ -454,7 +454,7 @@ def sgd_step(W1, b1, W2, b2, dl_dW1, dl_db1, dl_dW2, dl_db2, lr, layout="numerat
 '''
 
 
-@pytest.mark.skipif(not HAVE_BWRAP, reason=NO_BWRAP_REASON)
+@pytest.mark.bwrap
 def test_writing_files_inside_the_sandbox_is_bounded(tmp_path: Path) -> None:
     """/tmp and /dev/shm are small in-memory scratch folders; everything else is read-only."""
     folder = _folder(tmp_path / "sub", mlp=None, theory=FILLS_SCRATCH)

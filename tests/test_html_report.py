@@ -26,7 +26,7 @@ from grader.faces.formats.html import evidence_of
 from grader.faces.roster import parse_roster
 from grader.model.results import CheckResult, GradeReport, QuestionResult, format_points
 
-from .conftest import SUBMISSIONS, grade, run_cli
+from .conftest import SUBMISSIONS, run_cli
 from .report_examples import HOSTILE, example_report, transposed_backward
 
 
@@ -199,7 +199,7 @@ def test_a_written_answer_shows_the_students_expression_beside_the_expected_one(
     assert "to review" in text, "a written answer a human must decide"
 
 
-def test_a_report_without_evidence_from_a_real_grading_still_renders():
+def test_a_report_without_evidence_from_a_real_grading_still_renders(grade):
     report = grade(SUBMISSIONS / "mlp_dW1_no_transpose", only=["mlp.backward"], max_examples=3)
     failed = [c for c in report.checks if c.status != "pass" and c.max_score > 0]
     assert failed

@@ -12,7 +12,7 @@ import pytest
 
 from grader.model.codes import CODES
 
-from .conftest import DEFAULT_RUBRIC, SUBMISSIONS, assert_messages, failing as _failing, grade, lost
+from .conftest import DEFAULT_RUBRIC, SUBMISSIONS, assert_messages, failing as _failing, lost
 
 OPTIONS = dict(call_timeout_s=2)
 
@@ -91,8 +91,10 @@ MESSAGES: dict[str, list[tuple[str, tuple[str, ...]]]] = {
 }
 
 
-def _grade(name: str):
-    return grade(SUBMISSIONS / name, **OPTIONS)
+@pytest.fixture
+def example(grade):
+    """`example(name)`: the bundled example submission `name` graded with this module's options."""
+    return lambda name: grade(SUBMISSIONS / name, **OPTIONS)
 
 
 def mlp_lost(report) -> dict[str, set[str]]:
@@ -111,18 +113,18 @@ def test_every_submission_folder_is_in_a_table():
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
-def test_diagnosis(name):
-    assert mlp_lost(_grade(name)) == EXPECTED[name]
+def test_diagnosis(example, name):
+    assert mlp_lost(example(name)) == EXPECTED[name]
 
 
 @pytest.mark.parametrize("name", sorted(MESSAGES))
-def test_message(name):
-    assert_messages(_grade(name), MESSAGES[name])
+def test_message(example, name):
+    assert_messages(example(name), MESSAGES[name])
 
 
 # -- details of single submissions -------------------------------------------------------------
 
-def test_correct_scores_full_marks_on_the_practical_part():
+def test_correct_scores_full_marks_on_the_practical_part(grade):
     report = grade(SUBMISSIONS / "correct", **OPTIONS)
     questions = [q for q in report.questions if q.id.startswith("mlp.")]
     assert {q.id for q in questions} == {"mlp.forward", "mlp.mse_loss", "mlp.bce_loss", "mlp.backward",
@@ -133,9 +135,9 @@ def test_correct_scores_full_marks_on_the_practical_part():
     assert all(c.examples > 0 for q in questions for c in q.checks)
 
 
-def test_transposes_fail_only_where_the_matrix_is_transposed():
+def test_transposes_fail_only_where_the_matrix_is_transposed(example):
     for name, bad in (("mlp_dW1_no_transpose", "dJdW1"), ("mlp_dW2_no_transpose", "dJdW2")):
-        report = _grade(name)
+        report = example(name)
         failing = _failing(report, "mlp.backward[")
         # every f, g combination is wrong (and so are both end-to-end checks)
         assert len(failing) == 11, [c.id for c in failing]
@@ -144,15 +146,15 @@ def test_transposes_fail_only_where_the_matrix_is_transposed():
             assert check.message.startswith(bad), check.message
 
 
-def test_batch_mean_bias_is_invisible_at_batch_one_and_named_with_the_law():
-    report = _grade("mlp_db2_batch_mean")
+def test_batch_mean_bias_is_invisible_at_batch_one_and_named_with_the_law(example):
+    report = example("mlp_db2_batch_mean")
     failing = _failing(report, "mlp.backward[")
     assert failing and all(c.counterexample["B"] > 1 for c in failing)
     assert any(c.details.get("scale") == "1/B" for c in failing)
 
 
-def test_compensating_pair_passes_end_to_end_and_says_so():
-    report = _grade("mlp_compensating_scale")
+def test_compensating_pair_passes_end_to_end_and_says_so(example):
+    report = example("mlp_compensating_scale")
     by_id = {c.id: c for c in report.checks}
     for kind in ("mse", "bce"):
         e2e = by_id["mlp.backward[end_to_end-%s]" % kind]
@@ -164,31 +166,31 @@ def test_compensating_pair_passes_end_to_end_and_says_so():
     assert by_id["mlp.mse_loss[gradient]"].details.get("scale") == "B*K"
 
 
-def test_hardcoded_scale_law():
-    report = _grade("mlp_mse_hardcoded_50")
+def test_hardcoded_scale_law(example):
+    report = example("mlp_mse_hardcoded_50")
     for check in _failing(report, "mlp.mse_loss["):
         assert check.details.get("scale") == "B*K/50"
 
 
-def test_import_failures_are_errors_everywhere_in_the_practical_part():
+def test_import_failures_are_errors_everywhere_in_the_practical_part(example):
     for name in ("mlp_import_missing_module", "mlp_exit_at_import", "mlp_syntax_error"):
-        report = _grade(name)
+        report = example(name)
         checks = [c for c in report.checks if c.question.startswith("mlp.")]
         assert checks and all(c.status == "error" and c.code == "import_error" for c in checks), name
         # the location is the student's line, never importlib's frames
         assert all("<frozen" not in c.message for c in checks), name
 
 
-def test_autograd_forfeits_backward_but_not_the_losses():
-    report = _grade("mlp_autograd_backward")
+def test_autograd_forfeits_backward_but_not_the_losses(example):
+    report = example("mlp_autograd_backward")
     backward = [c for c in report.checks if c.question == "mlp.backward"]
     assert backward and all(c.code == "autograd_used" and c.score == 0 for c in backward)
     for question in ("mlp.forward", "mlp.mse_loss", "mlp.bce_loss"):
         assert all(c.status == "pass" for c in report.checks if c.question == question)
 
 
-def test_infinite_loop_times_out_only_in_bce():
-    report = _grade("mlp_bce_infinite_loop")
+def test_infinite_loop_times_out_only_in_bce(example):
+    report = example("mlp_bce_infinite_loop")
     bce = [c for c in report.checks if c.question == "mlp.bce_loss"]
     assert [c.code for c in bce] == ["timeout"] * 3
     assert [c.examples for c in bce] == [1] * 3  # the check stopped at its first timeout
@@ -197,14 +199,14 @@ def test_infinite_loop_times_out_only_in_bce():
     assert {c.id: c.status for c in report.checks}["mlp.hygiene[loss_inputs_unchanged]"] == "pass"
 
 
-def test_unclamped_bce_fails_only_at_saturated_predictions():
-    report = _grade("mlp_bce_no_clamp")
+def test_unclamped_bce_fails_only_at_saturated_predictions(example):
+    report = example("mlp_bce_no_clamp")
     assert [c.id for c in _failing(report, "mlp.")] == ["mlp.bce_loss[saturated]"]
 
 
-def test_forward_without_transpose_crashes_or_gives_wrong_values():
+def test_forward_without_transpose_crashes_or_gives_wrong_values(example):
     """x @ W1 with W1 (d, n): a shape error when n != d, silently x W1 when n == d."""
-    report = _grade("mlp_forward_no_transpose")
+    report = example("mlp_forward_no_transpose")
     found = mlp_lost(report)
     assert set(found) == {"mlp.forward", "mlp.backward"}
     assert all(codes and codes <= {"exception", "wrong_values"} for codes in found.values())
@@ -227,39 +229,39 @@ def test_forward_without_transpose_crashes_or_gives_wrong_values():
             assert any("fix forward first" in note for note in check.notes), check.id
 
 
-def test_sigmoid_derivative_fails_only_with_a_sigmoid():
-    report = _grade("mlp_sigmoid_derivative")
+def test_sigmoid_derivative_fails_only_with_a_sigmoid(example):
+    report = example("mlp_sigmoid_derivative")
     for check in report.checks:
         if check.question == "mlp.backward" and "end_to_end" not in check.id:
             assert (check.status != "pass") == ("sigmoid" in check.id), (check.id, check.status)
     assert set(mlp_lost(report)) == {"mlp.backward"}
 
 
-def test_mutation_is_reported_for_the_backward_input():
-    report = _grade("mlp_mutates_upstream")
+def test_mutation_is_reported_for_the_backward_input(example):
+    report = example("mlp_mutates_upstream")
     check = {c.id: c for c in report.checks}["mlp.hygiene[backward_inputs_unchanged]"]
     assert check.code == "input_mutated"
     assert "changed its argument dJdy_hat in place" in check.message
     assert all(c.status == "pass" for c in report.checks if c.question in ("mlp.forward", "mlp.backward"))
 
 
-def test_missing_factor_two_does_not_name_another_convention():
+def test_missing_factor_two_does_not_name_another_convention(example):
     """At B=K=1, where the shrunk example lands, a missing factor 2 equals the half_batch_mean
     convention; only the law across sizes may name a convention."""
-    check = {c.id: c for c in _grade("mlp_mse_missing_2").checks}["mlp.mse_loss[gradient]"]
+    check = {c.id: c for c in example("mlp_mse_missing_2").checks}["mlp.mse_loss[gradient]"]
     assert "half_batch_mean" not in check.message
 
 
 # -- coverage of the diagnosis codes -----------------------------------------------------------
 
-def test_every_code_produced_is_asserted_somewhere():
+def test_every_code_produced_is_asserted_somewhere(example):
     """Each code any of these submissions produces appears in an expectation above."""
     named = {code for table in EXPECTED.values() for codes in table.values() for code in codes}
     # asserted by test_forward_without_transpose_crashes_or_gives_wrong_values
     named |= {"exception", "wrong_values"}
     produced = set()
     for name in sorted(set(EXPECTED) | set(OTHER)):
-        produced |= {c.code for c in _grade(name).checks if c.question.startswith("mlp.") and c.status != "pass"}
+        produced |= {c.code for c in example(name).checks if c.question.startswith("mlp.") and c.status != "pass"}
     assert produced <= named, produced - named
     assert produced <= set(CODES), produced - set(CODES)
     assert len(produced) >= 12
@@ -280,7 +282,7 @@ def test_every_design_code_is_produced_by_some_test():
     assert set(CODES) <= named, set(CODES) - named
 
 
-def test_the_rubric_can_grade_to_an_earlier_semesters_loss_convention(tmp_path):
+def test_the_rubric_can_grade_to_an_earlier_semesters_loss_convention(grade, tmp_path):
     """With loss_convention = "half_batch_mean" the earlier offering's MSE earns full marks and
     torch's mean is the one diagnosed `scaled`, named as the torch convention."""
     rubric = DEFAULT_RUBRIC.read_text()

@@ -13,7 +13,7 @@ from grader.assignments.hw1 import oracle
 from grader.assignments.hw1.strategies import loss_inputs, network_values, scenarios
 from grader.assignments.hw1.variants import MLP_ACTIVATIONS as ACTIVATIONS
 
-from .conftest import REFERENCE, SUBMISSIONS, grade
+from .conftest import REFERENCE, SUBMISSIONS
 
 
 def _load(name: str):
@@ -65,14 +65,14 @@ def test_reference_bce_equals_torch_on_saturated_predictions(s, saturated):
     np.testing.assert_allclose(dJdy_hat.numpy(), dJ_exp, rtol=1e-6)
 
 
-def test_reference_scores_full_marks():
+def test_reference_scores_full_marks(grade):
     report = grade(REFERENCE)
     assert report.max_score > 0
     assert report.all_passed, [(c.id, c.code, c.message) for c in report.checks if c.status != "pass"]
     assert report.score == report.max_score
 
 
-def test_correct_example_matches_the_reference_grade():
+def test_correct_example_matches_the_reference_grade(grade):
     report = grade(SUBMISSIONS / "correct")
     assert report.all_passed, [(c.id, c.code, c.message) for c in report.checks if c.status != "pass"]
 

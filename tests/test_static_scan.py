@@ -8,7 +8,7 @@ import shutil
 from grader.assignments.hw1.autograd_scan import autograd_uses
 from grader.engine.source import definition_lines
 
-from .conftest import REFERENCE, grade
+from .conftest import REFERENCE
 
 HARMLESS = '''
 import torch
@@ -62,7 +62,7 @@ def test_definition_lines():
     assert lines == {"MLP": 4, "MLP.backward": 5}
 
 
-def test_a_self_test_under_main_costs_nothing(tmp_path):
+def test_a_self_test_under_main_costs_nothing(grade, tmp_path):
     """A correct mlp.py that checks itself against autograd under __main__, as the course's
     own test scripts do, keeps full marks."""
     folder = tmp_path / "self_test"
@@ -91,7 +91,7 @@ def test_a_deeply_nested_expression_cannot_crash_the_scan():
     assert autograd_uses("x = " + "-" * 100000 + "1\n") == []
 
 
-def test_the_runtime_count_catches_autograd_the_scan_cannot_see(tmp_path):
+def test_the_runtime_count_catches_autograd_the_scan_cannot_see(grade, tmp_path):
     """Autograd reached through getattr with built-up names evades the static scan; the worker's
     count of torch.autograd calls during MLP.backward still forfeits the backward points."""
     folder = tmp_path / "obfuscated"

@@ -22,7 +22,7 @@ from grader.assignments.hw1 import oracle
 from grader.assignments.hw1.strategies import Scenario, scenarios, theory_loss_inputs, theory_values
 from grader.assignments.hw1.variants import VARIANTS
 
-from .conftest import DEFAULT_RUBRIC, REFERENCE, SUBMISSIONS, grade, lost
+from .conftest import DEFAULT_RUBRIC, REFERENCE, SUBMISSIONS, lost
 
 THEORY_ACTIVATIONS = VARIANTS["sp21"].theory_activations
 
@@ -84,13 +84,13 @@ def _failing(report, question: str) -> list:
 
 # -- grading under the mixed rubric --------------------------------------------------------------
 
-def test_reference_key_defaults_to_numerator_so_it_is_not_graded_directly_under_mixed(mixed_rubric):
+def test_reference_key_defaults_to_numerator_so_it_is_not_graded_directly_under_mixed(grade, mixed_rubric):
     report = grade(REFERENCE, rubric_path=mixed_rubric, **OPTIONS)
     assert report.score < report.max_score
     assert {"theory.jacobians", "theory.backward"} <= set(lost(report))
 
 
-def test_reference_key_in_mixed_layout_scores_full_marks_under_the_mixed_rubric(mixed_rubric, mixed_key):
+def test_reference_key_in_mixed_layout_scores_full_marks_under_the_mixed_rubric(grade, mixed_rubric, mixed_key):
     report = grade(mixed_key, rubric_path=mixed_rubric, **OPTIONS)
     questions = _theory_questions(report)
     assert set(questions) == {"theory.forward", "theory.loss", "theory.jacobians", "theory.backward",
@@ -100,7 +100,7 @@ def test_reference_key_in_mixed_layout_scores_full_marks_under_the_mixed_rubric(
     assert all(c.examples > 0 for c in report.checks)
 
 
-def test_reference_key_in_mixed_layout_loses_points_under_the_default_rubric(mixed_key):
+def test_reference_key_in_mixed_layout_loses_points_under_the_default_rubric(grade, mixed_key):
     """The wrapper really answers in the mixed layout: the numerator rubric charges it."""
     found = lost(grade(mixed_key, **OPTIONS))
     assert set(found) == {"theory.jacobians", "theory.backward", "theory.sgd_step"}
@@ -115,7 +115,7 @@ def test_reference_key_in_mixed_layout_loses_points_under_the_default_rubric(mix
                 or "backward is written for mixed layout" in check.message), check.message
 
 
-def test_numerator_submission_under_the_mixed_rubric(mixed_rubric):
+def test_numerator_submission_under_the_mixed_rubric(grade, mixed_rubric):
     report = grade(SUBMISSIONS / "correct", rubric_path=mixed_rubric, **OPTIONS)
     found = lost(report)
     # forward and loss do not depend on the layout
@@ -137,7 +137,7 @@ def test_numerator_submission_under_the_mixed_rubric(mixed_rubric):
                 and "this rubric uses mixed layout" in check.message), check.message
 
 
-def test_numerator_backward_under_the_mixed_rubric_is_diagnosed_as_a_layout_error(mixed_rubric):
+def test_numerator_backward_under_the_mixed_rubric_is_diagnosed_as_a_layout_error(grade, mixed_rubric):
     report = grade(SUBMISSIONS / "correct", rubric_path=mixed_rubric, **OPTIONS)
     failing = _failing(report, "theory.backward")
     assert failing
@@ -146,21 +146,21 @@ def test_numerator_backward_under_the_mixed_rubric_is_diagnosed_as_a_layout_erro
         assert "numerator layout" in check.message
 
 
-def test_numerator_dl_dyhat_under_the_mixed_rubric_names_the_numerator_layout(mixed_rubric):
+def test_numerator_dl_dyhat_under_the_mixed_rubric_names_the_numerator_layout(grade, mixed_rubric):
     failing = _failing(grade(SUBMISSIONS / "correct", rubric_path=mixed_rubric, **OPTIONS), "theory.jacobians")
     assert failing
     for check in failing:
         assert "numerator layout" in check.message, check.message
 
 
-def test_numerator_sgd_step_under_the_mixed_rubric_names_the_transpose(mixed_rubric):
+def test_numerator_sgd_step_under_the_mixed_rubric_names_the_transpose(grade, mixed_rubric):
     failing = _failing(grade(SUBMISSIONS / "correct", rubric_path=mixed_rubric, **OPTIONS), "theory.sgd_step")
     assert failing
     for check in failing:
         assert "transpose" in check.message, check.message
 
 
-def test_whole_mixed_backward_gets_full_backward_marks_under_the_mixed_rubric(mixed_rubric):
+def test_whole_mixed_backward_gets_full_backward_marks_under_the_mixed_rubric(grade, mixed_rubric):
     name = "theory_backward_mixed"
     numerator = grade(SUBMISSIONS / name, **OPTIONS)
     assert set(lost(numerator)) == {"theory.backward"}             # the mistake, under the homework's rubric
@@ -171,7 +171,7 @@ def test_whole_mixed_backward_gets_full_backward_marks_under_the_mixed_rubric(mi
     assert "theory.backward" not in lost(report)
 
 
-def test_a_single_mixed_gradient_is_still_wrong_under_the_mixed_rubric(mixed_rubric):
+def test_a_single_mixed_gradient_is_still_wrong_under_the_mixed_rubric(grade, mixed_rubric):
     """theory_dW2_mixed has dl_dW2 shaped like W2 and the rest numerator: under the mixed rubric
     the other three gradients are the transposed ones."""
     report = grade(SUBMISSIONS / "theory_dW2_mixed", rubric_path=mixed_rubric, **OPTIONS)

@@ -15,7 +15,7 @@ import tomllib
 
 import pytest
 
-from .conftest import DEFAULT_RUBRIC, assert_messages, failing as _failing, SUBMISSIONS, grade, lost
+from .conftest import DEFAULT_RUBRIC, assert_messages, failing as _failing, SUBMISSIONS, lost
 
 OPTIONS = dict(only=["theory"], call_timeout_s=2)
 THEORY_QUESTIONS = {"theory.forward", "theory.loss", "theory.jacobians", "theory.backward", "theory.sgd_step"}
@@ -77,8 +77,10 @@ STEP_HINTS = {
 }
 
 
-def _grade(name: str):
-    return grade(SUBMISSIONS / name, **OPTIONS)
+@pytest.fixture
+def example(grade):
+    """`example(name)`: the bundled example submission `name` graded with this module's options."""
+    return lambda name: grade(SUBMISSIONS / name, **OPTIONS)
 
 
 
@@ -94,20 +96,20 @@ def test_every_theory_submission_folder_is_in_a_table():
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
-def test_diagnosis(name):
-    report = _grade(name)
+def test_diagnosis(example, name):
+    report = example(name)
     assert {q.id for q in report.questions} == THEORY_QUESTIONS
     assert lost(report) == EXPECTED[name]
 
 
 @pytest.mark.parametrize("name", sorted(MESSAGES))
-def test_message(name):
-    assert_messages(_grade(name), MESSAGES[name])
+def test_message(example, name):
+    assert_messages(example(name), MESSAGES[name])
 
 
 # -- the correct submission and a folder without mlp.py ------------------------------------------
 
-def test_correct_theory_scores_full_marks():
+def test_correct_theory_scores_full_marks(grade):
     report = grade(SUBMISSIONS / "correct", **OPTIONS)
     assert {q.id for q in report.questions} == THEORY_QUESTIONS
     assert [(c.id, c.code, c.message) for c in report.checks if c.status != "pass"] == []
@@ -137,7 +139,7 @@ def test_submissions_have_the_contracts_exact_signatures(name):
     assert imported == {"numpy"}
 
 
-def test_folder_with_only_theory_gets_zero_with_missing_in_every_mlp_question(tmp_path):
+def test_folder_with_only_theory_gets_zero_with_missing_in_every_mlp_question(grade, tmp_path):
     shutil.copy(SUBMISSIONS / "correct" / "theory.py", tmp_path / "theory.py")
     report = grade(tmp_path, call_timeout_s=2)
     by_question = {q.id: q for q in report.questions}
@@ -161,43 +163,43 @@ def _ce(check) -> dict:
     return check.counterexample
 
 
-def test_row_column_mistakes_show_only_where_the_dimension_is_above_one():
+def test_row_column_mistakes_show_only_where_the_dimension_is_above_one(example):
     """A (1,m) row and an (m,1) column are the same array at m = 1."""
     for name, question, visible in (
             ("theory_dl_dyhat_column", "theory.jacobians", lambda e: e["K"] > 1),
             ("theory_db1_column", "theory.backward", lambda e: e["d"] > 1),
             ("theory_dW2_mixed", "theory.backward", lambda e: e["d"] > 1 or e["K"] > 1),
             ("theory_jacobian_diagonal", "theory.jacobians", lambda e: e["d"] > 1 or e["K"] > 1)):
-        failing = _failing(_grade(name), question + "[")
+        failing = _failing(example(name), question + "[")
         assert failing, name
         for check in failing:
             assert visible(_ce(check)), (name, check.id, check.counterexample)
 
 
-def test_backward_is_judged_with_the_oracles_jacobians():
+def test_backward_is_judged_with_the_oracles_jacobians(example):
     """A wrong `jacobians` is not charged again in backward, and a wrong `backward` not in sgd_step."""
     for name in ("theory_dl_dyhat_column", "theory_jacobian_diagonal", "theory_bce_no_mean", "theory_tanh_derivative"):
-        report = _grade(name)
+        report = example(name)
         assert _failing(report, "theory.backward[") == [], name
         assert _failing(report, "theory.sgd_step[") == [], name
     for name in ("theory_dW2_mixed", "theory_backward_mixed", "theory_db1_column", "theory_1d_bias_grad"):
-        assert _failing(_grade(name), "theory.sgd_step[") == [], name
+        assert _failing(example(name), "theory.sgd_step[") == [], name
 
 
-def test_whole_answer_in_mixed_layout_is_named_once_for_the_whole_answer():
-    for check in _failing(_grade("theory_backward_mixed"), "theory.backward["):
+def test_whole_answer_in_mixed_layout_is_named_once_for_the_whole_answer(example):
+    for check in _failing(example("theory_backward_mixed"), "theory.backward["):
         assert check.code == "transposed"
         assert check.message.startswith("the whole answer is in mixed layout"), check.message
 
 
-def test_one_transposed_gradient_is_not_called_the_whole_answer():
+def test_one_transposed_gradient_is_not_called_the_whole_answer(example):
     for name in ("theory_dW2_mixed", "theory_db1_column"):
-        for check in _failing(_grade(name), "theory.backward["):
+        for check in _failing(example(name), "theory.backward["):
             assert "whole answer" not in check.message, (name, check.message)
 
 
-def test_one_d_bias_gradient_fails_even_at_size_one():
-    report = _grade("theory_1d_bias_grad")
+def test_one_d_bias_gradient_fails_even_at_size_one(example):
+    report = example("theory_1d_bias_grad")
     failing = _failing(report, "theory.backward[")
     # every gradient check (the linearity check compares the student with itself and passes)
     assert sorted(c.id for c in failing) == sorted(
@@ -208,21 +210,21 @@ def test_one_d_bias_gradient_fails_even_at_size_one():
     assert any(_ce(c)["K"] == 1 for c in failing)
 
 
-def test_scaled_losses_name_the_law_across_sizes():
-    bce = _grade("theory_bce_no_mean")
+def test_scaled_losses_name_the_law_across_sizes(example):
+    bce = example("theory_bce_no_mean")
     failing = _failing(bce, "theory.")
     assert failing and all(c.details.get("scale") == "K" for c in failing)
     assert all(_ce(c)["loss"] == "bce" and _ce(c)["K"] > 1 for c in failing)
     assert [c.id for c in failing if c.question == "theory.loss"] == ["theory.loss[bce]"]
     assert "theory.jacobians[regression]" not in {c.id for c in failing}    # MSE is right
-    mse = _grade("theory_mse_mean")
+    mse = example("theory_mse_mean")
     failing = _failing(mse, "theory.")
     assert [c.id for c in failing] == ["theory.loss[mse]"]
     assert failing[0].details.get("scale") == "1/K" and _ce(failing[0])["K"] > 1
 
 
-def test_tanh_derivative_fails_only_with_tanh():
-    report = _grade("theory_tanh_derivative")
+def test_tanh_derivative_fails_only_with_tanh(example):
+    report = example("theory_tanh_derivative")
     failing = _failing(report, "theory.")
     assert failing and {c.question for c in failing} == {"theory.jacobians"}
     for check in failing:
@@ -234,16 +236,16 @@ def test_tanh_derivative_fails_only_with_tanh():
     assert {c.id for c in failing} <= {"theory.jacobians[classification-mse]", "theory.jacobians[grid]"}
 
 
-def test_sgd_without_transpose():
+def test_sgd_without_transpose(example):
     """All four unchanged: the biases broadcast to (d,d) before any weight is looked at. Weights
     only: square weights give the transposed update, other sizes a wrong shape."""
-    everything = {c.id: c for c in _failing(_grade("theory_sgd_no_transpose"), "theory.sgd_step[")}
+    everything = {c.id: c for c in _failing(example("theory_sgd_no_transpose"), "theory.sgd_step[")}
     assert sorted(everything) == ["theory.sgd_step[square]", "theory.sgd_step[update]"]
     square = everything["theory.sgd_step[square]"]
     assert square.code == "transposed" and square.message.startswith("the update of W1 is transposed")
     update = everything["theory.sgd_step[update]"]
     assert update.code == "shape" and "broadcast against a transposed gradient" in update.message
-    weights = {c.id: c for c in _failing(_grade("theory_sgd_weights_no_transpose"), "theory.sgd_step[")}
+    weights = {c.id: c for c in _failing(example("theory_sgd_weights_no_transpose"), "theory.sgd_step[")}
     assert set(weights) == {"theory.sgd_step[square]", "theory.sgd_step[update]"}
     square = weights["theory.sgd_step[square]"]
     ce = _ce(square)
@@ -254,8 +256,8 @@ def test_sgd_without_transpose():
 
 
 @pytest.mark.parametrize("name", sorted(STEP_HINTS))
-def test_missing_transpose_in_the_update_is_named(name):
-    failing = _failing(_grade(name), STEP_HINTS[name])
+def test_missing_transpose_in_the_update_is_named(example, name):
+    failing = _failing(example(name), STEP_HINTS[name])
     assert failing
     for check in failing:
         assert "W - lr * dl_dW^T" in check.to_json()["message"], (check.id, check.message)
@@ -263,16 +265,16 @@ def test_missing_transpose_in_the_update_is_named(name):
 
 # -- coverage of the diagnosis codes -----------------------------------------------------------
 
-def test_every_code_produced_is_asserted_somewhere():
+def test_every_code_produced_is_asserted_somewhere(example):
     named = {code for table in EXPECTED.values() for codes in table.values() for code in codes}
     produced = set()
     for name in sorted(EXPECTED):
-        produced |= {c.code for c in _grade(name).checks if c.status != "pass"}
+        produced |= {c.code for c in example(name).checks if c.status != "pass"}
     assert produced <= named, produced - named
     assert {"transposed", "shape", "scaled", "wrong_values"} <= produced
 
 
-def test_a_1d_jacobian_diagonal_is_told_to_return_the_whole_matrix(tmp_path):
+def test_a_1d_jacobian_diagonal_is_told_to_return_the_whole_matrix(grade, tmp_path):
     """The diagonal of a (d,d) Jacobian as a 1-D (d,) array: `shape`, and the advice names the
     full matrix (a 1-D answer where a row or column is due is told which one instead)."""
     source = (SUBMISSIONS / "theory_jacobian_diagonal" / "theory.py").read_text()

@@ -13,12 +13,12 @@ from grader.engine.plan import plan
 from grader.engine.rubric import load_rubric
 from grader.errors import RubricError
 
-from .conftest import DEFAULT_RUBRIC, REFERENCE, SUBMISSIONS, grade, lost, run_cli
+from .conftest import DEFAULT_RUBRIC, REFERENCE, SUBMISSIONS, lost
 
 THEORY = dict(only=["theory"], call_timeout_s=2)
 
 
-def test_a_fall_2022_theory_py_scores_full_marks_under_fa22_and_the_2021_key_does_not() -> None:
+def test_a_fall_2022_theory_py_scores_full_marks_under_fa22_and_the_2021_key_does_not(grade) -> None:
     fa22 = grade(SUBMISSIONS / "correct_fa22", variant="fa22", **THEORY)
     assert lost(fa22) == {}
     assert fa22.score == fa22.max_score == 50
@@ -51,7 +51,7 @@ def _drawn(strategy) -> set[str]:
     return seen
 
 
-def test_fa20_grades_the_practical_mse_as_half_the_squared_error_over_the_batch() -> None:
+def test_fa20_grades_the_practical_mse_as_half_the_squared_error_over_the_batch(grade) -> None:
     options = dict(only=["mlp.mse_loss"], call_timeout_s=2)
     assert lost(grade(SUBMISSIONS / "mlp_half_batch_mean", variant="fa20", **options)) == {}
     assert lost(grade(SUBMISSIONS / "correct", variant="fa20", **options)) == {"mlp.mse_loss": {"scaled"}}
@@ -73,15 +73,15 @@ def test_an_explicit_loss_convention_wins_over_the_variants(tmp_path: Path) -> N
     assert load_rubric(variant="fa20").assignment_settings.loss_convention == "half_batch_mean"
 
 
-def test_an_unknown_variant_is_a_usage_error() -> None:
+def test_an_unknown_variant_is_a_usage_error(cli) -> None:
     with pytest.raises(RubricError):
         load_rubric(variant="sp99")
-    done = run_cli("grade", str(SUBMISSIONS / "correct"), "--variant", "sp99")
+    done = cli("grade", str(SUBMISSIONS / "correct"), "--variant", "sp99")
     assert done.returncode == 2
     assert "variant 'sp99' is not one of sp21, fa20, fa22" in done.stderr
 
 
-def test_replay_commands_keep_the_variant() -> None:
+def test_replay_commands_keep_the_variant(grade) -> None:
     report = grade(REFERENCE, variant="fa22", **THEORY)
     failed = [c for c in report.checks if c.replay]
     assert failed and all("--variant fa22" in c.replay for c in failed)

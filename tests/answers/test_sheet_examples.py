@@ -10,7 +10,9 @@ grading layer; here they are only checked to be complete and well-formed.
 
 from __future__ import annotations
 
+import functools
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -28,13 +30,10 @@ STATUSES = {"pass", "fail", "review"}
 CODES = {"fail": {"transposed", "shape", "sign", "scaled", "wrong_values", "not_a_gradient", "missing"},
          "review": {"concept", "human_only"}}
 
-_sheets: dict[Path, Sheet] = {}
-
-
-def _sheet(folder: Path) -> Sheet:
-    if folder not in _sheets:
-        _sheets[folder] = read_sheet(folder)
-    return _sheets[folder]
+@pytest.fixture(scope="module")
+def sheet_of() -> Callable[[Path], Sheet]:
+    """`sheet_of(folder)`: the folder's sheet, read once for the module."""
+    return functools.cache(read_sheet)
 
 
 def _expected(folder: Path) -> dict:
@@ -68,8 +67,8 @@ def test_expected_verdicts_cover_every_item(folder: Path):
 
 
 @pytest.mark.parametrize("folder", FOLDERS, ids=lambda p: p.name)
-def test_sheet_level_reading(folder: Path):
-    sheet, expected = _sheet(folder), _expected(folder)["sheet"]
+def test_sheet_level_reading(sheet_of: Callable[[Path], Sheet], folder: Path):
+    sheet, expected = sheet_of(folder), _expected(folder)["sheet"]
     assert sheet.format == expected["format"]
     assert sheet.human_only == expected["human_only"]
     assert sheet.renames == expected.get("renames", {})
@@ -97,8 +96,8 @@ def test_question_text_and_empty_tables_are_ignored(folder: Path):
 
 
 @pytest.mark.parametrize("folder", FOLDERS, ids=lambda p: p.name)
-def test_each_item_gets_the_expected_answer(folder: Path):
-    sheet, expected = _sheet(folder), _expected(folder)["extract"]
+def test_each_item_gets_the_expected_answer(sheet_of: Callable[[Path], Sheet], folder: Path):
+    sheet, expected = sheet_of(folder), _expected(folder)["extract"]
     wrong = []
     for item in ALL_ITEMS:
         question, check = item.split(".")
