@@ -397,3 +397,39 @@ def test_the_format_policy_sees_hidden_cached_large_and_symlinked_files(tmp_path
     for name in ("__pycache__/test1.py", "node_modules/pkg/test2.py", ".hidden/test3.py", "big/test1.py",
                  "test2.py should"):
         assert name in penalty.reason, name
+
+
+def test_the_boundary_cleaning_is_one_line_printable_and_idempotent() -> None:
+    from grader.model.text import clean_line, clean_name, clean_text
+
+    hostile = "a\r\n::error::x\u2028b ::add-mask::y\u202ez\u2066\x1b[2J\x00 x[::2]\udcff"
+    line = clean_line(hostile)
+    assert "\n" not in line and "\r" not in line and not set(line) & BIDI and "\x1b" not in line
+    assert "::error" not in line and "::add-mask" not in line and "x[::2]" in line and "\\xff" in line
+    assert clean_line(line) == line and clean_text(clean_text(hostile)) == clean_text(hostile)
+    assert clean_text("one\n::error::two\n").splitlines() == ["one", ": :error: :two"]
+    assert clean_name(b"caf\xe9\n.py") == "caf\\xe9\\n.py"
+    line.encode("utf-8")
+
+
+def test_replies_are_checked_with_exact_types() -> None:
+    from grader.sandbox.protocol import is_value, reply_problem
+
+    honest = {"id": 1, "status": "ok", "output": "", "output_dropped": 0, "counters": {"autograd_calls": 0},
+              "elapsed_s": 0.1, "result": {}}
+    assert reply_problem(honest, "call") is None
+    assert reply_problem(dict(honest, attrs={"forward": "callable"}), "load") is None
+    for broken, op in [(dict(honest, id=True), "call"), (dict(honest, status=["ok"]), "call"),
+                       (dict(honest, status="maybe"), "call"), (dict(honest, output=["x"]), "call"),
+                       (dict(honest, counters={"a": [1]}), "call"), (dict(honest, counters=["a"]), "call"),
+                       (dict(honest, status="exception", type=["X"]), "call"),
+                       (dict(honest, status="exception", type="X", frames=[{"file": "a.py", "line": True}]), "call"),
+                       (dict(honest, status="exception", type="X", frames=[["a.py"]]), "call"),
+                       (dict(honest, attrs={"forward": ["callable"]}), "load"),
+                       (dict(honest, attrs={"forward": "anything"}), "load")]:
+        assert reply_problem(broken, op) is not None, broken
+    assert not is_value({"t": ["array"], "i": 0}, 1)
+    assert not is_value({"t": "array", "i": True}, 2)
+    assert not is_value({"t": "other", "type": ["list"]}, 0)
+    assert not is_value({"t": "seq", "len": [1], "items": []}, 0)
+    assert is_value({"t": "seq", "type": "list", "len": 0, "items": []}, 0)
