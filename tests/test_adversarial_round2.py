@@ -433,3 +433,13 @@ def test_replies_are_checked_with_exact_types() -> None:
     assert not is_value({"t": "other", "type": ["list"]}, 0)
     assert not is_value({"t": "seq", "len": [1], "items": []}, 0)
     assert is_value({"t": "seq", "type": "list", "len": 0, "items": []}, 0)
+
+
+def test_child_graders_get_the_secret_file(tmp_path: Path) -> None:
+    from grader.faces.cli import _child_args, build_parser
+
+    secret_file = tmp_path / "secret"
+    args = build_parser().parse_args(["grade", "--each", str(tmp_path), "--jobs", "2", "--secret-file",
+                                      str(secret_file)])
+    child = _child_args(args)
+    assert child[child.index("--secret-file") + 1] == str(secret_file)
