@@ -348,12 +348,16 @@ def test_a_class_csv_keeps_every_row_when_one_file_name_is_hostile(tmp_path: Pat
     os.mkdir(os.path.join(os.fsencode(folder), b"carol\xff\n::error::forged"))
     shutil.copy(REFERENCE / "theory.py", os.path.join(os.fsencode(folder), b"carol\xff\n::error::forged",
                                                       b"theory.py"))
+    (folder / "dave").mkdir()  # nothing to grade: the error names both dangling symlinks
+    os.symlink(HOSTILE_TARGET, folder / "dave" / "mlp.py")
+    os.symlink(HOSTILE_TARGET + "2", folder / "dave" / "theory.py")
     out = tmp_path / "grades.csv"
     done = run_cli("grade", "--each", str(folder), "--format", "csv", "-o", str(out), "--only", "theory.loss",
                    "--max-examples", "2", "--sandbox", "none")
-    assert done.returncode in (0, 1), done.stderr
+    assert done.returncode == 2, done.stderr  # dave was not graded
     rows = out.read_text(encoding="utf-8").splitlines()
-    assert len(rows) == 4, rows
+    assert len(rows) == 5, rows
+    assert "grader: error: nothing to grade" in done.stderr
     assert not any(line.startswith("::") for line in (done.stdout + done.stderr).splitlines())
     _no_forged_lines(done.stdout + done.stderr)
 
