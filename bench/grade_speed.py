@@ -35,6 +35,7 @@ import time
 from pathlib import Path
 
 from grader.sandbox.jail import process_parents, process_tree
+from proctree import become_subreaper, reap_orphans
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO_ROOT = BENCH_DIR.parent
@@ -254,9 +255,12 @@ def _loadavg() -> float | None:
 
 
 def children_cpu_s() -> float:
-    """User + system CPU seconds of all reaped descendants so far (workers included)."""
+    """User + system CPU seconds of all reaped descendants so far. The benchmark is a child
+    subreaper (see proctree.py): workers the grader killed rather than waited for are
+    re-parented to it and reaped here first, so that their CPU seconds count too."""
     import resource
 
+    reap_orphans()
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
 
@@ -342,6 +346,7 @@ def main(argv: list[str] | None = None) -> int:
     submission_arg = str(submission.resolve())
 
     loadavg_before = _loadavg()
+    become_subreaper()
     try:
         # Untimed warm-up of each (OS file cache, .pyc files of the grader and of torch).
         _, report = run_grader(submission_arg)

@@ -27,6 +27,8 @@ from grader.sandbox.snapshot import remove_tree
 
 from .conftest import REFERENCE, SUBMISSIONS, run_cli
 
+pytestmark = pytest.mark.slow  # every test here grades submissions end to end
+
 ROUND2 = Path(__file__).resolve().parent / "attacks" / "round2"
 SECRET = b"course-secret-0123456789abcdef"
 THEORY = dict(seed=0, max_examples=3, sandbox="none", only=["theory"])
@@ -55,7 +57,6 @@ def lookup_table(tmp_path_factory) -> dict:
             "private": _grade(table, **THEORY, secret=SECRET)}
 
 
-@pytest.mark.slow
 def test_a_lookup_table_scores_on_public_examples_and_nothing_under_a_secret(lookup_table) -> None:
     honest, public, private = lookup_table["honest"], lookup_table["public"], lookup_table["private"]
     assert honest.max_score > 0 and honest.score == honest.max_score
@@ -64,7 +65,6 @@ def test_a_lookup_table_scores_on_public_examples_and_nothing_under_a_secret(loo
     assert private.score <= 0.1 * private.max_score, "no recording holds the private examples"
 
 
-@pytest.mark.slow
 def test_nothing_derived_from_the_secret_reaches_the_report(lookup_table) -> None:
     private = lookup_table["private"]
     text = private.dumps()
@@ -80,7 +80,6 @@ def test_nothing_derived_from_the_secret_reaches_the_report(lookup_table) -> Non
     assert any("examples: private" in notice for notice in private.notices)
 
 
-@pytest.mark.slow
 def test_a_failure_on_public_examples_is_shown_with_its_public_replay() -> None:
     """Under a secret, a check that also fails publicly shows the public example and replay."""
     options = dict(seed=0, max_examples=10, sandbox="none", only=["mlp.bce_loss[saturated]"])
@@ -93,7 +92,6 @@ def test_a_failure_on_public_examples_is_shown_with_its_public_replay() -> None:
     assert "--seed 0" in (shown.replay or "")
 
 
-@pytest.mark.slow
 def test_a_correct_submission_keeps_its_grade_under_a_secret() -> None:
     options = dict(seed=0, max_examples=3, sandbox="none", only=["theory", "mlp.forward"])
     public = _grade(SUBMISSIONS / "correct", **options)
@@ -128,7 +126,6 @@ def test_the_secret_comes_from_a_file_or_the_environment(tmp_path: Path) -> None
         read_secret(tmp_path / "missing", {})
 
 
-@pytest.mark.slow
 @pytest.mark.cli
 def test_the_command_line_grades_on_private_examples_and_prints_none_of_them(lookup_table, tmp_path: Path) -> None:
     secret_file = tmp_path / "secret"
@@ -211,7 +208,6 @@ def _stage(folder: Path, files: dict[str, str | Path]) -> Path:
     return folder
 
 
-@pytest.mark.slow
 def test_a_reply_whose_kind_is_a_list_is_a_crash_of_that_check_only(tmp_path: Path) -> None:
     folder = tmp_path / "sub"
     shutil.copytree(ROUND2 / "attack_reply_kind_list", folder)
@@ -228,7 +224,6 @@ def test_a_reply_whose_kind_is_a_list_is_a_crash_of_that_check_only(tmp_path: Pa
     _rendered(report)
 
 
-@pytest.mark.slow
 def test_an_exception_reading_one_reply_costs_that_check_only(monkeypatch) -> None:
     from grader.engine import calls
 
@@ -251,7 +246,6 @@ def test_an_exception_reading_one_reply_costs_that_check_only(monkeypatch) -> No
             assert {c.id: c for c in report.checks}[check.id].score == check.score > 0
 
 
-@pytest.mark.slow
 def test_one_part_failing_in_the_grader_never_costs_the_other_part(monkeypatch) -> None:
     real = Grading._run_checks
 
@@ -273,7 +267,6 @@ def test_one_part_failing_in_the_grader_never_costs_the_other_part(monkeypatch) 
             assert check.score == {c.id: c for c in honest.checks}[check.id].score > 0
 
 
-@pytest.mark.slow
 def test_a_folder_tree_1200_levels_deep_is_graded_and_cleaned_up(tmp_path: Path) -> None:
     import os
     import tempfile
@@ -320,7 +313,6 @@ def _hostile_submission(folder: Path) -> Path:
     return folder
 
 
-@pytest.mark.slow
 def test_hostile_names_and_messages_are_cleaned_for_every_format(tmp_path: Path) -> None:
     report = _grade(_hostile_submission(tmp_path / "sub"), **QUICK, only=["theory.loss", "mlp.forward"])
     texts = _rendered(report)
@@ -337,7 +329,6 @@ def test_hostile_names_and_messages_are_cleaned_for_every_format(tmp_path: Path)
     assert not re.search(r"(?<!`)@octocat", markdown) and not re.search(r"(?<![`/])https://evil", markdown)
 
 
-@pytest.mark.slow
 @pytest.mark.cli
 def test_a_class_csv_keeps_every_row_when_one_file_name_is_hostile(tmp_path: Path) -> None:
     folder = tmp_path / "class"
@@ -385,7 +376,6 @@ def test_a_report_a_format_cannot_render_becomes_that_submissions_error_row(monk
 
 # -- policy scans read what was handed in ----------------------------------------------------
 
-@pytest.mark.slow
 def test_the_format_policy_sees_hidden_cached_large_and_symlinked_files(tmp_path: Path) -> None:
     import os
 

@@ -10,7 +10,6 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -20,6 +19,8 @@ from grader.faces import batch
 from grader.model.results import CheckResult, GradeReport, QuestionResult
 
 from .conftest import DEFAULT_RUBRIC, SUBMISSIONS
+
+pytestmark = pytest.mark.slow  # every test here grades submissions end to end
 
 IMPORT_TIMEOUT_S = 3.0
 SELECTION = ["--only", "mlp.forward", "--max-examples", "2", "--timeout", "30"]
@@ -122,19 +123,38 @@ def test_a_grader_failure_on_one_submission_becomes_its_error_report():
     assert reports[0].all_passed and not reports[3].all_passed and reports[1].seed == 7
 
 
-def test_a_child_grader_past_its_deadline_is_stopped_and_reported(tmp_path):
-    started = time.monotonic()
-    report = batch.grade_in_child(str(SUBMISSIONS / "correct"), ["--sandbox", "none"], 0, timeout_s=0.5)
-    assert time.monotonic() - started < 30
+def test_a_child_grader_past_its_deadline_is_stopped_and_reported():
+    grader = batch.LongLivedGrader(batch.Children(), ["--sandbox", "none"])
+    report = grader.grade(str(SUBMISSIONS / "correct"), 0, 0.5, "hw1")
     assert report.error == "grading did not finish within 0.5 s"
     assert report.questions == [] and report.percent() == 0
+    assert not grader.alive()
 
 
-def test_a_folder_named_like_an_option_is_still_a_folder(tmp_path, monkeypatch):
+def test_a_child_grader_grades_one_folder_after_another(tmp_path, monkeypatch):
+    """Folders go to a child grader as JSON lines: one named like an option ("-x") is still a
+    folder; the same child then grades the next one."""
     (tmp_path / "-x").mkdir()
+    shutil.copytree(SUBMISSIONS / "correct", tmp_path / "good")
     monkeypatch.chdir(tmp_path)
-    report = batch.grade_in_child("-x", ["--sandbox", "none"], 0, timeout_s=120)
-    assert report.error and "nothing to grade" in report.error
+    grader = batch.LongLivedGrader(batch.Children(), ["--sandbox", "none", *SELECTION])
+    try:
+        odd = grader.grade("-x", 0, 300, "hw1")
+        assert odd.error and "nothing to grade" in odd.error
+        good = grader.grade("good", 0, 300, "hw1")
+        assert good.error is None and good.submission == "good" and good.score == good.max_score > 0
+        assert grader.alive()
+    finally:
+        grader.close()
+    assert not grader.alive()
+
+
+def test_a_child_grader_that_died_is_reported_and_its_batch_goes_on(tmp_path):
+    grader = batch.LongLivedGrader(batch.Children(), ["--sandbox", "none"])
+    grader.process.kill()
+    grader.process.wait()
+    report = grader.grade(str(tmp_path), 0, 60, "hw1")
+    assert report.error == "the child grader exited with status -9" and report.questions == []
 
 
 def test_child_graders_never_import_a_grader_package_from_the_class_folder(tmp_path):

@@ -29,6 +29,8 @@ from grader.model.results import CheckResult, GradeReport, Penalty, QuestionResu
 
 from .conftest import ROOT, SUBMISSIONS
 
+pytestmark = pytest.mark.slow  # every test here grades submissions end to end
+
 SCHEMA = json.loads((Path(__file__).parent / "schemas" / "gradescope_results.schema.json").read_text())
 SELECTION = ["--only", "mlp.backward", "--only", "mlp.mse_loss", "--only", "mlp.bce_loss", "--only", "theory.loss",
              "--max-examples", "2", "--timeout", "60"]
@@ -315,11 +317,12 @@ def test_github_annotates_the_line_of_the_failing_function(out, truth):
         assert found["props"]["file"] == "flawed/mlp.py"
         return found
 
-    transposed = about("mlp.backward", "transposed")
-    assert int(transposed["props"]["line"]) == lines["MLP.backward"]
+    transposed = about("mlp.backward", "transposed")  # at the statement that assigns the wrong gradient
+    source = (out["folder"] / "mlp.py").read_text().splitlines()
+    assert int(transposed["props"]["line"]) > lines["MLP.backward"]
+    assert source[int(transposed["props"]["line"]) - 1].strip().startswith('self.grads["dJdW1"] =')
     assert "dJdW1" in transposed["message"] and "replay: grader grade flawed --only" in transposed["message"]
     raised = about("mlp.mse_loss", "exception")  # at the line that raised, inside mse_loss
-    source = (out["folder"] / "mlp.py").read_text().splitlines()
     assert source[int(raised["props"]["line"]) - 1].strip().startswith("raise ValueError('bad")
     assert int(raised["props"]["line"]) > lines["mse_loss"]
     missing = about("mlp.bce_loss", "missing")  # bce_loss does not exist: the annotation is on the file

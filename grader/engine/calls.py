@@ -5,12 +5,17 @@ enforces the per-call deadline and the submission's time budget, keeps what the 
 printed, adds up the worker's counters, and turns every worker reply into plain values
 (numpy arrays, dicts, lists, `NotArray`/`Absent`) or a `CallFailed` carrying the diagnosis.
 Nothing in a reply is trusted beyond its structure.
+
+The time of a part is budgeted per student function, not per call (`CallBudget`): a function
+that timed out is not called again in that submission, and once a call has timed out, later
+deadlines follow the observed call times, so a hung submission costs about one deadline.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -100,6 +105,52 @@ def exception_message(reply: dict[str, Any], hint: ExceptionHint | None = None) 
     return text
 
 
+ADAPTED_FLOOR_S = 2.0
+"""The shortest deadline an adapted call gets, however fast the earlier calls were."""
+ADAPTED_FACTOR = 20.0
+"""An adapted deadline is this many times the slowest call of the part that completed."""
+
+
+@dataclass
+class CallBudget:
+    """Which student functions of one part timed out, and how long its calls take.
+
+    A call names the student functions it runs. When it times out, the suspects are those of
+    its functions not yet seen completing in another call (all of them when every one was);
+    a call is refused while it would run every suspect of an earlier timeout, so once a single
+    function is to blame, nothing that runs it is called again. After a timeout, later calls
+    get `ADAPTED_FACTOR` times the slowest completed call (at least `ADAPTED_FLOOR_S`, at most
+    the rubric's deadline) instead of the full deadline: the submission has shown it can hang."""
+
+    completed: set[str] = field(default_factory=set)
+    timeouts: list[tuple[frozenset[str], float]] = field(default_factory=list)
+    slowest_s: float = 0.0
+
+    def suspects(self, functions: frozenset[str]) -> frozenset[str]:
+        return (functions - self.completed) or functions
+
+    def blocked(self, functions: Iterable[str]) -> str | None:
+        """Why a call running `functions` is not made (the earlier timeout), or None."""
+        running = frozenset(functions)
+        for suspects, deadline_s in self.timeouts:
+            if self.suspects(suspects) <= running:
+                return ("%s did not finish within %.3g s earlier in this submission, so it is not called again"
+                        % (" or ".join(sorted(self.suspects(suspects))), deadline_s))
+        return None
+
+    def deadline_s(self, full_s: float) -> float:
+        if not self.timeouts:
+            return full_s
+        return min(full_s, max(ADAPTED_FLOOR_S, ADAPTED_FACTOR * self.slowest_s))
+
+    def completed_call(self, functions: Iterable[str], duration_s: float) -> None:
+        self.completed.update(functions)
+        self.slowest_s = max(self.slowest_s, duration_s)
+
+    def timed_out(self, functions: Iterable[str], deadline_s: float) -> None:
+        self.timeouts.append((self.suspects(frozenset(functions)), deadline_s))
+
+
 class PartContext:
     """The `CheckContext` a part's checks run with: calls into its worker session."""
 
@@ -115,14 +166,17 @@ class PartContext:
         self.dead: set[str] = set()
         self.output_parts: list[str] = []
         self.output_size = 0
+        self.last_call: tuple[str, dict[str, Any]] | None = None
+        self.budget = CallBudget()
 
     def start_check(self) -> None:
         self.dead = set()
+        self.last_call = None
         self.output_parts = []
         self.output_size = 0
 
     def is_dead(self, key: str) -> bool:
-        return key in self.dead
+        return key in self.dead or self.budget.blocked((key,)) is not None
 
     def check_output(self) -> str:
         return "".join(self.output_parts)
@@ -148,18 +202,36 @@ class PartContext:
                 totals = self.state.counters.setdefault(name[:40], {})
                 totals[what] = totals.get(what, 0) + count
 
-    def call(self, task: str, args: dict[str, Any], what: str, key: str | None = None) -> dict[str, Any]:
+    def call(self, task: str, args: dict[str, Any], what: str, key: str | None = None,
+             functions: tuple[str, ...] = ()) -> dict[str, Any]:
         remaining = self.deadline - time.monotonic()
         if remaining <= 0:
             raise CallFailed(Failure("timeout", "not run: the submission used up its grading time budget"), key)
+        self.last_call = (task, args)
+        running = functions or (what,)
+        earlier = self.budget.blocked(running)
+        if earlier is not None:
+            if key:
+                self.dead.add(key)
+            raise CallFailed(Failure("timeout", "not run: %s" % earlier, about_example=False), key)
         encoded, arrays = encode_args(args)
+        timeout_s = min(self.budget.deadline_s(self.call_timeout_s), remaining)
+        worker = self.session.worker
+        warm = worker is not None and worker.loaded and not worker.closed  # the time is the call's alone
+        started = time.monotonic()
         try:
-            reply, reply_arrays = self.session.call(
-                task, encoded, arrays, timeout_s=min(self.call_timeout_s, remaining), what=what, budget_s=remaining)
+            reply, reply_arrays = self.session.call(task, encoded, arrays, timeout_s=timeout_s, what=what,
+                                                    budget_s=remaining)
         except WorkerFailure as failure:
             if key:
                 self.dead.add(key)
+            if failure.code == "timeout":
+                self.budget.timed_out(running, timeout_s)
             raise CallFailed(Failure(failure.code, failure.message), key) from None  # type: ignore[arg-type]
+        if warm:
+            self.budget.completed_call(running, time.monotonic() - started)
+        else:
+            self.budget.completed.update(running)
         self._keep_output(reply)
         self._count(reply, what)
         status = reply.get("status")

@@ -7,10 +7,13 @@ Exit codes: 0 graded and every check passed (or --fail-under met); 1 graded but 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import contextlib
 import os
+import shutil
 import sys
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -50,6 +53,9 @@ examples:
   grader grade --each class/ --jobs 2 --format csv -o grades.csv
   grader grade --each class/ --format html -o class_report/          # index.html + a page each
   grader grade --each class/ --roster roster.csv --format canvas -o canvas.csv
+  grader grade --each class/ --jobs 2 --results class.jsonl -o grades.csv --format csv  # resumable
+  grader grade --each class/ --shard 0/4 --results shard0.jsonl       # one of 4 slices of the class
+  grader merge shard*.jsonl --format csv -o grades.csv
 
 exit codes: 0 all checks passed (or --fail-under met), 1 below that, 2 usage error or a
 submission that could not be graded.
@@ -77,8 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
         "diagnosis of every failed check, with the smallest failing example and a command that replays it.",
         epilog=_epilog())
     grade.add_argument("submissions", metavar="DIR", nargs="*", help="submission folder(s)")
-    grade.add_argument("--each", metavar="FOLDER", type=Path,
-                       help="grade every sub-folder of FOLDER (a class's submissions)")
+    grade.add_argument("--each", metavar="FOLDER", type=Path, action="append",
+                       help="grade every sub-folder of FOLDER (a class's submissions); repeatable")
     grade.add_argument("--format", choices=list(FORMATS), default="table", help="report format (default: table)")
     grade.add_argument("-o", "--output", metavar="FILE",
                        help="write the report to FILE; the table still goes to the terminal (not with --format github, "
@@ -106,13 +112,27 @@ def build_parser() -> argparse.ArgumentParser:
                        help="rubric TOML (default: the one packaged with the assignment)")
     grade.add_argument("--variant", default=None, metavar="NAME",
                        help="the semester's text the submission answers (default: the rubric's, sp21); see below")
-    grade.add_argument("--sandbox", choices=("auto", "bwrap", "none"), default="auto",
-                       help="run student code inside bubblewrap (bwrap), as a plain limited subprocess (none), "
-                            "or bwrap when it works here (auto, the default)")
+    grade.add_argument("--sandbox", choices=("auto", "bwrap", "user", "none"), default="auto",
+                       help="isolation of student code: bubblewrap's namespaces (bwrap); an unprivileged user id of "
+                            "its own, for a grader running as root where bubblewrap cannot work, e.g. Docker (user); "
+                            "a plain limited subprocess (none); or the strongest that works here (auto, the default)")
     grade.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
                        help="deadline for one call into the submission (default: the rubric's, 5 s)")
-    grade.add_argument("--jobs", type=int, default=1, metavar="N",
-                       help="grade N submissions at a time, each in its own grader process (default 1)")
+    grade.add_argument("--jobs", type=int, default=None, metavar="N",
+                       help="grade N submissions at a time, in N long-lived child grader processes that each grade "
+                            "one after another (default: the number of CPU cores; one submission is graded in this "
+                            "process)")
+    several = grade.add_argument_group("a class (several submissions)")
+    several.add_argument("--results", type=Path, metavar="FILE.jsonl",
+                         help="append each submission's JSON report to FILE.jsonl as soon as it is graded; a rerun "
+                              "with the same file reuses every submission whose files, rubric, grader version, "
+                              "seed, secret and options are unchanged (listed as cached)")
+    several.add_argument("--shard", metavar="I/N",
+                         help="grade only slice I of N (0 <= I < N) of the submissions, chosen by a hash of each "
+                              "folder's name: every folder is in exactly one slice (combine with `grader merge`)")
+    several.add_argument("--details", action="store_true",
+                         help="with several submissions, print every student's full table, not only the class "
+                              "summary")
     late = grade.add_argument_group("late policy (the rubric's [policies.late])")
     late.add_argument("--metadata", type=Path, metavar="FILE",
                       help="Gradescope's submission_metadata.json: submission time and due date")
@@ -124,6 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
                             " reports show failures on public examples only")
     grade.add_argument("--decisions", type=Path, default=None, metavar="FILE",
                        help="apply reviewers' decisions (written by `grader review`) to the checks pending review")
+    grade.add_argument("--batch-child", action="store_true", help=argparse.SUPPRESS)  # see faces.batch
 
     review = commands.add_parser(
         "review", help="decide the checks the grader leaves to a person (written answers)",
@@ -146,6 +167,23 @@ def build_parser() -> argparse.ArgumentParser:
     review.add_argument("--rubric", type=Path, default=None, metavar="FILE", help="rubric TOML")
     review.add_argument("--variant", default=None, metavar="NAME", help="the semester's text the sheets answer")
     review.add_argument("--seed", type=int, default=None, help="grading seed (default: the rubric's)")
+
+    merge = commands.add_parser(
+        "merge", help="combine results files (--results, e.g. one per --shard) into one report",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Read the JSONL results files written by `grader grade --results` (one per shard, or several "
+        "runs) and write one report of every submission in them, ordered by folder; where a folder appears more "
+        "than once, its last line counts.",
+        epilog="examples:\n  grader merge shard0.jsonl shard1.jsonl shard2.jsonl --format csv -o grades.csv\n"
+               "  grader merge results/*.jsonl --format html -o class_report/")
+    merge.add_argument("files", metavar="FILE.jsonl", nargs="+", type=Path, help="results files")
+    merge.add_argument("--format", choices=list(FORMATS), default="csv", help="report format (default: csv)")
+    merge.add_argument("-o", "--output", metavar="FILE", help="write the report to FILE (default: stdout)")
+    merge.add_argument("--roster", type=Path, metavar="FILE", help="as for grader grade")
+    merge.add_argument("--gradebook-item", metavar="NAME", help="as for grader grade")
+    merge.add_argument("--rubric", type=Path, default=None, metavar="FILE",
+                       help="the rubric the results were graded with (its title names the gradebook item)")
+    merge.add_argument("--details", action="store_true", help="print every student's table, not only the summary")
 
     init = commands.add_parser(
         "init", help="write a student starter folder",
@@ -208,16 +246,44 @@ def _child_args(args: argparse.Namespace) -> list[str]:
 
 
 def _submission_paths(args: argparse.Namespace) -> list[str]:
+    """The folders to grade: DIRs, then every sub-folder of --each; with --shard, its slice."""
+    paths = _all_submission_paths(args)
+    shard = getattr(args, "shard", None)
+    if shard is not None:
+        from .results import in_shard, parse_shard
+
+        paths = in_shard(paths, *parse_shard(shard))
+    return paths
+
+
+def _all_submission_paths(args: argparse.Namespace) -> list[str]:
     paths = list(args.submissions)
-    if args.each is not None:
-        if not args.each.is_dir():
-            raise UsageError("--each %s is not a folder" % args.each)
-        paths += sorted(str(p) for p in args.each.iterdir() if p.is_dir() and not p.name.startswith("."))
-        if not paths:
-            raise UsageError("--each %s holds no submission folders" % args.each)
+    folders = args.each if isinstance(args.each, list) else [] if args.each is None else [args.each]
+    for folder in folders:
+        if not folder.is_dir():
+            raise UsageError("--each %s is not a folder" % folder)
+        paths += sorted(str(p) for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+    if folders and not paths:
+        raise UsageError("--each %s holds no submission folders" % " ".join(str(f) for f in folders))
     if not paths:
         raise UsageError("give a submission folder (grader grade DIR) or --each FOLDER")
     return paths
+
+
+def progress_line(stream: Any = None) -> Callable[[int, int, str], None]:
+    """A one-line progress display for a terminal: "grading 12/33: mlp.backward[relu-relu]",
+    rewritten in place (never wider than the terminal) and erased when a part is done."""
+    out = stream or sys.stderr
+    width = max(20, shutil.get_terminal_size((80, 24)).columns - 1)
+
+    def show(done: int, total: int, check_id: str) -> None:
+        text = "grading %d/%d: %s" % (done, total, check_id)
+        out.write("\r" + text[:width].ljust(width))
+        if done >= total:
+            out.write("\r" + " " * width + "\r")
+        out.flush()
+
+    return show
 
 
 def _grade(args: argparse.Namespace) -> int:
@@ -227,10 +293,17 @@ def _grade(args: argparse.Namespace) -> int:
     from ..engine.secret import read_secret
     from ..sandbox.jail import resolve_mode
     from . import formats
-    from .batch import CHILD_MARGIN_S, grade_many
+    from .batch import CHILD_MARGIN_S, grade_class
+    from .preload import preload_grader_modules
 
     _check_numbers(args)
-    paths = _submission_paths(args)
+    paths = ["(the folders read from stdin)"] if args.batch_child else _submission_paths(args)
+    if not paths:  # a --shard that holds none of the folders
+        if args.results is not None:
+            args.results.parent.mkdir(parents=True, exist_ok=True)
+            args.results.touch()
+        print("grader: shard %s holds none of the submissions" % args.shard, file=sys.stderr)
+        return 0
     if formats.FORMATS[args.format].single and len(paths) > 1:
         raise UsageError("--format %s describes one submission; grade them one at a time" % args.format)
     if formats.FORMATS[args.format].needs_roster and args.roster is None:
@@ -242,14 +315,18 @@ def _grade(args: argparse.Namespace) -> int:
     planned = plan(rubric, args.max_examples)
     planned.validate_selectors(args.only)
     decisions = _decisions(args.decisions)
+    single_on_terminal = len(paths) == 1 and sys.stderr.isatty()
     secret = read_secret(args.secret_file)
 
     def grade_one(path: str) -> GradeReport:
         options = GradeOptions(
             seed=args.seed, only=args.only, max_examples=args.max_examples, sandbox=args.sandbox,
             call_timeout_s=args.timeout, rubric_path=args.rubric, variant=args.variant, public_only=args.public,
-            submitted_at=submitted, due_at=due, secret=secret)
-        report = Grading(path, options, rubric, planned).run()
+            submitted_at=submitted, due_at=due, secret=secret,
+            progress=progress_line() if single_on_terminal else None)
+        grading = Grading(path, options, rubric, planned)  # starts the workers; no student code runs yet
+        preload_grader_modules()
+        report = grading.run()
         if decisions:
             from ..engine.reviews import apply_decisions
 
@@ -257,16 +334,67 @@ def _grade(args: argparse.Namespace) -> int:
         return report
 
     seed = args.seed if args.seed is not None else rubric.settings.seed
+    if args.batch_child:
+        from .batch import serve_batch_child
+
+        return serve_batch_child(grade_one, seed, rubric.assignment.name)
     timeout = rubric.settings.submission_timeout_s + CHILD_MARGIN_S
     progress = len(paths) > 1 and sys.stderr.isatty()
-    reports = grade_many(paths, grade_one, _child_args(args), args.jobs, seed, timeout, progress,
-                         rubric.assignment.name)
-    _emit(args, reports, options, rubric)
+    jobs = min(args.jobs or default_jobs(), len(paths))
+    if jobs > 1:
+        preload_grader_modules()
+    store, keys = _results_store(args, paths, rubric, seed, secret)
+    try:
+        outcome = grade_class(paths, grade_one, _child_args(args), jobs, seed, timeout, progress,
+                              rubric.assignment.name, store, keys)
+    finally:
+        if store is not None:
+            store.close()
+    reports = outcome.reports
+    summary = None
+    if len(paths) > 1 or outcome.interrupted:
+        from .summary import class_summary
+
+        summary = class_summary(reports, outcome.total, outcome.cached, outcome.interrupted, outcome.seconds)
+    if reports:
+        _emit(args, reports, options, rubric, summary)
+    if outcome.interrupted:
+        print("grader: interrupted: %d of %d submissions finished%s" % (
+            len(reports), len(paths), " (kept in %s)" % args.results if args.results else ""), file=sys.stderr)
+        return 2
     if any(r.error for r in reports):
         return 2
     if args.fail_under is not None:
         return 0 if all(r.percent() >= args.fail_under for r in reports) else 1
     return 0 if all(r.all_passed for r in reports) else 1
+
+
+def default_jobs() -> int:
+    """--jobs by default: the CPU cores this process may run on (each worker is bounded to one
+    where cgroups are writable)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+def _results_store(args: argparse.Namespace, paths: list[str], rubric: Rubric, seed: int, secret: bytes | None
+                   ) -> tuple[Any, dict[str, str]]:
+    """The --results store and each submission's key in it (none without --results)."""
+    if args.results is None:
+        return None, {}
+    from ..engine.rubric import default_rubric_path
+    from .results import ResultsStore, file_digest, run_key, submission_key
+
+    options = {
+        "rubric": file_digest(rubric.path or default_rubric_path()), "variant": rubric.settings.variant,
+        "seed": seed, "only": sorted(args.only), "max_examples": args.max_examples, "public": args.public,
+        "timeout": args.timeout, "sandbox": args.sandbox, "metadata": file_digest(args.metadata),
+        "submitted_at": args.submitted_at, "due": args.due, "decisions": file_digest(args.decisions),
+        "secret": hashlib.sha256(b"results-key/" + secret).hexdigest() if secret else None,
+    }
+    run = run_key(options)
+    return ResultsStore(args.results), {path: submission_key(run, path) for path in paths}
 
 
 def _decisions(path: Path | None) -> list[Any]:
@@ -305,7 +433,7 @@ def _check_numbers(args: argparse.Namespace) -> None:
         raise UsageError("--max-examples must be at least 1")
     if args.timeout is not None and args.timeout <= 0:
         raise UsageError("--timeout must be positive")
-    if args.jobs < 1:
+    if args.jobs is not None and args.jobs < 1:
         raise UsageError("--jobs must be at least 1")
 
 
@@ -343,19 +471,13 @@ def _emit_html(args: argparse.Namespace, reports: list[GradeReport], options: Re
 
 
 def _emit(args: argparse.Namespace, reports: list[GradeReport], options: RenderOptions | None = None,
-          rubric: Rubric | None = None) -> None:
-    """The terminal table, the requested format (to stdout or -o FILE) and, for GitHub, the step
-    summary. With --format github nothing but workflow commands goes to stdout."""
+          rubric: Rubric | None = None, summary: Any = None) -> None:
+    """The requested format (to stdout or -o FILE), the terminal table (for a class, its
+    `summary`, every table only with --details) and, for GitHub, the step summary. With
+    --format github nothing but workflow commands goes to stdout."""
     from . import formats
     from .formats.table import make_console, render_terminal
 
-    if args.format == "table" or (args.output and args.format != "github"):
-        console = make_console()
-        for report in reports:
-            try:
-                render_terminal(report, console)
-            except Exception as exc:  # noqa: BLE001 - one submission's report never stops the others
-                render_terminal(formats.unrenderable(report, exc), console)
     for report in reports:
         if report.error:
             print("grader: error: %s" % report.error, file=sys.stderr)
@@ -374,9 +496,43 @@ def _emit(args: argparse.Namespace, reports: list[GradeReport], options: RenderO
             sys.stdout.write(text)
     elif args.output:
         _write_atomic(args.output, formats.render("table", reports))
+    # The terminal comes after the file: a batch stopped by its caller (stdout gone) still writes -o.
+    if args.format == "table" or (args.output and args.format != "github"):
+        console = make_console()
+        if summary is None or getattr(args, "details", False):
+            for report in reports:
+                try:
+                    render_terminal(report, console)
+                except Exception as exc:  # noqa: BLE001 - one submission's report never stops the others
+                    render_terminal(formats.unrenderable(report, exc), console)
+        if summary is not None:
+            from .summary import render_summary
+
+            render_summary(summary, console)
     if args.format == "github" and os.environ.get("GITHUB_STEP_SUMMARY"):
         with open(os.environ["GITHUB_STEP_SUMMARY"], "a", encoding="utf-8") as summary:
             summary.write(formats.render("markdown", reports))
+
+
+def _merge(args: argparse.Namespace) -> int:
+    """One report of every submission in the results files (e.g. one per --shard)."""
+    from ..engine.rubric import load_rubric
+    from . import formats
+    from .results import merge_results
+    from .summary import class_summary
+
+    if formats.FORMATS[args.format].needs_roster and args.roster is None:
+        raise UsageError("--format %s needs --roster FILE: the LMS finds students by their ids" % args.format)
+    reports, overlapping = merge_results(args.files)
+    if not reports:
+        raise UsageError("no results in %s" % ", ".join(str(f) for f in args.files))
+    if formats.FORMATS[args.format].single and len(reports) > 1:
+        raise UsageError("--format %s describes one submission" % args.format)
+    for folder in overlapping[:5]:
+        print("grader: %s is in more than one results file; its last line counts" % folder, file=sys.stderr)
+    rubric = load_rubric(args.rubric)
+    _emit(args, reports, _render_options(args, rubric), rubric, class_summary(reports) if len(reports) > 1 else None)
+    return 2 if any(r.error for r in reports) else 0
 
 
 def _init(args: argparse.Namespace) -> int:
@@ -418,7 +574,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
-    handlers = {"grade": _grade, "review": _review, "init": _init, "export": _export}
+    handlers = {"grade": _grade, "review": _review, "merge": _merge, "init": _init, "export": _export}
     try:
         return handlers[args.command](args)
     except GraderError as exc:

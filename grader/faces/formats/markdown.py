@@ -1,13 +1,15 @@
 """Markdown: a summary fit for a pull-request comment or a job summary.
 
-Student text is escaped: one line per cell, no HTML, no links or images."""
+Student text is escaped: one line per cell, no HTML, no links or images. Each failure (one per
+group of identical ones) is shown in detail in a collapsed block: where to look, the smallest
+example, its values (inputs; expected, got, difference) and the replay command, as fenced text."""
 
 from __future__ import annotations
 
 import re
 
 from ...model.results import CheckResult, GradeReport, format_points
-from .text import answer_lines, pending_text
+from .text import answer_lines, grouped, pending_text
 
 _ANY_LINE_BREAK = re.compile("[\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
 
@@ -46,6 +48,30 @@ def _diagnosis(check: CheckResult) -> str:
     return diagnosis
 
 
+def _fenced(lines: list[str]) -> str:
+    """Lines as a fenced block whose fence no line can close (longer than any backtick run)."""
+    longest = max((len(run) for line in lines for run in re.findall("`+", line)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return "%s text\n%s\n%s" % (fence, "\n".join(_ANY_LINE_BREAK.sub(" ", line) for line in lines), fence)
+
+
+def _details(report: GradeReport) -> list[str]:
+    """A collapsed block per failure in detail (one per group of identical failures)."""
+    from .table import detail_lines
+
+    out = []
+    for question in report.questions:
+        for group in grouped(question.checks):
+            check = group[0]
+            if check.status not in ("fail", "error") or not (check.evidence or check.replay):
+                continue
+            lines = [line for line, _ in detail_lines(check, len(group) - 1)]
+            out.append("\n<details><summary>%s in detail</summary>\n" % _code(check.id))
+            out.append(_fenced(lines[1:]))
+            out.append("\n</details>")
+    return out
+
+
 def render(reports: list[GradeReport]) -> str:
     """A summary fit for a pull-request comment or a job summary."""
     out = []
@@ -80,6 +106,7 @@ def render(reports: list[GradeReport]) -> str:
             out.append("|---|---|---|")
             out.extend("| %s | %s | %s |" % (_code(c.id), _code(str(c.code)), _diagnosis(c)) for c in checks)
             out.append("\n</details>")
+        out.extend(_details(report))
         out.append("")
     return "\n".join(out) + "\n"
 
