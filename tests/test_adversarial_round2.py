@@ -25,11 +25,15 @@ from grader.errors import UsageError
 from grader.model.results import GradeReport, Penalty
 from grader.sandbox.snapshot import remove_tree
 
-from .conftest import REFERENCE, SUBMISSIONS, run_cli
+from .conftest import HAVE_USER_TIER, NO_USER_TIER_REASON, REFERENCE, SUBMISSIONS, run_cli
 
 pytestmark = pytest.mark.slow  # every test here grades submissions end to end
 
 ROUND2 = Path(__file__).resolve().parent / "attacks" / "round2"
+TIERS = [pytest.param("bwrap", id="bwrap", marks=[pytest.mark.bwrap]),
+         pytest.param("user", id="user", marks=[pytest.mark.skipif(not HAVE_USER_TIER, reason=NO_USER_TIER_REASON)]),
+         pytest.param("none", id="none")]
+"""Every isolation tier (one not available here is skipped, saying why)."""
 SECRET = b"course-secret-0123456789abcdef"
 THEORY = dict(seed=0, max_examples=3, sandbox="none", only=["theory"])
 
@@ -55,6 +59,15 @@ def lookup_table(tmp_path_factory) -> dict:
     keys = {json.loads(line)["key"] for line in recorded.read_text().splitlines()}
     return {"honest": honest, "table": table, "keys": keys, "public": _grade(table, **THEORY),
             "private": _grade(table, **THEORY, secret=SECRET)}
+
+
+@pytest.mark.parametrize("tier", TIERS)
+def test_the_table_earns_nothing_under_a_secret_in_every_tier(lookup_table, tier: str) -> None:
+    options = dict(THEORY, sandbox=tier)
+    public, private = _grade(lookup_table["table"], **options), _grade(lookup_table["table"], **options, secret=SECRET)
+    assert public.score >= 0.9 * lookup_table["honest"].score > 0
+    assert private.score <= 0.1 * private.max_score
+    assert set(re.findall(r"input ([0-9a-f]{64})", private.dumps())) <= lookup_table["keys"]
 
 
 def test_a_lookup_table_scores_on_public_examples_and_nothing_under_a_secret(lookup_table) -> None:
@@ -208,13 +221,14 @@ def _stage(folder: Path, files: dict[str, str | Path]) -> Path:
     return folder
 
 
-def test_a_reply_whose_kind_is_a_list_is_a_crash_of_that_check_only(tmp_path: Path) -> None:
+@pytest.mark.parametrize("tier", TIERS)
+def test_a_reply_whose_kind_is_a_list_is_a_crash_of_that_check_only(tmp_path: Path, tier: str) -> None:
     folder = tmp_path / "sub"
     shutil.copytree(ROUND2 / "attack_reply_kind_list", folder)
     shutil.copy(REFERENCE / "mlp.py", folder / "_key.py")
     shutil.copy(REFERENCE / "theory.py", folder / "theory.py")
     only = ["mlp.forward[relu-relu]", "mlp.mse_loss[value]", "theory.loss"]
-    report = _grade(folder, **QUICK, only=only)
+    report = _grade(folder, **dict(QUICK, sandbox=tier), only=only)
     honest = _grade(SUBMISSIONS / "correct", **QUICK, only=only)
     by_id = {c.id: c for c in report.checks}
     assert (by_id["mlp.forward[relu-relu]"].status, by_id["mlp.forward[relu-relu]"].code) == ("fail", "crash")
