@@ -22,7 +22,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 from .. import __version__
 from ..errors import RubricError, SubmissionError
 from ..model.results import GradeReport
+from . import stop
 
 if TYPE_CHECKING:
     from .results import ResultsStore
@@ -69,6 +70,13 @@ def _child_python() -> tuple[list[str], dict[str, str]]:
     if root not in elsewhere:  # e.g. `python -m grader` run from a source checkout
         env["PYTHONPATH"] = str(root) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     return [sys.executable, "-P"], env
+
+
+def _stop_if_requested() -> None:
+    """Raise KeyboardInterrupt when a stop was asked for (its own KeyboardInterrupt may have been
+    swallowed where it landed)."""
+    if stop.requested.is_set():
+        raise KeyboardInterrupt
 
 
 def ignore_interrupts() -> None:
@@ -182,6 +190,7 @@ def grade_class(paths: list[str], grade_one: Callable[[str], GradeReport], child
         try:
             if jobs <= 1:
                 for index in todo:
+                    _stop_if_requested()
                     finish(index, grade_in_process(paths[index], grade_one, seed, assignment))
             else:
                 interrupted = _grade_in_children(paths, todo, child_args, jobs, seed, timeout_s, assignment, finish)
@@ -217,9 +226,13 @@ def _grade_in_children(paths: list[str], todo: list[int], child_args: list[str],
     try:
         for index in todo:
             futures[pool.submit(grade, paths[index])] = index
-        for future in as_completed(futures):
-            finished.add(futures[future])
-            finish(futures[future], future.result())
+        pending = set(futures)
+        while pending:
+            _stop_if_requested()
+            done, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
+            for future in sorted(done, key=futures.__getitem__):
+                finished.add(futures[future])
+                finish(futures[future], future.result())
         pool.shutdown()
         _close_idle(idle)
         return False
@@ -348,4 +361,5 @@ def serve_batch_child(grade_one: Callable[[str], GradeReport], seed: int, assign
         report = grade_in_process(path, grade_one, seed, assignment)
         channel.write(json.dumps(report.to_json(), separators=(",", ":")) + "\n")
         channel.flush()
+        _stop_if_requested()
     return 0
