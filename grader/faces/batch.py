@@ -217,6 +217,10 @@ def _grade_in_children(paths: list[str], todo: list[int], child_args: list[str],
             if grader is None or not grader.alive():
                 grader = LongLivedGrader(children, child_args)
             return grader.grade(path, seed, timeout_s, assignment)
+        except Cancelled:
+            raise
+        except Exception as exc:  # noqa: BLE001 - one submission's grader failure must not stop the rest
+            return error_report(path, seed, "internal grader error: %s: %s" % (type(exc).__name__, exc), assignment)
         finally:
             idle.put(grader)
 
@@ -231,6 +235,8 @@ def _grade_in_children(paths: list[str], todo: list[int], child_args: list[str],
             _stop_if_requested()
             done, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
             for future in sorted(done, key=futures.__getitem__):
+                if future.exception() is not None:  # Cancelled: the child got the Ctrl-C first
+                    raise KeyboardInterrupt
                 finished.add(futures[future])
                 finish(futures[future], future.result())
         pool.shutdown()
@@ -319,7 +325,7 @@ class LongLivedGrader:
 
     def _died(self, path: str, seed: int, assignment: str) -> GradeReport:
         self.close(kill=True)
-        if self.children.stopping:
+        if self.children.stopping or "grader: interrupted" in self.said:  # a Ctrl-C reaches the children too
             raise Cancelled()
         lines = [line for line in self.said.splitlines() if line.strip()]
         reason = lines[-1] if lines else "the child grader exited with status %s" % self.process.returncode
