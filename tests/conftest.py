@@ -15,6 +15,7 @@ from grader.engine.grading import GradeOptions, Grading
 from grader.faces.cli import main
 from grader.model.results import GradeReport
 from grader.sandbox.jail import bwrap_problem
+from grader.sandbox.tiers import user_problem
 
 ROOT = Path(__file__).resolve().parent.parent
 SUBMISSIONS = ROOT / "submissions"
@@ -26,6 +27,10 @@ DEFAULT_RUBRIC = ROOT / "grader" / "assignments" / "hw1" / "rubric.toml"
 BWRAP_PROBLEM = bwrap_problem()
 HAVE_BWRAP = BWRAP_PROBLEM is None
 NO_BWRAP_REASON = BWRAP_PROBLEM or ""
+# The user tier needs a grader running as root and a Python an unprivileged user can start.
+USER_PROBLEM = user_problem()
+HAVE_USER_TIER = USER_PROBLEM is None
+NO_USER_TIER_REASON = "the user tier is not available here: %s" % USER_PROBLEM
 
 class GradeCache:
     """Gradings shared by the whole test session: identical requests grade once."""

@@ -15,10 +15,11 @@ Three things are asserted for every attack:
     byte-for-byte the same (except the report the grader was asked to write), and no process the
     submission started is alive afterwards (a dead, unreaped zombie counts as dead).
 
-Attacks whose protection also holds without bubblewrap run with `--sandbox none` as well.
-Attacks that write, signal or connect outward are run only inside bubblewrap (they refuse to
-act elsewhere, and without bubblewrap those protections do not exist -- see the README's
-security model).
+Every attack runs under each isolation tier whose protection it tests (bwrap, user, none; a
+tier not available here is skipped, saying why). Attacks that write or signal outward run only
+sandboxed (bubblewrap or the user tier: they refuse to act elsewhere, and without a sandbox
+those protections do not exist -- see the README's security model); the network attack only
+inside bubblewrap (the user tier leaves the network open).
 """
 
 from __future__ import annotations
@@ -44,11 +45,16 @@ from grader.faces.formats.table import render_terminal
 from grader.sandbox.jail import ProcessJail, process_tree
 from grader.sandbox.process import SandboxConfig
 
-from .conftest import HAVE_BWRAP, REFERENCE, ROOT, run_cli
+from .conftest import HAVE_BWRAP, HAVE_USER_TIER, NO_USER_TIER_REASON, REFERENCE, ROOT, run_cli
+
+pytestmark = pytest.mark.slow  # every test here grades submissions end to end
 
 ATTACK_FOLDERS = Path(__file__).resolve().parent / "attacks"
 
-MODES = ["bwrap", "none"]
+MODES = ["bwrap", "user", "none"]
+SANDBOXED = ["bwrap", "user"]
+SKIPS = {"bwrap": pytest.mark.bwrap,
+         "user": pytest.mark.skipif(not HAVE_USER_TIER, reason=NO_USER_TIER_REASON)}
 OPTIONS = dict(seed=0, max_examples=2, call_timeout_s=5.0, import_timeout_s=12.0, submission_timeout_s=120.0)
 BOUND_S = 150.0
 # Copied into each staged attack (not committed twice): the reference answers it may import.
@@ -59,9 +65,11 @@ KEY_FILES = {"_key.py": REFERENCE / "mlp.py", "_tkey.py": REFERENCE / "theory.py
 class Attack:
     """`forged`: selectors (part, question id or check id) of the checks that must score 0;
     `only`: the checks graded (to keep the suite fast; every selected check is asserted);
-    `modes`: "both" (the protection holds with --sandbox none too: run in both modes), "bwrap"
-    (only bubblewrap protects), "any" (the protection does not depend on the sandbox: run once,
-    in bubblewrap when installed); `codes`: the only codes the forged checks may fail with;
+    `modes`: "both" (the protection holds with --sandbox none too: run under every tier),
+    "sandboxed" (bubblewrap and the user tier protect), "bwrap" (only bubblewrap protects), "any"
+    (the protection does not depend on the sandbox: run once, in bubblewrap when installed);
+    `forged_without_bwrap`: what is forged under the other tiers instead; `codes`: the only codes the
+    forged checks may fail with;
     `printed`: text the attack prints, proving it ran."""
 
     name: str
@@ -111,14 +119,14 @@ ATTACKS = [
     Attack("attack_os_exit_import", ("theory",), ("theory", "mlp.mse_loss"), modes="both",
            codes=frozenset({"crash"})),
     Attack("attack_kill_parent_import", (), ("mlp.forward", "mlp.mse_loss", "theory.loss"), modes="both",
-           codes=frozenset({"crash"}), forged_without_bwrap=("mlp",)),
+           codes=frozenset({"crash", "import_error"}), forged_without_bwrap=("mlp",)),
     Attack("attack_exit_in_call",
            ("mlp.mse_loss", "mlp.bce_loss", "mlp.hygiene[clear_grad_and_cache]", "mlp.hygiene[deterministic]"),
            ("mlp.forward[relu-relu]", "mlp.mse_loss", "mlp.bce_loss[value]", "mlp.backward[relu-sigmoid]",
             "mlp.hygiene[clear_grad_and_cache]", "mlp.hygiene[deterministic]", "theory.loss"),
            modes="both", codes=frozenset({"exception", "crash"})),
     Attack("attack_kill_everything", ("mlp.bce_loss",),
-           ("mlp.forward[relu-relu]", "mlp.mse_loss", "mlp.bce_loss[value]", "theory.loss"),
+           ("mlp.forward[relu-relu]", "mlp.mse_loss", "mlp.bce_loss[value]", "theory.loss"), modes="sandboxed",
            codes=frozenset({"crash"})),
     # resource abuse
     Attack("attack_infinite_import", ("theory",), ("theory", "mlp.mse_loss"), modes="both",
@@ -141,9 +149,10 @@ BY_NAME = {a.name: a for a in ATTACKS}
 def _params(attacks: list[Attack]):
     out = []
     for attack in attacks:
-        modes = {"both": MODES, "bwrap": ["bwrap"], "any": ["bwrap" if HAVE_BWRAP else "none"]}[attack.modes]
+        modes = {"both": MODES, "sandboxed": SANDBOXED, "bwrap": ["bwrap"],
+                 "any": ["bwrap" if HAVE_BWRAP else "none"]}[attack.modes]
         for mode in modes:
-            marks = [pytest.mark.bwrap] if mode == "bwrap" else []
+            marks = [SKIPS[mode]] if mode in SKIPS else []
             out.append(pytest.param(attack.name, mode, id="%s-%s" % (attack.name, mode), marks=marks))
     return out
 
@@ -258,7 +267,7 @@ def open_fds() -> int:
 def check_scores(attack: Attack, checks: list[dict], mode: str, expected: dict[str, float]) -> None:
     """(a): forged checks score 0 (with an allowed code), every other check as `expected` (the
     reference's scores)."""
-    forged = attack.forged_without_bwrap if mode == "none" and attack.forged_without_bwrap is not None \
+    forged = attack.forged_without_bwrap if mode != "bwrap" and attack.forged_without_bwrap is not None \
         else attack.forged
     wanted = {cid for cid in expected if any(selected(s, cid) for s in attack.only)}
     assert {c["id"] for c in checks} == wanted
@@ -307,8 +316,8 @@ def test_attack(name: str, mode: str, tmp_path: Path, reference_scores: dict[str
         check_scores(attack, checks, mode, reference_scores)
         if attack.printed:
             assert any(attack.printed in c["output"] for c in checks), "the attack did not run as designed"
-        if mode == "none":
-            assert any("sandbox: none" in n for n in report.notices)
+        if mode != "bwrap":
+            assert any("sandbox: %s" % mode in n for n in report.notices)
         # (c)
         assert survivors(stage_.marker) == []
         assert live_children() == []
@@ -333,7 +342,22 @@ def test_attack(name: str, mode: str, tmp_path: Path, reference_scores: dict[str
 
 # -- attacks that need the command line or two gradings -------------------------------------
 
-CLI_OPTIONS = ["--seed", "0", "--max-examples", "2", "--timeout", "5", "--sandbox", "bwrap"]
+CLI_OPTIONS = ["--seed", "0", "--max-examples", "2", "--timeout", "5"]
+
+
+def sandboxed_params(tiers: list[str] = SANDBOXED) -> list:
+    return [pytest.param(tier, id=tier, marks=[SKIPS[tier]]) for tier in tiers]
+
+
+def _readable_by_others(path: Path) -> bool:
+    """Whether an unprivileged user could read `path` (every folder on the way searchable)."""
+    return all(os.stat(p).st_mode & 0o005 == 0o005 for p in [path, *path.parents] if p.is_dir())
+
+
+READ_SECRETS_TIERS = [pytest.param("bwrap", id="bwrap", marks=[SKIPS["bwrap"]]),
+                      pytest.param("user", id="user", marks=[SKIPS["user"], pytest.mark.skipif(
+                          _readable_by_others(REFERENCE), reason="the user tier keeps out only what file permissions "
+                          "keep out, and this checkout (with the key in reference/) is readable by every user")])]
 
 
 def cli_env(tmp_path: Path, **extra: str) -> dict:
@@ -348,8 +372,9 @@ def _cli_checks(path: Path) -> list[dict]:
     return [c for q in data["questions"] for c in q["checks"]]
 
 
-@pytest.mark.bwrap
-def test_attack_write_outputs(tmp_path: Path, reference_scores: dict[str, float]) -> None:
+@pytest.mark.cli
+@pytest.mark.parametrize("tier", sandboxed_params())
+def test_attack_write_outputs(tier: str, tmp_path: Path, reference_scores: dict[str, float]) -> None:
     """Forged results written to the -o target, the current folder and a Gradescope-style
     results/results.json, during grading and from a detached process that waits until after."""
     attack = Attack("attack_write_outputs", ("mlp.bce_loss",), ("mlp.mse_loss", "mlp.bce_loss", "theory.loss"),
@@ -360,22 +385,23 @@ def test_attack_write_outputs(tmp_path: Path, reference_scores: dict[str, float]
     only = [arg for selector in attack.only for arg in ("--only", selector)]
     started = time.monotonic()
     done = run_cli("grade", str(stage_.submission), "--format", "json", "-o", str(target), *only, *CLI_OPTIONS,
-                   cwd=stage_.cwd, timeout=BOUND_S, env=cli_env(tmp_path))
+                   "--sandbox", tier, cwd=stage_.cwd, timeout=BOUND_S, env=cli_env(tmp_path))
     assert time.monotonic() - started < BOUND_S
     assert done.returncode == 1, done.stderr
     assert "Traceback" not in done.stderr
     time.sleep(2.0)  # a surviving background writer rewrites every 0.5 s
     checks = _cli_checks(target)
     assert "by attack_write_outputs" not in target.read_text()
-    check_scores(attack, checks, "bwrap", reference_scores)
-    # it did write -- inside the sandbox's own throwaway file system, which is all it can see
-    assert any("inside bubblewrap: True; tried" in c["output"] for c in checks)
+    check_scores(attack, checks, tier, reference_scores)
+    # it did try -- inside the sandbox, where all it may write is its own throwaway space
+    assert any("sandboxed: True; tried" in c["output"] for c in checks)
     assert survivors(stage_.marker) == []
     assert stage_.state(ignore=(target,)) == before
 
 
-@pytest.mark.bwrap
-def test_attack_read_secrets(tmp_path: Path, reference_scores: dict[str, float]) -> None:
+@pytest.mark.cli
+@pytest.mark.parametrize("tier", READ_SECRETS_TIERS)
+def test_attack_read_secrets(tier: str, tmp_path: Path, reference_scores: dict[str, float]) -> None:
     """The key, a sibling submission, the grader's source and its environment stay out of reach:
     nothing the attack could copy is found and nothing secret reaches the report."""
     attack = Attack("attack_read_secrets", ("mlp.bce_loss",), ("mlp.mse_loss", "mlp.bce_loss", "theory.loss"),
@@ -388,11 +414,11 @@ def test_attack_read_secrets(tmp_path: Path, reference_scores: dict[str, float])
     before = stage_.state()
     only = [arg for selector in attack.only for arg in ("--only", selector)]
     done = run_cli("grade", str(stage_.submission), "--format", "json", "-o", str(target), *only, *CLI_OPTIONS,
-                   cwd=stage_.cwd, timeout=BOUND_S, env=env)
+                   "--sandbox", tier, cwd=stage_.cwd, timeout=BOUND_S, env=env)
     assert done.returncode == 1, done.stderr
     text = target.read_text()
     checks = _cli_checks(target)
-    check_scores(attack, checks, "bwrap", reference_scores)
+    check_scores(attack, checks, tier, reference_scores)
     printed = " ".join(c["output"] for c in checks)
     assert "searched" in printed, "the attack did not run"
     assert int(re.search(r"searched (\d+) entries", printed).group(1)) > 1000
@@ -403,8 +429,8 @@ def test_attack_read_secrets(tmp_path: Path, reference_scores: dict[str, float])
     assert stage_.state(ignore=(target,)) == before
 
 
-@pytest.mark.bwrap
-def test_attack_edit_own_files(tmp_path: Path, reference_scores: dict[str, float]) -> None:
+@pytest.mark.parametrize("tier", sandboxed_params())
+def test_attack_edit_own_files(tier: str, tmp_path: Path, reference_scores: dict[str, float]) -> None:
     """A submission that rewrites its own files while it is graded changes neither this
     grading (fresh workers import the snapshot as it was) nor the folder, so a regrade agrees."""
     attack = Attack("attack_edit_own_files", ("mlp.mse_loss", "mlp.bce_loss"),
@@ -412,14 +438,18 @@ def test_attack_edit_own_files(tmp_path: Path, reference_scores: dict[str, float
                     codes=frozenset({"crash", "wrong_values"}))
     stage_ = stage(attack.name, tmp_path)
     before = stage_.state()
-    first = grade_in_process(stage_, attack, "bwrap")[1]
+    first = grade_in_process(stage_, attack, tier)[1]
     checks = [c for q in first["questions"] for c in q["checks"]]
-    check_scores(attack, checks, "bwrap", reference_scores)
-    assert any("inside bubblewrap: True" in c["output"] for c in checks)
+    check_scores(attack, checks, tier, reference_scores)
+    assert any("sandboxed: True" in c["output"] for c in checks)
     assert stage_.state() == before
-    second = grade_in_process(stage_, attack, "bwrap")[1]
+    second = grade_in_process(stage_, attack, tier)[1]
     for data in (first, second):
         data.pop("duration_s")
+        if tier == "user":  # the attack prints the folders it tried: the snapshot's path differs per grading
+            for question in data["questions"]:
+                for check in question["checks"]:
+                    check.pop("output")
     assert first == second
     assert survivors(stage_.marker) == []
 
@@ -435,6 +465,7 @@ def test_every_attack_folder_is_tested() -> None:
         assert "Expected" in source
 
 
+@pytest.mark.cli
 def test_grader_leaves_its_working_folder_alone(tmp_path: Path) -> None:
     """Grading writes the report it was asked for and nothing else where it runs."""
     folder = tmp_path / "sub"

@@ -19,6 +19,8 @@ from grader.engine.rubric import load_rubric
 
 from .conftest import DEFAULT_RUBRIC, SUBMISSIONS, run_cli
 
+pytestmark = pytest.mark.slow  # every test here grades submissions end to end
+
 FOLDERS = sorted(p for p in SUBMISSIONS.glob("answers_*") if p.is_dir())
 # the answer layer's review reasons are one engine code (the reason is kept in details)
 ENGINE_CODE = {"undefined_symbol": "unreadable", "incomplete": "unreadable", "mismatch": "unreadable",
@@ -66,6 +68,7 @@ def test_every_format_and_at_least_fifteen_sheets():
     assert len(FOLDERS) >= 15 and formats == {"md", "tex", "ipynb", "txt", "pdf"}
 
 
+@pytest.mark.cli
 @pytest.mark.parametrize("folder", FOLDERS, ids=lambda p: p.name)
 def test_each_sheet_is_graded_item_by_item_as_expected(folder: Path, reports: dict[str, dict]):
     report, expected = reports[folder.name], _expected(folder)
@@ -89,6 +92,7 @@ def test_each_sheet_is_graded_item_by_item_as_expected(folder: Path, reports: di
     assert len(checks) == sum(len(c) for c in QUESTION_CHECKS.values())
 
 
+@pytest.mark.cli
 @pytest.mark.parametrize("folder", FOLDERS, ids=lambda p: p.name)
 def test_points_follow_the_rubric_and_review_points_are_pending(folder: Path, reports: dict[str, dict]):
     report = reports[folder.name]
@@ -108,6 +112,7 @@ def test_points_follow_the_rubric_and_review_points_are_pending(folder: Path, re
             assert check["details"]["question"] and check["details"]["document_sha256"]
 
 
+@pytest.mark.cli
 def test_the_worked_example_of_the_readme(reports: dict[str, dict]):
     """README "Written answers": the update without its transpose and the grader's words."""
     checks = {c["id"]: c for q in reports["answers_md_update_no_transpose"]["questions"] for c in q["checks"]}
@@ -124,6 +129,7 @@ def test_the_worked_example_of_the_readme(reports: dict[str, dict]):
     assert "expected: %s" % update["details"]["expected_latex"] in readme
 
 
+@pytest.mark.cli
 def test_a_pdf_goes_to_a_person_with_every_point_pending(reports: dict[str, dict]):
     report = reports["answers_pdf_only"]
     checks = [c for q in report["questions"] for c in q["checks"]]
@@ -132,6 +138,7 @@ def test_a_pdf_goes_to_a_person_with_every_point_pending(reports: dict[str, dict
     assert report["score"] == 0 and report["pending_review"] == pytest.approx(report["max_score"])
 
 
+@pytest.mark.cli
 def test_a_sheet_with_only_review_left_exits_0_and_a_mistake_exits_1():
     """Pending points are not failures: the run's verdict is on what was graded."""
     clean = run_cli("grade", str(SUBMISSIONS / "answers_md_numerator"), "--only", "answers", "--sandbox", "none")

@@ -124,6 +124,7 @@ def test_no_import_cycles_between_layers() -> None:
     assert not {(a, b) for a, b in edges if (b, a) in edges}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("module", ["grader.faces.pytest_plugin", "grader.faces.cli", "grader"])
 def test_faces_import_nothing_heavy_and_change_nothing(module: str, tmp_path: Path) -> None:
     """Importing the CLI or the pytest plugin loads no torch, numpy or Hypothesis, writes no file

@@ -17,7 +17,7 @@ import pytest
 
 from grader.sandbox.snapshot import take_snapshot
 
-from .conftest import REFERENCE, run_cli
+from .conftest import HAVE_USER_TIER, REFERENCE, run_cli
 
 MLP = (REFERENCE / "mlp.py").read_text()
 THEORY = (REFERENCE / "theory.py").read_text()
@@ -161,6 +161,8 @@ def graded(tmp_path_factory) -> dict:
     return {"run": done, "reports": reports}
 
 
+@pytest.mark.cli
+@pytest.mark.slow
 def test_graded_cases_exit_1_without_traceback(graded) -> None:
     done = graded["run"]
     _no_traceback(done)
@@ -169,6 +171,8 @@ def test_graded_cases_exit_1_without_traceback(graded) -> None:
     assert all(r.get("error") is None for r in graded["reports"].values())
 
 
+@pytest.mark.cli
+@pytest.mark.slow
 @pytest.mark.parametrize("case", list(GRADED_CASES))
 def test_broken_file_gets_a_precise_message_and_the_rest_is_graded(case: str, graded) -> None:
     part, code, phrases = GRADED_CASES[case]
@@ -242,6 +246,8 @@ def test_a_folder_full_of_files_is_bounded(tmp_path: Path) -> None:
 
 # -- the sandbox option ----------------------------------------------------------------------
 
+@pytest.mark.cli
+@pytest.mark.slow
 def test_sandbox_bwrap_without_bubblewrap_is_an_error(tmp_path: Path) -> None:
     folder = tmp_path / "sub"
     _write(folder)
@@ -254,22 +260,27 @@ def test_sandbox_bwrap_without_bubblewrap_is_an_error(tmp_path: Path) -> None:
     assert "grader: error: --sandbox bwrap was requested but bubblewrap (bwrap) is not installed" in done.stderr
 
 
-def test_sandbox_auto_without_bubblewrap_says_sandbox_none(tmp_path: Path, monkeypatch) -> None:
+@pytest.mark.slow
+def test_sandbox_auto_without_bubblewrap_falls_back_visibly(tmp_path: Path, monkeypatch) -> None:
+    """Without bubblewrap, auto takes the user tier where it is available, else none; the
+    report's first notice names the tier."""
     from grader.sandbox import jail as sandbox
     from grader.engine.grading import GradeOptions, Grading
 
     monkeypatch.setattr(sandbox.shutil, "which", lambda name: None)
-    assert sandbox.resolve_mode("auto") == "none"
+    fallback = "user" if HAVE_USER_TIER else "none"
+    assert sandbox.resolve_mode("auto") == fallback
     folder = tmp_path / "sub"
     _write(folder)
     report = Grading(folder, GradeOptions(only=["theory.loss[mse]"], max_examples=1)).run()
-    assert report.sandbox == "none"
-    assert report.notices[0].startswith("sandbox: none")
+    assert report.sandbox == fallback
+    assert report.notices[0].startswith("sandbox: %s" % fallback)
 
 
 def test_a_bubblewrap_that_cannot_sandbox_is_not_used(tmp_path: Path, monkeypatch) -> None:
-    """Installed is not enough (user namespaces may be off): auto falls back to none, visibly, and
-    an explicit --sandbox bwrap says why it cannot be honoured."""
+    """Installed is not enough (user namespaces may be off): auto falls back (to the user tier
+    where it is available, else none), and an explicit --sandbox bwrap says why it cannot be
+    honoured."""
     from grader.sandbox import jail as sandbox
 
     fake = tmp_path / "bwrap"
@@ -277,7 +288,7 @@ def test_a_bubblewrap_that_cannot_sandbox_is_not_used(tmp_path: Path, monkeypatc
     fake.chmod(0o755)
     monkeypatch.setattr(sandbox.shutil, "which", lambda name: str(fake))
     monkeypatch.setattr(sandbox, "_PROBED", {})
-    assert sandbox.resolve_mode("auto") == "none"
+    assert sandbox.resolve_mode("auto") == ("user" if HAVE_USER_TIER else "none")
     with pytest.raises(sandbox.SandboxUnavailable) as raised:
         sandbox.resolve_mode("bwrap")
     assert "cannot create its sandbox here (bwrap: setting up uid map: Permission denied)" in str(raised.value)

@@ -20,6 +20,8 @@ from grader.model.results import CheckResult, GradeReport, QuestionResult
 
 from .conftest import DEFAULT_RUBRIC, SUBMISSIONS
 
+pytestmark = pytest.mark.slow  # every test here grades submissions end to end
+
 IMPORT_TIMEOUT_S = 3.0
 SELECTION = ["--only", "mlp.forward", "--max-examples", "2", "--timeout", "30"]
 

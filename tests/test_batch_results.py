@@ -25,6 +25,8 @@ from grader.model.results import CheckResult, GradeReport, QuestionResult
 
 from .conftest import ROOT, SUBMISSIONS
 
+pytestmark = pytest.mark.slow  # every test here grades submissions end to end
+
 FAST = ["--sandbox", "none", "--only", "mlp.forward", "--max-examples", "1", "--timeout", "30"]
 
 

@@ -18,7 +18,7 @@ from grader.faces.formats.html_page import CSP
 from .browser import load, needs_chromium, read_png, strong_blue, strong_red
 from .report_examples import example_report
 
-pytestmark = needs_chromium
+pytestmark = [needs_chromium, pytest.mark.slow]
 
 
 def _write(folder: Path, name: str, text: str) -> Path:

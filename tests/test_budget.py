@@ -14,6 +14,8 @@ from grader.sandbox.process import WorkerFailure
 
 from .conftest import SUBMISSIONS
 
+pytestmark = pytest.mark.slow  # every test here grades submissions end to end
+
 
 class FakeSession:
     """A worker session whose calls to functions in `hangs` time out; records every call."""

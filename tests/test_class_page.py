@@ -30,6 +30,8 @@ from .browser import load, needs_chromium
 from .conftest import REFERENCE, SUBMISSIONS
 from .report_examples import FALL_2022
 
+pytestmark = pytest.mark.slow  # every test here grades submissions end to end
+
 SNAPSHOT = Path(__file__).parent / "snapshots" / "class_page.txt"
 SIMILARITY = Path(__file__).parent / "similarity"
 ROSTER = """folder,student_id,name,login

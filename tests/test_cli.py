@@ -65,6 +65,8 @@ def test_unknown_option_and_bad_values_exit_2(cli):
     assert "Traceback" not in unknown.stderr
 
 
+@pytest.mark.cli
+@pytest.mark.slow
 def test_json_report_follows_schema_v2_and_exit_0_on_full_marks():
     result = run_cli("grade", str(REFERENCE), "--format", "json", "--only", "mlp.forward", "--only",
                      "theory.loss", "--max-examples", "3")
@@ -83,6 +85,8 @@ def test_json_report_follows_schema_v2_and_exit_0_on_full_marks():
     assert report["score"] == pytest.approx(report["max_score"]) and report["max_score"] > 0
 
 
+@pytest.mark.cli
+@pytest.mark.slow
 def test_failing_submission_exits_1_and_fail_under_decides(transposed_submission):
     args = ["grade", str(transposed_submission), "--only", "mlp.backward", "--only", "mlp.forward",
             "--max-examples", "5"]
@@ -95,6 +99,8 @@ def test_failing_submission_exits_1_and_fail_under_decides(transposed_submission
     assert run_cli(*args, "--fail-under", str(percent + 1)).returncode == 1
 
 
+@pytest.mark.cli
+@pytest.mark.slow
 def test_failure_names_the_mistake_and_its_replay_reproduces_it(transposed_submission):
     result = run_cli("grade", str(transposed_submission), "--format", "json", "--only", "mlp.backward",
                      "--seed", "7")
@@ -114,6 +120,8 @@ def test_failure_names_the_mistake_and_its_replay_reproduces_it(transposed_submi
     assert replayed[0]["counterexample"] == first["counterexample"]
 
 
+@pytest.mark.cli
+@pytest.mark.slow
 def test_output_file_gets_the_report_and_the_terminal_the_table(tmp_path):
     target = tmp_path / "out" / "report.json"
     result = run_cli("grade", str(REFERENCE), "--only", "theory.sgd_step", "--max-examples", "2",
@@ -123,6 +131,8 @@ def test_output_file_gets_the_report_and_the_terminal_the_table(tmp_path):
     assert "theory.sgd_step" in result.stdout and "Score" in result.stdout
 
 
+@pytest.mark.cli
+@pytest.mark.slow
 def test_no_colour_when_not_a_terminal_or_with_no_color():
     plain = {k: v for k, v in os.environ.items() if k not in ("FORCE_COLOR", "NO_COLOR")}
     for environment, coloured in ((plain, False), (dict(plain, NO_COLOR="1", FORCE_COLOR="1"), False),
@@ -132,6 +142,8 @@ def test_no_colour_when_not_a_terminal_or_with_no_color():
         assert ("\x1b[" in result.stdout) == coloured
 
 
+@pytest.mark.cli
+@pytest.mark.slow
 def test_several_submissions_give_one_report_each(transposed_submission):
     result = run_cli("grade", str(REFERENCE), str(transposed_submission), "--format", "json", "--only",
                      "mlp.backward[relu-identity]")
@@ -141,6 +153,8 @@ def test_several_submissions_give_one_report_each(transposed_submission):
     assert result.returncode == 1
 
 
+@pytest.mark.cli
+@pytest.mark.slow
 def test_correct_submission_keeps_full_marks_where_float32_saturates():
     """Seeds whose examples saturate a float32 sigmoid (no float32 code can meet the tolerance
     there) once cost a correct submission the BCE backward checks; they must not."""
@@ -181,6 +195,8 @@ def test_rubric_typos_are_usage_errors(cli, tmp_path, typo, says):
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.cli
+@pytest.mark.slow
 def test_replay_carries_the_deadline(transposed_submission):
     result = run_cli("grade", str(transposed_submission), "--format", "json", "--only",
                      "mlp.backward[relu-identity]", "--timeout", "3")

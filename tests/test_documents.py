@@ -54,6 +54,7 @@ ANSWER_CODES = {"not_a_gradient", "unreadable", "concept", "human_only", "limit"
 """Each produced through the engine by a test below (tests/test_mlp_submissions.py counts them)."""
 
 
+@pytest.mark.slow
 def test_not_a_gradient_concept_and_human_only_come_from_the_example_sheets():
     forward = _checks(_answers(SUBMISSIONS / "answers_md_forward_as_grads"))
     assert forward["answers.q1_2[grad_W1]"].code == "not_a_gradient"
@@ -67,6 +68,7 @@ def test_not_a_gradient_concept_and_human_only_come_from_the_example_sheets():
     assert pdf.pending_review == pdf.max_score and pdf.percent() == 100.0 and pdf.all_passed
 
 
+@pytest.mark.slow
 def test_an_undefined_symbol_goes_to_a_person_as_unreadable(tmp_path):
     folder = _sheet(tmp_path, GOOD_12 + "\n$$\\frac{\\partial \\ell}{\\partial b^{(1)}} = x \\Omega$$\n")
     check = _checks(_answers(folder))["answers.q1_2[grad_b1]"]
@@ -75,6 +77,7 @@ def test_an_undefined_symbol_goes_to_a_person_as_unreadable(tmp_path):
     assert check.location == {"file": "theory.md", "line": 9}
 
 
+@pytest.mark.slow
 def test_hostile_sheets_give_per_item_errors_and_never_crash_or_hang(tmp_path):
     bomb = "\n".join(r"\newcommand{\m%s}{%s}" % (chr(97 + i), ("\\m" + chr(98 + i)) * 4) for i in range(14))
     bomb += "\n\\newcommand{\\mo}{x}"
@@ -112,6 +115,7 @@ def test_hostile_sheets_give_per_item_errors_and_never_crash_or_hang(tmp_path):
     assert "not valid UTF-8" in broken.message
 
 
+@pytest.mark.slow
 def test_a_failure_of_the_grader_on_a_document_is_an_error_of_its_checks(tmp_path, monkeypatch):
     from grader.assignments.hw1.answers import extract
 
@@ -139,6 +143,7 @@ def test_a_sheet_is_found_by_its_patterns_letter_case_ignored(tmp_path):
     assert find_document(folder, ("link.md",)) is None, "a symlink is never the document"
 
 
+@pytest.mark.slow
 def test_the_rubric_pattern_is_tried_first(tmp_path):
     folder = _sheet(tmp_path, GOOD_12, "answers.md")
     shutil.copy(SUBMISSIONS.parent / "grader/assignments/hw1/templates/theory.md.tmpl", folder / "theory.md")
@@ -156,6 +161,7 @@ def test_the_rubric_pattern_is_tried_first(tmp_path):
         load_rubric(bad)
 
 
+@pytest.mark.slow
 def test_a_folder_with_only_a_sheet_is_gradable_and_an_empty_one_is_not(tmp_path):
     folder = _sheet(tmp_path, "1.2.a: W1 <- W1 - lr * (dL/dW1)^T\n", "theory.txt")
     report = Grading(folder, GradeOptions(sandbox="none", only=["answers", "theory"])).run()
@@ -202,6 +208,7 @@ def test_settle_alternatives_in_every_case():
     assert kept == {"mlp.q": (1, 1), "theory.q": (0, 2)} and "none of theory.py, theory.md" in notices[0]
 
 
+@pytest.mark.slow
 def test_both_forms_handed_in_the_better_one_counts(tmp_path):
     folder = tmp_path / "both"
     shutil.copytree(SUBMISSIONS / "answers_md_update_no_transpose", folder)

@@ -42,6 +42,8 @@ from grader.sandbox.snapshot import take_snapshot
 from .conftest import HAVE_BWRAP, NO_BWRAP_REASON, REFERENCE, ROOT, SUBMISSIONS, run_cli
 from .test_adversarial import survivors
 
+pytestmark = pytest.mark.slow  # every test here grades submissions end to end
+
 MODES = [pytest.param("bwrap", marks=pytest.mark.bwrap),
          "none"]
 MLP = (REFERENCE / "mlp.py").read_text()
@@ -207,8 +209,7 @@ def sgd_step(W1, b1, W2, b2, dl_dW1, dl_db1, dl_dW2, dl_db2, lr, layout="numerat
     print("LIMITS " + " ".join("%s=%d" % (n, resource.getrlimit(getattr(resource, "RLIMIT_" + n))[0]) for n in names)
           + " UID=%d PID=%d" % (os.getuid(), os.getpid()))
     import sys
-    with open("/proc/1/cmdline", "rb") as handle:
-        sandboxed = os.getpid() < 10 and os.path.basename(handle.read().split(b"\\0")[0]) == b"bwrap"
+    sandboxed = os.getuid() == 65534 and os.uname().nodename == "sandbox"  # bubblewrap's user and host name
     if sandboxed:  # never try this unsandboxed: it would really write there
         for path in (os.path.join(os.getcwd(), "planted.txt"), "/usr/lib/planted.txt",
                      os.path.join(sys.prefix, "planted.txt"), os.path.abspath(__main__.__file__)):
@@ -382,6 +383,7 @@ def _failing_submission(path: Path) -> Path:
                    theory=(SUBMISSIONS / "theory_sgd_no_transpose" / "theory.py").read_text())
 
 
+@pytest.mark.cli
 def test_same_seed_gives_byte_identical_json(tmp_path: Path) -> None:
     folder = _failing_submission(tmp_path / "sub")
     args = ["grade", str(folder), "--seed", "7", "--format", "json", "--max-examples", "4",
@@ -435,8 +437,7 @@ FILLS_SCRATCH = THEORY + '''
 
 def sgd_step(W1, b1, W2, b2, dl_dW1, dl_db1, dl_dW2, dl_db2, lr, layout="numerator"):
     import os
-    with open("/proc/1/cmdline", "rb") as handle:
-        sandboxed = os.getpid() < 10 and os.path.basename(handle.read().split(b"\\0")[0]) == b"bwrap"
+    sandboxed = os.getuid() == 65534 and os.uname().nodename == "sandbox"  # bubblewrap's user and host name
     if not sandboxed:  # never fill a real disk
         raise RuntimeError("not sandboxed")
     block = b"x" * (1 << 20)

@@ -29,6 +29,8 @@ from grader.model.results import CheckResult, GradeReport, Penalty, QuestionResu
 
 from .conftest import ROOT, SUBMISSIONS
 
+pytestmark = pytest.mark.slow  # every test here grades submissions end to end
+
 SCHEMA = json.loads((Path(__file__).parent / "schemas" / "gradescope_results.schema.json").read_text())
 SELECTION = ["--only", "mlp.backward", "--only", "mlp.mse_loss", "--only", "mlp.bce_loss", "--only", "theory.loss",
              "--max-examples", "2", "--timeout", "60"]
@@ -273,11 +275,12 @@ def test_github_carries_the_student_text_percent_encoded(out):
     annotations = _annotations(out["github"].stdout)
     raws = " ".join(a["raw"] for a in annotations)
     messages = " ".join(a["message"] for a in annotations)
-    assert "%0A::error::forged%0A::add-mask::x" in raws  # printed by backward
-    assert "bad%0A::error::raised" in raws  # raised by mse_loss
-    assert "::warning::cr" in raws and "::notice::ls" in raws  # after a \r and a U+2028: still there, inert
+    # Printed lines starting with "::" are defused at the boundary (": :"), then percent-encoded.
+    assert "%0A: :error::forged%0A: :add-mask::x" in raws  # printed by backward
+    assert "bad\\n::error::raised" in raws  # raised by mse_loss: one line, its breaks shown as \n
+    assert "\ufffd::warning::cr" in raws and "\\n::notice::ls" in raws  # after a \r and a U+2028: inert
     assert not set(raws) & set("\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")
-    assert "\n::error::forged" in messages and "\n::error::raised" in messages
+    assert "\n: :error::forged" in messages and "bad\\n::error::raised" in messages
 
 
 def test_github_neutralises_every_line_break_in_any_text():
@@ -314,11 +317,12 @@ def test_github_annotates_the_line_of_the_failing_function(out, truth):
         assert found["props"]["file"] == "flawed/mlp.py"
         return found
 
-    transposed = about("mlp.backward", "transposed")
-    assert int(transposed["props"]["line"]) == lines["MLP.backward"]
+    transposed = about("mlp.backward", "transposed")  # at the statement that assigns the wrong gradient
+    source = (out["folder"] / "mlp.py").read_text().splitlines()
+    assert int(transposed["props"]["line"]) > lines["MLP.backward"]
+    assert source[int(transposed["props"]["line"]) - 1].strip().startswith('self.grads["dJdW1"] =')
     assert "dJdW1" in transposed["message"] and "replay: grader grade flawed --only" in transposed["message"]
     raised = about("mlp.mse_loss", "exception")  # at the line that raised, inside mse_loss
-    source = (out["folder"] / "mlp.py").read_text().splitlines()
     assert source[int(raised["props"]["line"]) - 1].strip().startswith("raise ValueError('bad")
     assert int(raised["props"]["line"]) > lines["mse_loss"]
     missing = about("mlp.bce_loss", "missing")  # bce_loss does not exist: the annotation is on the file

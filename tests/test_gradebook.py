@@ -192,6 +192,8 @@ def test_folders_of_pages_take_only_safe_relative_names(tmp_path):
             write_folder(tmp_path, {bad: "x"})
 
 
+@pytest.mark.cli
+@pytest.mark.slow
 def test_the_cli_writes_a_canvas_file_from_a_class_folder(tmp_path):
     klass = tmp_path / "class"
     for name in ("ada", "bob"):

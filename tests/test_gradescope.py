@@ -25,6 +25,8 @@ import pytest
 
 from .conftest import DEFAULT_RUBRIC, SUBMISSIONS
 
+pytestmark = pytest.mark.slow  # every test here grades submissions end to end
+
 SCHEMA = json.loads((Path(__file__).parent / "schemas" / "gradescope_results.schema.json").read_text())
 DUE = "2021-02-19T23:00:00.000000-05:00"
 ON_TIME = "2021-02-19T20:15:00.123456-05:00"

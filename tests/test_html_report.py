@@ -199,6 +199,7 @@ def test_a_written_answer_shows_the_students_expression_beside_the_expected_one(
     assert "to review" in text, "a written answer a human must decide"
 
 
+@pytest.mark.slow
 def test_a_report_without_evidence_from_a_real_grading_still_renders(grade):
     report = grade(SUBMISSIONS / "mlp_dW1_no_transpose", only=["mlp.backward"], max_examples=3)
     failed = [c for c in report.checks if c.status != "pass" and c.max_score > 0]
@@ -261,6 +262,8 @@ def test_the_class_page_counts_diagnoses_per_student_and_question():
     assert "3 of 4" in Page(html_text).content, "three of four students lost points on mlp.backward"
 
 
+@pytest.mark.cli
+@pytest.mark.slow
 def test_the_command_line_writes_a_folder_of_pages_or_one_file(tmp_path):
     klass = tmp_path / "class"
     shutil.copytree(SUBMISSIONS / "correct", klass / "ada")

@@ -101,6 +101,7 @@ def test_what_is_not_a_notebook_is_named(data, says):
         convert_notebook(data, "mlp.ipynb")
 
 
+@pytest.mark.slow
 def test_a_notebook_is_graded_as_mlp_py_without_the_format_penalty(tmp_path):
     folder = tmp_path / "colab_student"
     folder.mkdir()
@@ -115,6 +116,7 @@ def test_a_notebook_is_graded_as_mlp_py_without_the_format_penalty(tmp_path):
     assert "cell 13 (%%bash)" in notice or "(%%bash)" in notice
 
 
+@pytest.mark.slow
 def test_a_broken_notebook_points_at_the_line_of_the_converted_text(tmp_path):
     folder = tmp_path / "raises"
     folder.mkdir()
@@ -129,6 +131,7 @@ def test_a_broken_notebook_points_at_the_line_of_the_converted_text(tmp_path):
     assert converted[line - 1].strip() == "raise ValueError('oops')"
 
 
+@pytest.mark.slow
 def test_notebooks_penalize_grades_and_charges_it_once(tmp_path):
     folder = tmp_path / "penalized"
     folder.mkdir()
@@ -141,6 +144,7 @@ def test_notebooks_penalize_grades_and_charges_it_once(tmp_path):
     assert penalty.points == pytest.approx(0.05 * report.max_score)
 
 
+@pytest.mark.slow
 def test_notebooks_reject_is_not_graded_and_says_why(tmp_path):
     folder = tmp_path / "rejected"
     folder.mkdir()
@@ -153,6 +157,7 @@ def test_notebooks_reject_is_not_graded_and_says_why(tmp_path):
     assert "it holds: mlp.ipynb" in message and 'notebooks = "reject"' in message
 
 
+@pytest.mark.slow
 def test_an_unreadable_notebook_is_the_parts_error_not_a_crash(tmp_path):
     folder = tmp_path / "bad_notebook"
     folder.mkdir()
@@ -165,6 +170,7 @@ def test_an_unreadable_notebook_is_the_parts_error_not_a_crash(tmp_path):
     assert any(c.status == "pass" for c in report.checks if c.id.startswith("theory."))
 
 
+@pytest.mark.slow
 def test_a_real_mlp_py_wins_over_a_notebook(tmp_path):
     folder = tmp_path / "both"
     folder.mkdir()
@@ -208,6 +214,7 @@ def _correct_in(folder: Path) -> Path:
     return folder
 
 
+@pytest.mark.slow
 def test_a_single_nested_folder_is_followed_with_a_notice(tmp_path):
     root = tmp_path / "zipped"
     _correct_in(root / "submission" / "hw1")

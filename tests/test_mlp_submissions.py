@@ -14,6 +14,8 @@ from grader.model.codes import CODES
 
 from .conftest import DEFAULT_RUBRIC, SUBMISSIONS, assert_messages, failing as _failing, lost
 
+pytestmark = pytest.mark.slow  # every test here grades submissions end to end
+
 OPTIONS = dict(call_timeout_s=2)
 
 # {submission folder: {question: {codes of its checks that cost points}}} (mlp.* questions only)
@@ -30,7 +32,8 @@ EXPECTED: dict[str, dict[str, set[str]]] = {
     "mlp_bce_no_clamp": {"mlp.bce_loss": {"nonfinite"}},
     "mlp_bce_stub": {"mlp.bce_loss": {"not_array"}},
     "mlp_bias_grad_keepdim": {"mlp.backward": {"shape"}},
-    "mlp_forward_no_return": {"mlp.forward": {"not_array"}},
+    # hygiene is earned: MLP.forward's own hygiene check counts only where forward is right
+    "mlp_forward_no_return": {"mlp.forward": {"not_array"}, "mlp.hygiene": {"not_array"}},
     "mlp_clear_keeps_grads": {"mlp.hygiene": {"wrong_values"}},
     "mlp_autograd_backward": {"mlp.backward": {"autograd_used"}, "mlp.hygiene": {"autograd_used"}},
     "mlp_bce_infinite_loop": {"mlp.bce_loss": {"timeout"}},
@@ -48,10 +51,15 @@ EXPECTED: dict[str, dict[str, set[str]]] = {
     "mlp_bce_random_eps": {"mlp.bce_loss": {"wrong_values"}, "mlp.hygiene": {"nondeterministic"}},
     # an in-place `dJdy_hat *= ...`: charged once, as a mutation (each determinism run gets fresh inputs)
     "mlp_mutates_upstream": {"mlp.hygiene": {"input_mutated"}},
+    # minus the truth at y = 1 only, and ratio B at K = 1 only: no law, so no sign or scaled
+    "mlp_bce_grad_reciprocal": {"mlp.bce_loss": {"wrong_values", "nonfinite"}},
+    "mlp_mse_outer_norm": {"mlp.mse_loss": {"wrong_values"}},
+    # no autograd, but no derivation either: the backward's work grows with the parameter count
+    "mlp_finite_differences": {"mlp.backward": {"finite_differences"}, "mlp.hygiene": {"finite_differences"}},
 }
 
 # Submissions whose codes depend on the example (checked by their own tests below).
-OTHER = ("mlp_forward_no_transpose",)
+OTHER = ("mlp_forward_no_transpose", "mlp_returns_none")
 
 # {submission: [(check id prefix, words its message must contain)]}: each needle must appear in
 # the JSON message of at least one failing check whose id starts with the prefix.
@@ -86,6 +94,11 @@ MESSAGES: dict[str, list[tuple[str, tuple[str, ...]]]] = {
     "mlp_mutates_upstream": [("mlp.hygiene[backward_inputs_unchanged]",
                               ("argument dJdy_hat", "in place"))],
     "mlp_bce_renamed": [("mlp.bce_loss[", ("has no bce_loss",))],
+    "mlp_bce_grad_reciprocal": [("mlp.bce_loss[gradient]", ("dJdy_hat has wrong values", "minus the expected",
+                                                             "no sign error explains every probe"))],
+    "mlp_mse_outer_norm": [("mlp.mse_loss[value]", ("J has wrong values",))],
+    "mlp_finite_differences": [("mlp.backward[", ("forfeited", "finite differences", "forward passes")),
+                               ("mlp.hygiene[no_autograd]", ("168 forward passes", "84 parameters"))],
     "mlp_bce_random_eps": [("mlp.hygiene[deterministic]", ("bce_loss", "differs between two calls")),
                            ("mlp.bce_loss[saturated]", ("clamps each log at -100",))],
 }

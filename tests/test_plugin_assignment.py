@@ -17,6 +17,8 @@ from grader.errors import AssignmentNotFound
 
 from .conftest import HAVE_BWRAP, ROOT, run_cli
 
+pytestmark = pytest.mark.slow  # every test here grades submissions end to end
+
 HERE = ROOT / "tests" / "assignments" / "softmax"
 RUBRIC = HERE / "rubric.toml"
 MODES = ["none"] + (["bwrap"] if HAVE_BWRAP else [])
@@ -55,6 +57,7 @@ def test_a_naive_softmax_overflows_only_where_the_settings_ask_for_large_logits(
     assert relaxed.score == relaxed.max_score
 
 
+@pytest.mark.cli
 def test_the_command_line_grades_it_with_any_format() -> None:
     done = run_cli("grade", str(HERE / "submissions" / "transposed"), "--rubric", str(RUBRIC), "--format", "json",
                    "--sandbox", "none")
@@ -63,6 +66,7 @@ def test_the_command_line_grades_it_with_any_format() -> None:
     assert data["assignment"] == "softmax" and data["score"] == 4 and data["max_score"] == 10
 
 
+@pytest.mark.cli
 def test_an_unknown_assignment_is_a_rubric_error(tmp_path: Path) -> None:
     rubric = tmp_path / "rubric.toml"
     rubric.write_text('assignment = "no_such_assignment"\n')

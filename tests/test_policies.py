@@ -158,6 +158,7 @@ def _cli(*args, cwd=None) -> subprocess.CompletedProcess:
                           cwd=cwd or ROOT, timeout=300)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("dates", [
     ("--submitted-at", "yesterday", "--due", "2021-02-19T23:00:00-05:00"),
     ("--submitted-at", "2021-02-20T10:00:00", "--due", "2021-02-19T23:00:00-05:00"),
@@ -170,6 +171,7 @@ def test_bad_dates_exit_2_with_a_clear_message(dates):
     assert "Traceback" not in result.stderr + result.stdout
 
 
+@pytest.mark.slow
 def test_unreadable_metadata_exits_2(tmp_path):
     meta = tmp_path / "submission_metadata.json"
     meta.write_text("not json")
@@ -194,6 +196,7 @@ def penalised(tmp_path_factory):
     return {"table": done[0], "json": done[1], "rejected": done[2]}
 
 
+@pytest.mark.slow
 def test_json_keeps_the_raw_score_beside_the_final_one(penalised):
     stdout, stderr, code = penalised["json"]
     assert code == 0, stderr
@@ -208,6 +211,7 @@ def test_json_keeps_the_raw_score_beside_the_final_one(penalised):
     assert 0 < report["final_score"] < report["score"]
 
 
+@pytest.mark.slow
 def test_terminal_shows_each_penalty_on_its_own_line_and_the_raw_score(penalised):
     stdout, stderr, code = penalised["table"]
     assert code == 0, stderr
@@ -222,6 +226,7 @@ def test_terminal_shows_each_penalty_on_its_own_line_and_the_raw_score(penalised
     assert len(total) == 1 and ("Score %g / %g" % (round(report["final_score"], 2), report["max_score"])) in total[0]
 
 
+@pytest.mark.slow
 def test_past_the_last_window_the_final_score_is_zero_and_the_raw_score_kept(penalised):
     stdout, stderr, code = penalised["rejected"]
     assert code == 0, stderr  # every check passed; the policy, not a check, takes the points

@@ -18,6 +18,8 @@ import pytest
 
 from .conftest import DEFAULT_RUBRIC, ROOT, SUBMISSIONS
 
+pytestmark = pytest.mark.slow  # every test here grades submissions end to end
+
 pytest_plugins = ["pytester"]
 
 SELECTION = ["mlp.backward", "mlp.forward"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 
 import numpy as np
+import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -65,6 +66,7 @@ def test_reference_bce_equals_torch_on_saturated_predictions(s, saturated):
     np.testing.assert_allclose(dJdy_hat.numpy(), dJ_exp, rtol=1e-6)
 
 
+@pytest.mark.slow
 def test_reference_scores_full_marks(grade):
     report = grade(REFERENCE)
     assert report.max_score > 0
@@ -72,6 +74,7 @@ def test_reference_scores_full_marks(grade):
     assert report.score == report.max_score
 
 
+@pytest.mark.slow
 def test_correct_example_matches_the_reference_grade(grade):
     report = grade(SUBMISSIONS / "correct")
     assert report.all_passed, [(c.id, c.code, c.message) for c in report.checks if c.status != "pass"]

@@ -113,6 +113,8 @@ def test_interactive_review_asks_each_pending_check(tmp_path):
     assert len(asked) == 4, "quit stops before the next submission's check is decided"
 
 
+@pytest.mark.cli
+@pytest.mark.slow
 def test_grader_review_then_grade_with_decisions(tmp_path):
     """The command line end to end: list, decide with --set, apply with --decisions, and ask
     again once the answer is edited."""

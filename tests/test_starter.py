@@ -19,6 +19,8 @@ import yaml
 
 from .conftest import ROOT
 
+pytestmark = pytest.mark.slow  # every test here grades submissions end to end
+
 FILES = ["mlp.py", "theory.py", "theory.md", "README.md", ".github/workflows/grade.yml"]
 DOCUMENTED = "grader grade . --format github"
 

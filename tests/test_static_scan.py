@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import shutil
 
+import pytest
+
 from grader.assignments.hw1.autograd_scan import autograd_uses
 from grader.engine.source import definition_lines
 
@@ -52,7 +54,7 @@ def test_harmless_code_is_not_flagged():
 def test_every_kind_of_use_is_flagged_with_its_line_and_function():
     found = autograd_uses(USES)
     lines = {u.line for u in found}
-    assert lines == {3, 6, 7, 9, 10, 12}
+    assert lines == {6, 7, 9, 10, 12}  # line 3 imports grad, which is never used
     assert all(u.function == "MLP.backward" for u in found if u.line > 4)
     assert any("torch.autograd" in u.what for u in found)
 
@@ -62,6 +64,7 @@ def test_definition_lines():
     assert lines == {"MLP": 4, "MLP.backward": 5}
 
 
+@pytest.mark.slow
 def test_a_self_test_under_main_costs_nothing(grade, tmp_path):
     """A correct mlp.py that checks itself against autograd under __main__, as the course's
     own test scripts do, keeps full marks."""
@@ -87,10 +90,11 @@ def test_a_deeply_nested_expression_cannot_crash_the_scan():
     """The scan walks with its own stack: 2000 nested unary minuses parse, and still get scanned;
     source too deep for Python's parser is simply not scanned (the runtime count remains)."""
     deep = "import torch\nx = " + "-" * 2000 + "torch.autograd.grad\n"
-    assert {u.what for u in autograd_uses(deep)} >= {"uses torch.autograd"}
+    assert {u.what for u in autograd_uses(deep)} >= {"uses torch.autograd.grad"}
     assert autograd_uses("x = " + "-" * 100000 + "1\n") == []
 
 
+@pytest.mark.slow
 def test_the_runtime_count_catches_autograd_the_scan_cannot_see(grade, tmp_path):
     """Autograd reached through getattr with built-up names evades the static scan; the worker's
     count of torch.autograd calls during MLP.backward still forfeits the backward points."""

@@ -24,6 +24,8 @@ from grader.assignments.hw1.variants import VARIANTS
 
 from .conftest import DEFAULT_RUBRIC, REFERENCE, SUBMISSIONS, lost
 
+pytestmark = pytest.mark.slow  # every test here grades submissions end to end
+
 THEORY_ACTIVATIONS = VARIANTS["sp21"].theory_activations
 
 OPTIONS = dict(only=["theory"], call_timeout_s=2)

@@ -17,6 +17,8 @@ import pytest
 
 from .conftest import DEFAULT_RUBRIC, assert_messages, failing as _failing, SUBMISSIONS, lost
 
+pytestmark = pytest.mark.slow  # every test here grades submissions end to end
+
 OPTIONS = dict(only=["theory"], call_timeout_s=2)
 THEORY_QUESTIONS = {"theory.forward", "theory.loss", "theory.jacobians", "theory.backward", "theory.sgd_step"}
 RUBRIC_QUESTIONS = tomllib.loads(DEFAULT_RUBRIC.read_text())["questions"]

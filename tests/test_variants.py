@@ -15,6 +15,8 @@ from grader.errors import RubricError
 
 from .conftest import DEFAULT_RUBRIC, REFERENCE, SUBMISSIONS, lost
 
+pytestmark = pytest.mark.slow  # every test here grades submissions end to end
+
 THEORY = dict(only=["theory"], call_timeout_s=2)
 
 

@@ -166,10 +166,12 @@ class PartContext:
         self.dead: set[str] = set()
         self.output_parts: list[str] = []
         self.output_size = 0
+        self.last_call: tuple[str, dict[str, Any]] | None = None
         self.budget = CallBudget()
 
     def start_check(self) -> None:
         self.dead = set()
+        self.last_call = None
         self.output_parts = []
         self.output_size = 0
 
@@ -205,6 +207,7 @@ class PartContext:
         remaining = self.deadline - time.monotonic()
         if remaining <= 0:
             raise CallFailed(Failure("timeout", "not run: the submission used up its grading time budget"), key)
+        self.last_call = (task, args)
         running = functions or (what,)
         earlier = self.budget.blocked(running)
         if earlier is not None:

@@ -46,11 +46,13 @@ class PartState:
 
     `attrs`: what importing the module found (dotted name -> "class"|"callable"|"value"|
     "missing"); `counters`: the worker's counters (name -> {call description: total});
-    `static`: what the part's static analysis of the source found (its own type)."""
+    `static`: what the part's static analysis of the source found (its own type);
+    `source`: the submission file's bytes (for static locations; never run)."""
 
     attrs: dict[str, str] = field(default_factory=dict)
     counters: dict[str, dict[str, int]] = field(default_factory=dict)
     static: Any = None
+    source: bytes = b""
 
 
 class CheckContext(Protocol):
@@ -59,6 +61,8 @@ class CheckContext(Protocol):
     tolerance: Tolerance
     settings: Any
     state: PartState
+    last_call: tuple[str, dict[str, Any]] | None
+    """The last call into the worker (task, arguments), kept as a failure's evidence."""
 
     def call(self, task: str, args: dict[str, Any], what: str, key: str | None = None,
              functions: tuple[str, ...] = ()) -> dict[str, Any]:
@@ -83,7 +87,11 @@ class CheckSpec:
     """One check: a property run on up to `max_examples` scenarios from `strategy`.
 
     `probe_dims` are the scenario's dimensions a `scaled` failure is re-run at, to see how the
-    factor depends on them; `scale_story` names the likely cause of the fitted law."""
+    factor depends on them; `scale_story` names the likely cause of the fitted law.
+    `components` names the values credited separately (e.g. each gradient of a backward
+    check): a failure naming only some of them (its `name` and its `others`) costs only their
+    share of the check's points; a failure naming none of them (an exception, a wrong return
+    type) costs all of them."""
 
     id: str
     question: str
@@ -97,6 +105,7 @@ class CheckSpec:
     scale_story: ScaleStory | None = None
     weight: float = 1.0
     visibility: Visibility = "visible"
+    components: tuple[str, ...] = ()
 
     @property
     def local_id(self) -> str:
@@ -116,6 +125,28 @@ def _no_location(check: CheckSpec, state: PartState) -> int | None:
     return None
 
 
+def _no_failure_line(check: CheckSpec, failure: Failure, state: PartState) -> int | None:
+    return None
+
+
+@dataclass
+class ReproRequest:
+    """What a part needs to write a standalone reproduction of a failed example: the check,
+    the example's last call into the worker (`task`, `args`, numpy arrays as sent), the
+    values judged (`expected`: name -> array; `got` as decoded), the tolerance, the failure's
+    code, and the seeds (`grading_seed`, and the example's seed when it has one)."""
+
+    check: CheckSpec
+    task: str
+    args: dict[str, Any]
+    expected: dict[str, Any]
+    got: dict[str, Any]
+    tolerance: Tolerance
+    code: str
+    grading_seed: int
+    example_seed: int | None = None
+
+
 @dataclass
 class PartSpec:
     """One file of a submission and the questions graded from it.
@@ -123,7 +154,10 @@ class PartSpec:
     `static_checks(source)` runs on the source before grading (never executing it) and fills
     `PartState.static`; `finalize(results, state)` may amend verdicts across checks (e.g. a
     forfeit); `static_line(check, state)` may point a check's location at a line it found;
-    `inspect` lists the dotted names whose presence the worker reports after import."""
+    `inspect` lists the dotted names whose presence the worker reports after import;
+    `failure_line(check, failure, state)` may point a failed check at the statement that
+    produced the wrong value (static; `state.source`); `repro(request)` may write a standalone
+    script that reproduces a failed example (see `ReproRequest`), or return None."""
 
     name: str
     module: str
@@ -133,6 +167,8 @@ class PartSpec:
     static_checks: Callable[[bytes], Any] = _no_static
     finalize: Callable[[list[Any], PartState], None] = _no_finalize
     static_line: Callable[[CheckSpec, PartState], int | None] = _no_location
+    failure_line: Callable[[CheckSpec, Failure, PartState], int | None] = _no_failure_line
+    repro: Callable[[ReproRequest], str | None] | None = None
     exception_hint: Callable[[str, str], str] | None = None
     """(stage, exception type) -> advice appended to a student exception's diagnosis."""
     grade_document: Callable[..., list[Any]] | None = None

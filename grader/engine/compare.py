@@ -29,17 +29,24 @@ class Diagnosis:
     """The submission is wrong: one diagnosis `code` and a plain-words `message`.
 
     `name` is the value concerned; `factor` is set for `scaled` (got = factor * expected);
+    `ratio` is the least-squares ratio got / expected where one exists (any value code);
     `about_example` is False when the example does not matter (e.g. "not implemented yet");
     `others` holds the diagnoses of further wrong values judged alongside this one;
-    `location` ({"file", "line"}) is where in the submission it went wrong, when known."""
+    `location` ({"file", "line"}) is where in the submission it went wrong, when known;
+    `values` the judged values ({"expected": {name: array}, "got": {name: value}}, set by
+    `judge`) and `call` the last call into the worker before it (task, arguments), which the
+    engine turns into the counterexample's evidence and a reproduction script."""
 
     code: Code
     message: str
     name: str | None = None
     factor: float | None = None
+    ratio: float | None = None
     about_example: bool = True
     others: list = field(default_factory=list)
     location: dict | None = None
+    values: dict | None = None
+    call: tuple | None = None
 
 
 def returned_none_hint(got: object, function: str) -> str:
@@ -123,15 +130,15 @@ def _same_shape(name: str, got: np.ndarray, expected: np.ndarray, tol: Tolerance
             and not is_close(expected.T, expected, tol) and is_close(got, expected.T, tol)):
         return Diagnosis(code="transposed", name=name, message="%s is transposed: it equals the expected %s matrix"
                          " transposed" % (name, shape_text(expected.shape)))
-    if is_close(got, -expected, tol) and float(np.linalg.norm(expected)) > 0:
-        return Diagnosis(code="sign", name=name,
-                         message="%s has the wrong sign: it equals minus the expected value" % name)
     factor = fitted_factor(got, expected)
+    if is_close(got, -expected, tol) and float(np.linalg.norm(expected)) > 0:
+        return Diagnosis(code="sign", name=name, ratio=-1.0,
+                         message="%s has the wrong sign: it equals minus the expected value" % name)
     if (factor is not None and abs(factor) > 1e-12 and is_close(got, factor * expected, tol)
             and (is_simple_factor(factor) or (np.count_nonzero(expected) > 1 and abs(factor - 1) > 0.01))):
         return Diagnosis(code="scaled", name=name, message="%s is scaled: it equals %s times the expected value"
-                         % (name, format_factor(factor)), factor=factor)
-    return Diagnosis(code="wrong_values", name=name,
+                         % (name, format_factor(factor)), factor=factor, ratio=factor)
+    return Diagnosis(code="wrong_values", name=name, ratio=factor,
                      message="%s has wrong values (%s)" % (name, describe_value_error(got, expected)))
 
 
@@ -215,18 +222,27 @@ def law_text(a: float, law: dict) -> str:
     return "%s/%s" % (numerator, "(%s)" % denominator if "*" in denominator else denominator)
 
 
-def judge(items: list[tuple[str, object, np.ndarray]], tol: Tolerance, annotate=None) -> Diagnosis | None:
+def widened(tol: Tolerance, slack: float, size: int) -> Tolerance:
+    """`tol` with `slack` added to the bound of a value of `size` entries."""
+    if slack <= 0:
+        return tol
+    return Tolerance(tol.rtol, tol.atol + slack / math.sqrt(max(size, 1)))
+
+
+def judge(items: list[tuple[str, object, np.ndarray]], tol: Tolerance, annotate=None,
+          slack: dict[str, float] | None = None) -> Diagnosis | None:
     """Compare (name, got, expected) in order; return the first mismatch, naming the others.
 
     `annotate(diagnosis, got, expected) -> str` may append context (expected shape in
-    symbols, layout advice) to each diagnosis message."""
+    symbols, layout advice) to each diagnosis message; `slack` adds to a value's bound (by
+    name) what float32 arithmetic cannot avoid on this example."""
     failures = []
     for name, got, expected in items:
         found: Diagnosis | None
         if isinstance(got, Absent):
             found = Diagnosis("missing", "%s is missing: %s" % (name, got.description), name)
         else:
-            found = diagnose(name, got, expected, tol)
+            found = diagnose(name, got, expected, widened(tol, (slack or {}).get(name, 0.0), expected.size))
             if found is None:
                 continue
         if annotate is not None:
@@ -235,6 +251,8 @@ def judge(items: list[tuple[str, object, np.ndarray]], tol: Tolerance, annotate=
     if not failures:
         return None
     first = failures[0]
+    first.values = {"expected": {name: expected for name, _, expected in items},
+                    "got": {name: got for name, got, _ in items}}
     first.others = failures[1:]
     if first.others:
         first.message += "; also: " + ", ".join("%s (%s)" % (f.name, f.code) for f in first.others)

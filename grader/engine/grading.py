@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 import shlex
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -19,19 +20,22 @@ from typing import Any
 from .. import __version__
 from ..errors import SubmissionError
 from ..model.codes import Code, Status
-from ..model.results import CheckResult, GradeReport, QuestionResult
-from ..sandbox.jail import resolve_mode
+from ..model.results import CheckResult, ComponentResult, GradeReport, QuestionResult
+from ..model.text import clean_name, clean_report
+from ..sandbox.jail import resolve_mode, resource_notice, tier_notice
 from ..sandbox.process import SandboxConfig, WorkerSession, WorkerSpec
 from ..sandbox.snapshot import SourceFile
 from .assignment import PartInfo
 from .calls import PartContext, frame_location
 from .checks import CheckSpec, Failure, PartSpec, PartState
+from .evidence import evidence_json, repro_request
 from .documents import (DocumentContext, document_patterns, find_document, grade_document_part,
                         note_points_at_stake, settle_alternatives)
 from .intake import take_submission
 from .plan import Plan, matches, plan
 from .policies import format_penalty, late_penalty, submission_files
 from .rubric import Rubric, allocate_points, load_rubric
+from .secret import content_hash, submission_key
 from .source import definition_lines
 
 
@@ -52,6 +56,16 @@ class GradeOptions:
     label: str | None = None
     submitted_at: datetime | None = None
     due_at: datetime | None = None
+    progress: Callable[[int, int, str], None] | None = None
+    """Called as progress(done, total, check id) after each check of a code part."""
+    secret: bytes | None = None
+    """The course's grading secret (engine.secret): private examples; None: public ones."""
+
+
+PRIVATE_NOTICE = ("examples: private (drawn from the course's grading secret and this submission's contents); a"
+                  " failed check shows a failing example found on the public examples (seed %d) when there is one")
+PRIVATE_ONLY = ("fails on private examples only: the public examples pass, so no example can be shown (test"
+                " more cases of your own: other sizes, activations and values)")
 
 
 def worker_spec(info: PartInfo) -> WorkerSpec:
@@ -77,13 +91,20 @@ def _location(part: PartSpec, check: CheckSpec, lines: dict[str, int], state: Pa
     else the line of the student function the check exercises (its last requirement)."""
     if failure is not None and failure.location:
         return failure.location
-    found = part.static_line(check, state)
+    found = part.failure_line(check, failure, state) if failure is not None else None
+    found = found or part.static_line(check, state)
     if found:
         return {"file": part.filename, "line": found}
     for name in reversed(check.requires):
         if name in lines:
             return {"file": part.filename, "line": lines[name]}
     return {"file": part.filename, "line": 1}
+
+
+def _why(exc: BaseException) -> str:
+    """An exception in a few words (it may carry submission data: the report cleans it)."""
+    text = str(exc)
+    return "%s: %s" % (type(exc).__name__, text[:200]) if text else type(exc).__name__
 
 
 class Grading:
@@ -100,12 +121,13 @@ class Grading:
         self.planned = planned if planned is not None and planned.rubric is rubric else None
         self.seed = options.seed if options.seed is not None else rubric.settings.seed
         self.mode = resolve_mode(options.sandbox)
-        self.label = options.label or str(path)
+        self.label = clean_name(options.label or path)
         parts = [p for p in rubric.assignment.parts if p.kind == "code"]
         patterns = {p.module: document_patterns(p, rubric.raw_settings)
                     for p in rubric.assignment.parts if p.kind == "document"}
         self.snapshot = take_submission(path, [p.filename for p in parts], rubric.policies,
                                         tuple(g for globs in patterns.values() for g in globs))
+        self.files = submission_files(self.snapshot.original)  # what was handed in, before any student code ran
         self.documents = {module: find_document(self.snapshot.root, globs) for module, globs in patterns.items()}
         if not any(self.snapshot.files[p.filename].ok for p in parts) and not any(self.documents.values()):
             problems = "; ".join([self.snapshot.files[p.filename].problem() for p in parts] + [
@@ -124,6 +146,8 @@ class Grading:
                 session.prestart()
                 self.sessions[info.module] = session
         self.not_run: dict[str, Any] = {"checks": 0, "points": 0.0}
+        self.private_key = (submission_key(options.secret, content_hash(self.snapshot.root))
+                            if options.secret is not None else None)
 
     def run(self) -> GradeReport:
         try:
@@ -134,7 +158,6 @@ class Grading:
                 questions += self._grade_part(planned, part)
             questions, dropped = settle_alternatives(questions, self._present(), self.rubric.alternatives,
                                                      self._filenames())
-            files = submission_files(self.snapshot.root)
         finally:
             for session in self.sessions.values():
                 session.close()
@@ -148,20 +171,22 @@ class Grading:
         if unenforced:
             report.notices.append("sandbox: the worker could not set these resource limits on itself: %s"
                                   % ", ".join(unenforced))
-        if self.mode == "none":
-            report.notices.insert(0, "sandbox: none (bubblewrap is not in use; student code ran as a plain"
-                                     " subprocess with resource limits only)")
+        if self.private_key is not None:
+            report.notices.append(PRIVATE_NOTICE % self.seed)
+        for notice in (resource_notice(), tier_notice(self.mode, self.options.sandbox)):
+            if notice is not None:
+                report.notices.insert(0, notice)
         if self.options.public_only and self.not_run["checks"]:
             report.notices.append("--public: %d hidden checks worth %.4g points were not run; the final grade"
                                   " includes them" % (self.not_run["checks"], self.not_run["points"]))
         policies = self.rubric.policies
         graded = tuple(path.name for path in self.documents.values() if path is not None)
-        for penalty in (format_penalty(policies.format, files, report.max_score, graded),
+        for penalty in (format_penalty(policies.format, self.files, report.max_score, graded),
                         late_penalty(policies.late, self.options.submitted_at, self.options.due_at, report.score)):
             if penalty is not None:
                 report.penalties.append(penalty)
         report.duration_s = time.monotonic() - self.started
-        return report
+        return clean_report(report)
 
     def _present(self) -> set[str]:
         """The parts handed in: a code part's file, a document part's document."""
@@ -191,13 +216,25 @@ class Grading:
             if session:
                 session.close()
             return []
-        if part.grade_document is not None:
-            context = DocumentContext(self.rubric.assignment_settings, self.rubric.tolerance(part.name), self.seed,
-                                      self.snapshot.root)
-            results, state = grade_document_part(part, checks, self.documents.get(part.module), context), PartState()
-        else:
-            results, state = self._run_checks(part, checks, self.snapshot.files[part.filename])
-        part.finalize(results, state)
+        try:
+            if part.grade_document is not None:
+                context = DocumentContext(self.rubric.assignment_settings, self.rubric.tolerance(part.name),
+                                          self.seed, self.snapshot.root)
+                results, state = grade_document_part(part, checks, self.documents.get(part.module),
+                                                     context), PartState()
+            else:
+                results, state = self._run_checks(part, checks, self.snapshot.files[part.filename])
+            verdicts = [(r.status, r.code) for r in results]
+            part.finalize(results, state)
+            for result, before in zip(results, verdicts):
+                if (result.status, result.code) != before:
+                    result.settle_components()
+        except Exception as exc:  # noqa: BLE001 - one part's failure never costs another part's points
+            session = self.sessions.get(part.module)
+            if session:
+                session.close()
+            results = [self._result(c, "error", Failure("crash", "this part could not be graded (%s)" % _why(exc)))
+                       for c in checks]
         self._score(part.checks, results)
         note_points_at_stake(results)
         by_question: dict[str, list[CheckResult]] = {}
@@ -227,42 +264,128 @@ class Grading:
                 result.location = where
             return results, state
         state.static = part.static_checks(file.source)
+        state.source = file.source
         state.attrs = dict(loaded.attrs)
         context = PartContext(session, self.rubric.tolerance(part.name), self.rubric.assignment_settings, state,
                               self.call_timeout_s, self.started + self.budget_s, part.exception_hint)
         lines = definition_lines(file.source)
-        from .runner import run_check
-
         results = []
-        for check in checks:
+        for done, check in enumerate(checks, 1):
             missing = [name for name in check.requires if loaded.attrs.get(name, "missing") == "missing"]
             if missing:
                 what = " and ".join(missing)
                 results.append(self._result(check, "error", Failure(
                     "missing", "%s has no %s" % (part.filename, what))))
                 continue
-            context.start_check()
-            outcome = run_check(check, context, self.seed, check.max_examples)
-            result = self._result(check, outcome.status, outcome.failure, outcome.examples)
-            result.location = _location(part, check, lines, state, outcome.failure)
-            result.output = context.check_output()
-            if outcome.failure is not None and outcome.scenario is not None:
-                result.counterexample = {k: getattr(outcome.scenario, k) for k in check.shown_fields}
-                if outcome.failure.about_example:
-                    where = outcome.scenario.describe(check.shown_fields)
-                    lead = "it already fails for" if outcome.shrunk else "it failed for"
-                    result.message = "%s; %s %s" % (outcome.failure.message, lead, where)
-                    result.replay = self._replay(check)
-            if outcome.scale_law:
-                result.details["scale"] = outcome.scale_law
-            results.append(result)
+            try:
+                results.append(self._check_result(part, check, context, lines, state))
+            except Exception as exc:  # noqa: BLE001 - whatever a reply held, it costs this check only
+                session.close()
+                results.append(self._result(check, "fail", Failure("crash", "the grader could not read what the"
+                                                                   " worker sent (%s)" % _why(exc))))
+            if self.options.progress is not None:
+                self.options.progress(done, len(checks), check.id)
         return results, state
 
+    def _check_result(self, part: PartSpec, check: CheckSpec, context: PartContext, lines: dict[str, int],
+                      state: PartState) -> CheckResult:
+        """One check's result. Under a secret the check is graded on private examples; when it
+        fails there, the evidence shown (example, message, output, replay, evidence, components'
+        examples) comes from a rerun on the public examples, or the message says the failure
+        shows only on private ones. Components keep the private run's verdicts."""
+        from .runner import run_check
+
+        context.start_check()
+        outcome = run_check(check, context, self.seed, check.max_examples, self.private_key)
+        if self.private_key is None:
+            return self._shown(part, check, context, lines, state, outcome)
+        if outcome.status == "pass":
+            result = self._result(check, "pass", None, outcome.examples)
+            result.location = _location(part, check, lines, state, None)
+            return result
+        graded = outcome
+        context.start_check()
+        outcome = run_check(check, context, self.seed, check.max_examples)
+        if outcome.failure is not None:
+            result = self._shown(part, check, context, lines, state, outcome)
+            result.status = graded.status if graded.status != "pass" else result.status
+        else:
+            assert graded.failure is not None
+            result = self._result(check, graded.status, Failure(graded.failure.code, PRIVATE_ONLY), outcome.examples)
+            result.location = _location(part, check, lines, state, None)
+        if graded.components:
+            public = {c.name: c for c in result.components}
+            result.components = [self._private_component(check, found.name, found.failure, public.get(found.name))
+                                 for found in graded.components]
+        return result
+
+    def _private_component(self, check: CheckSpec, name: str, failure: Failure | None,
+                           public: ComponentResult | None) -> ComponentResult:
+        """A component graded on private examples: its verdict from there, what it shows (message,
+        example) only from the public run, never from the private one."""
+        weight = self.rubric.component_weight(check.question, name)
+        if failure is None:
+            return ComponentResult(name, weight, "pass")
+        if public is not None and public.status != "pass":
+            return ComponentResult(name, weight, "fail", code=failure.code, message=public.message,
+                                   counterexample=public.counterexample)
+        return ComponentResult(name, weight, "fail", code=failure.code, message=PRIVATE_ONLY)
+
+    def _shown(self, part: PartSpec, check: CheckSpec, context: PartContext, lines: dict[str, int],
+               state: PartState, outcome: Any) -> CheckResult:
+        """The result of a run whose evidence may be shown: its example, output, replay, evidence
+        and components."""
+        result = self._result(check, outcome.status, outcome.failure, outcome.examples)
+        result.location = _location(part, check, lines, state, outcome.failure)
+        result.output = context.check_output()
+        if outcome.failure is not None and outcome.scenario is not None:
+            result.counterexample = self._counterexample(check, outcome.scenario)
+            if outcome.failure.about_example:
+                where = outcome.scenario.describe(check.shown_fields)
+                lead = "it already fails for" if outcome.shrunk else "it failed for"
+                result.message = "%s; %s %s" % (outcome.failure.message, lead, where)
+                result.replay = self._replay(check)
+                self._attach_evidence(part, check, context.tolerance, outcome.failure, outcome.scenario, result)
+        result.components = [self._component(check, found.name, found.failure, found.scenario)
+                             for found in outcome.components]
+        if outcome.scale_law:
+            result.details["scale"] = outcome.scale_law
+        return result
+
+    @staticmethod
+    def _counterexample(check: CheckSpec, scenario: Any) -> dict[str, Any]:
+        """The example's shown fields; its seed is the example's own, named `example_seed` so
+        that it is never taken for the grading seed."""
+        return {("example_seed" if k == "seed" else k): getattr(scenario, k) for k in check.shown_fields}
+
+    def _attach_evidence(self, part: PartSpec, check: CheckSpec, tolerance: Any, failure: Failure, scenario: Any,
+                         result: CheckResult) -> None:
+        """The failed example's values, and the part's standalone script that reproduces it."""
+        result.evidence = evidence_json(failure)
+        request = repro_request(check, failure, tolerance, self.seed, scenario)
+        if part.repro is not None and request is not None:
+            result.repro = part.repro(request)
+
+    def _component(self, check: CheckSpec, name: str, failure: Failure | None, scenario: Any) -> ComponentResult:
+        weight = self.rubric.component_weight(check.question, name)
+        if failure is None:
+            return ComponentResult(name, weight, "pass")
+        own = failure.message.split("; also: ")[0] if failure.name == name else failure.message
+        return ComponentResult(name, weight, "fail", code=failure.code, message=own,
+                               counterexample=self._counterexample(check, scenario) if scenario is not None else None)
+
     def _result(self, check: CheckSpec, status: Status, failure: Failure | None, examples: int = 0) -> CheckResult:
-        return CheckResult(
+        """A check's result; a check with components that failed before running any example
+        (missing, import error) fails every component with the same diagnosis."""
+        result = CheckResult(
             id=check.id, question=check.question, title=check.title, status=status, score=0.0,
             max_score=0.0, examples=examples, code=failure.code if failure else None,
             message=failure.message if failure else "", visibility=check.visibility)
+        if check.components and failure is not None:
+            result.components = [ComponentResult(name, self.rubric.component_weight(check.question, name), "fail",
+                                                 code=failure.code, message=failure.message)
+                                 for name in check.components]
+        return result
 
     def _replay(self, check: CheckSpec) -> str:
         parts = ["grader", "grade", self.label, "--only", check.id, "--seed", str(self.seed)]
@@ -285,3 +408,16 @@ class Grading:
             shares = allocate_points(self.rubric, result.question, by_question[result.question])
             result.max_score = shares[local_of[result.id]]
             result.score = result.max_score if result.status == "pass" else 0.0
+            score_components(result)
+
+
+def score_components(result: CheckResult) -> None:
+    """Split a check's points over its components by weight; a check with components earns its
+    passing components' points (a check in review or in error earns none)."""
+    total = sum(c.weight for c in result.components)
+    if total <= 0:
+        return
+    for component in result.components:
+        component.max_score = result.max_score * component.weight / total
+        component.score = component.max_score if component.status == "pass" else 0.0
+    result.score = sum(c.score for c in result.components) if result.status in ("pass", "fail") else 0.0

@@ -36,7 +36,7 @@ from typing import Any
 
 from ..errors import SubmissionError
 from .documents import find_document
-from ..sandbox.protocol import printable
+from ..model.text import clean_name
 from ..sandbox.snapshot import MAX_FILE_BYTES, SKIPPED_DIRS, Snapshot, SourceFile, take_snapshot
 from .policies import Policies
 
@@ -49,7 +49,6 @@ PYTHON_CELL_MAGICS = {"time", "timeit", "capture", "prun", "memit", "python", "p
 """Cell magics whose body is still Python: only the magic line is removed."""
 SHOWN_ENTRIES = 12
 
-_BIDI = re.compile("[\u202a-\u202e\u2066-\u2069]")
 _ASSIGNED_SHELL = re.compile(r"^[A-Za-z_]\w*\s*=\s*!")
 _ASSIGNED_MAGIC = re.compile(r"^[A-Za-z_]\w*\s*=\s*%")
 _HELP = re.compile(r"^(\?{1,2}[A-Za-z_][\w.]*|[A-Za-z_][\w.]*\?{1,2})$")
@@ -83,7 +82,7 @@ class Converted:
 def shown_name(text: str, limit: int = 80) -> str:
     """A name from the submission, fit for a one-line message: printable, no line breaks, no
     bidirectional overrides, at most `limit` characters."""
-    text = _BIDI.sub("\ufffd", printable(text)).replace("\n", " ").replace("\t", " ")
+    text = clean_name(text)
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 

@@ -63,7 +63,8 @@ def plan(rubric: Rubric, max_examples: int | None = None) -> Plan:
 
 def validate_rubric(planned: Plan) -> None:
     """RubricError for a rubric that does not fit the assignment's checks: an unknown or a
-    missing question, a weight or visibility for a check that does not exist, a tolerance for
+    missing question, a weight or visibility for a check that does not exist, a component
+    weight for a component no check of the question has, a tolerance for
     an unknown part (a typo must not silently move points)."""
     rubric, checks = planned.rubric, planned.checks
     where = rubric.path or "the rubric"
@@ -84,6 +85,11 @@ def validate_rubric(planned: Plan) -> None:
             if wrong:
                 raise RubricError("%s: [questions.%s.%s] names no check: %s (checks: %s)" % (
                     where, qid, table, ", ".join(wrong), ", ".join(sorted(local))))
+        components = {name for c in checks if c.question == qid for name in c.components}
+        wrong = sorted(set(question.component_weights) - components)
+        if wrong:
+            raise RubricError("%s: [questions.%s.component_weights] names no component: %s (components: %s)" % (
+                where, qid, ", ".join(wrong), ", ".join(sorted(components)) or "none"))
     names = {part.name for part in planned.parts}
     if set(rubric.tolerances) - names:
         raise RubricError("%s: [tolerance] names unknown part(s) %s (parts: %s)" % (

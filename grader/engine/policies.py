@@ -51,8 +51,14 @@ def read_gradescope_metadata(path: str | Path) -> tuple[datetime, datetime | Non
 
 
 def submission_files(root: Path) -> list[str]:
-    """Every file under `root`, as a relative POSIX path."""
-    return sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
+    """Every file under `root` (the folder handed in, not the snapshot, which leaves some out)
+    as a relative POSIX path: hidden files, caches (`__pycache__`, `node_modules`), files too
+    large to grade and symlinks (whatever they point to) included; bounded like the snapshot's
+    walk (depth and entries), without recursion."""
+    from ..sandbox.snapshot import walk_files
+
+    files, _ = walk_files(root)
+    return sorted(path.relative_to(root).as_posix() for path in files)
 
 
 NOTEBOOK_CHOICES = ("accept", "penalize", "reject")

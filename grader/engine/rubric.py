@@ -3,7 +3,9 @@
 A rubric is a TOML file naming its `assignment` (default: the grader's own, whose rubric is
 the default file). A question's points are split over its checks in proportion to their
 weights (1 unless listed; 0 keeps a check in the report without points); a check earns its
-whole share when it passes. Settings the engine knows (seed, deadlines, variant) are typed
+whole share when it passes. A check with components (e.g. the four gradients of a backward
+check) splits its share over them by `component_weights` (1 unless listed), and earns the
+shares of the components that pass. Settings the engine knows (seed, deadlines, variant) are typed
 here; the rest belong to the assignment, which parses them into its own typed settings.
 """
 
@@ -43,6 +45,7 @@ class QuestionRubric:
     max_examples: int | None = None
     weights: dict[str, float] = field(default_factory=dict)
     visibility: dict[str, Visibility] = field(default_factory=dict)
+    component_weights: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -64,6 +67,11 @@ class Rubric:
     def weight(self, question: str, local_id: str) -> float:
         q = self.questions.get(question)
         return float(q.weights.get(local_id, 1.0)) if q else 1.0
+
+    def component_weight(self, question: str, component: str) -> float:
+        """The weight of a check's component (e.g. "dJdW1") within each check of `question`."""
+        q = self.questions.get(question)
+        return float(q.component_weights.get(component, 1.0)) if q else 1.0
 
     def visibility(self, question: str, local_id: str) -> Visibility:
         q = self.questions.get(question)
@@ -126,10 +134,11 @@ def _question(qid: str, q: Any, where: str) -> QuestionRubric:
             max_examples=int(q["max_examples"]) if "max_examples" in q else None,
             weights={k: float(v) for k, v in q.get("weights", {}).items()},
             visibility={k: str(v) for k, v in q.get("visibility", {}).items()},  # type: ignore[misc]
+            component_weights={k: float(v) for k, v in q.get("component_weights", {}).items()},
         )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise RubricError("%s: question %s is incomplete or invalid (%s)" % (where, qid, exc)) from None
-    if question.points < 0 or any(w < 0 for w in question.weights.values()):
+    if question.points < 0 or any(w < 0 for w in [*question.weights.values(), *question.component_weights.values()]):
         raise RubricError("%s: question %s has negative points or weights" % (where, qid))
     bad = sorted(v for v in question.visibility.values() if v not in VISIBILITIES)
     if bad:

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 from .. import __version__
 from ..errors import RubricError, SubmissionError
 from ..model.results import GradeReport
+from ..model.text import clean_name, clean_report
 from . import stop
 
 if TYPE_CHECKING:
@@ -43,8 +44,9 @@ STOP_GRACE_S = 5.0
 
 
 def error_report(path: str, seed: int, message: str, assignment: str = "") -> GradeReport:
-    return GradeReport(grader_version=__version__, assignment=assignment, submission=str(path), seed=seed,
-                       questions=[], sandbox="not started", error=message)
+    """The report of a submission that was not graded (its name and the message made safe)."""
+    return clean_report(GradeReport(grader_version=__version__, assignment=assignment, submission=clean_name(path),
+                                    seed=seed, questions=[], sandbox="not started", error=message))
 
 
 def grade_in_process(path: str, grade_one: Callable[[str], GradeReport], seed: int,
@@ -183,7 +185,7 @@ def grade_class(paths: list[str], grade_one: Callable[[str], GradeReport], child
         reports[index] = report
         if store is not None and paths[index] in keys:
             store.append(paths[index], keys[paths[index]], report)
-        bar.update(task, advance=1, description=Path(paths[index]).name)
+        bar.update(task, advance=1, description=clean_name(Path(paths[index]).name))
 
     with bar:
         task = bar.add_task("", total=len(todo))
@@ -300,7 +302,7 @@ class LongLivedGrader:
                 return error_report(path, seed, "grading did not finish within %g s" % timeout_s, assignment)
             return self._died(path, seed, assignment)
         try:
-            return GradeReport.from_json(json.loads(line))
+            return clean_report(GradeReport.from_json(json.loads(line)))
         except (ValueError, KeyError, TypeError) as exc:
             self.close(kill=True)
             return error_report(path, seed, "unreadable report from the child grader (%s)" % exc, assignment)

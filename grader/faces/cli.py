@@ -7,15 +7,19 @@ Exit codes: 0 graded and every check passed (or --fail-under met); 1 graded but 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import contextlib
 import os
+import shutil
 import sys
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .. import __version__
 from ..errors import GraderError, UsageError
+from ..model.text import clean_line, clean_text
 from .formats import FORMATS
 
 if TYPE_CHECKING:
@@ -108,14 +112,16 @@ def build_parser() -> argparse.ArgumentParser:
                        help="rubric TOML (default: the one packaged with the assignment)")
     grade.add_argument("--variant", default=None, metavar="NAME",
                        help="the semester's text the submission answers (default: the rubric's, sp21); see below")
-    grade.add_argument("--sandbox", choices=("auto", "bwrap", "none"), default="auto",
-                       help="run student code inside bubblewrap (bwrap), as a plain limited subprocess (none), "
-                            "or bwrap when it works here (auto, the default)")
+    grade.add_argument("--sandbox", choices=("auto", "bwrap", "user", "none"), default="auto",
+                       help="isolation of student code: bubblewrap's namespaces (bwrap); an unprivileged user id of "
+                            "its own, for a grader running as root where bubblewrap cannot work, e.g. Docker (user); "
+                            "a plain limited subprocess (none); or the strongest that works here (auto, the default)")
     grade.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
                        help="deadline for one call into the submission (default: the rubric's, 5 s)")
-    grade.add_argument("--jobs", type=int, default=1, metavar="N",
-                       help="grade N submissions at a time, in N child grader processes that each grade one after "
-                            "another (default 1: in this process)")
+    grade.add_argument("--jobs", type=int, default=None, metavar="N",
+                       help="grade N submissions at a time, in N long-lived child grader processes that each grade "
+                            "one after another (default: the number of CPU cores; one submission is graded in this "
+                            "process)")
     several = grade.add_argument_group("a class (several submissions)")
     several.add_argument("--results", type=Path, metavar="FILE.jsonl",
                          help="append each submission's JSON report to FILE.jsonl as soon as it is graded; a rerun "
@@ -132,6 +138,10 @@ def build_parser() -> argparse.ArgumentParser:
                       help="Gradescope's submission_metadata.json: submission time and due date")
     late.add_argument("--submitted-at", metavar="TIME", help="submission time, ISO 8601 with offset")
     late.add_argument("--due", metavar="TIME", help="due date, ISO 8601 with offset")
+    grade.add_argument("--secret-file", type=Path, default=None, metavar="FILE",
+                       help="the course's grading secret (else the GRADER_SECRET environment variable): each"
+                            " check's examples are private to the secret and the submission's contents;"
+                            " reports show failures on public examples only")
     grade.add_argument("--decisions", type=Path, default=None, metavar="FILE",
                        help="apply reviewers' decisions (written by `grader review`) to the checks pending review")
     grade.add_argument("--batch-child", action="store_true", help=argparse.SUPPRESS)  # see faces.batch
@@ -225,7 +235,7 @@ def _child_args(args: argparse.Namespace) -> list[str]:
                         ("--variant", args.variant),
                         ("--timeout", args.timeout), ("--metadata", args.metadata),
                         ("--submitted-at", args.submitted_at), ("--due", args.due),
-                        ("--decisions", args.decisions)):
+                        ("--decisions", args.decisions), ("--secret-file", args.secret_file)):
         if value is not None:
             out += [flag, str(value)]
     for selector in args.only:
@@ -260,13 +270,31 @@ def _all_submission_paths(args: argparse.Namespace) -> list[str]:
     return paths
 
 
+def progress_line(stream: Any = None) -> Callable[[int, int, str], None]:
+    """A one-line progress display for a terminal: "grading 12/33: mlp.backward[relu-relu]",
+    rewritten in place (never wider than the terminal) and erased when a part is done."""
+    out = stream or sys.stderr
+    width = max(20, shutil.get_terminal_size((80, 24)).columns - 1)
+
+    def show(done: int, total: int, check_id: str) -> None:
+        text = "grading %d/%d: %s" % (done, total, check_id)
+        out.write("\r" + text[:width].ljust(width))
+        if done >= total:
+            out.write("\r" + " " * width + "\r")
+        out.flush()
+
+    return show
+
+
 def _grade(args: argparse.Namespace) -> int:
     from ..engine.grading import GradeOptions, Grading
     from ..engine.plan import plan
     from ..engine.rubric import load_rubric
+    from ..engine.secret import read_secret
     from ..sandbox.jail import resolve_mode
     from . import formats
     from .batch import CHILD_MARGIN_S, grade_class
+    from .preload import preload_grader_modules
 
     _check_numbers(args)
     paths = ["(the folders read from stdin)"] if args.batch_child else _submission_paths(args)
@@ -287,13 +315,18 @@ def _grade(args: argparse.Namespace) -> int:
     planned = plan(rubric, args.max_examples)
     planned.validate_selectors(args.only)
     decisions = _decisions(args.decisions)
+    single_on_terminal = len(paths) == 1 and sys.stderr.isatty()
+    secret = read_secret(args.secret_file)
 
     def grade_one(path: str) -> GradeReport:
         options = GradeOptions(
             seed=args.seed, only=args.only, max_examples=args.max_examples, sandbox=args.sandbox,
             call_timeout_s=args.timeout, rubric_path=args.rubric, variant=args.variant, public_only=args.public,
-            submitted_at=submitted, due_at=due)
-        report = Grading(path, options, rubric, planned).run()
+            submitted_at=submitted, due_at=due, secret=secret,
+            progress=progress_line() if single_on_terminal else None)
+        grading = Grading(path, options, rubric, planned)  # starts the workers; no student code runs yet
+        preload_grader_modules()
+        report = grading.run()
         if decisions:
             from ..engine.reviews import apply_decisions
 
@@ -307,9 +340,12 @@ def _grade(args: argparse.Namespace) -> int:
         return serve_batch_child(grade_one, seed, rubric.assignment.name)
     timeout = rubric.settings.submission_timeout_s + CHILD_MARGIN_S
     progress = len(paths) > 1 and sys.stderr.isatty()
-    store, keys = _results_store(args, paths, rubric, seed)
+    jobs = min(args.jobs or default_jobs(), len(paths))
+    if jobs > 1:
+        preload_grader_modules()
+    store, keys = _results_store(args, paths, rubric, seed, secret)
     try:
-        outcome = grade_class(paths, grade_one, _child_args(args), args.jobs, seed, timeout, progress,
+        outcome = grade_class(paths, grade_one, _child_args(args), jobs, seed, timeout, progress,
                               rubric.assignment.name, store, keys)
     finally:
         if store is not None:
@@ -333,7 +369,16 @@ def _grade(args: argparse.Namespace) -> int:
     return 0 if all(r.all_passed for r in reports) else 1
 
 
-def _results_store(args: argparse.Namespace, paths: list[str], rubric: Rubric, seed: int
+def default_jobs() -> int:
+    """--jobs by default: the CPU cores this process may run on (each worker is bounded to one
+    where cgroups are writable)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+def _results_store(args: argparse.Namespace, paths: list[str], rubric: Rubric, seed: int, secret: bytes | None
                    ) -> tuple[Any, dict[str, str]]:
     """The --results store and each submission's key in it (none without --results)."""
     if args.results is None:
@@ -346,7 +391,7 @@ def _results_store(args: argparse.Namespace, paths: list[str], rubric: Rubric, s
         "seed": seed, "only": sorted(args.only), "max_examples": args.max_examples, "public": args.public,
         "timeout": args.timeout, "sandbox": args.sandbox, "metadata": file_digest(args.metadata),
         "submitted_at": args.submitted_at, "due": args.due, "decisions": file_digest(args.decisions),
-        "secret": file_digest(getattr(args, "secret_file", None)),
+        "secret": hashlib.sha256(b"results-key/" + secret).hexdigest() if secret else None,
     }
     run = run_key(options)
     return ResultsStore(args.results), {path: submission_key(run, path) for path in paths}
@@ -388,7 +433,7 @@ def _check_numbers(args: argparse.Namespace) -> None:
         raise UsageError("--max-examples must be at least 1")
     if args.timeout is not None and args.timeout <= 0:
         raise UsageError("--timeout must be positive")
-    if args.jobs < 1:
+    if args.jobs is not None and args.jobs < 1:
         raise UsageError("--jobs must be at least 1")
 
 
@@ -456,7 +501,10 @@ def _emit(args: argparse.Namespace, reports: list[GradeReport], options: RenderO
         console = make_console()
         if summary is None or getattr(args, "details", False):
             for report in reports:
-                render_terminal(report, console)
+                try:
+                    render_terminal(report, console)
+                except Exception as exc:  # noqa: BLE001 - one submission's report never stops the others
+                    render_terminal(formats.unrenderable(report, exc), console)
         if summary is not None:
             from .summary import render_summary
 
@@ -504,7 +552,8 @@ def _export(args: argparse.Namespace) -> int:
     rubric_path = args.rubric or default_rubric_path()
     load_rubric(rubric_path)
     names = export_gradescope(args.out, rubric_path)
-    print("wrote %s (%d files: setup.sh, run_autograder, rubric.toml, the grader's source)" % (args.out, len(names)))
+    print("wrote %s (%d files: setup.sh, run_autograder, rubric.toml, a grading secret made for this bundle, the"
+          " grader's source; keep the bundle from students)" % (args.out, len(names)))
     return 0
 
 
@@ -534,13 +583,13 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return handlers[args.command](args)
     except GraderError as exc:
-        print("grader: error: %s" % exc, file=sys.stderr)
+        print("grader: error: %s" % clean_line(str(exc)), file=sys.stderr)
         return exc.exit_status
     except KeyboardInterrupt:
         print("grader: interrupted", file=sys.stderr)
         return 2
     except Exception:  # noqa: BLE001 - the grader itself failed: say so, exit 2
-        print("grader: internal error (please report it):\n" + traceback.format_exc(), file=sys.stderr)
+        print("grader: internal error (please report it):\n" + clean_text(traceback.format_exc()), file=sys.stderr)
         return 2
 
 

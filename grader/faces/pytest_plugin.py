@@ -22,7 +22,7 @@ import pytest
 
 _REPORT = pytest.StashKey[dict]()
 _NOT_RUN = pytest.StashKey[str]()
-_SANDBOXES = ("auto", "bwrap", "none")
+_SANDBOXES = ("auto", "bwrap", "user", "none")
 TOOL_KEYS: dict[str, type | tuple[type, ...]] = {
     "submission": str, "seed": int, "max_examples": int, "rubric": str, "sandbox": str,
     "timeout": (int, float), "public": bool, "variant": str}
@@ -230,6 +230,7 @@ def _grade(config: pytest.Config, selected: list[str]) -> dict[str, Any]:
     from ..engine.grading import GradeOptions, Grading
     from ..engine.rubric import load_rubric
     from ..errors import GraderError
+    from .preload import preload_grader_modules
 
     settings = _settings(config)
     assert settings is not None
@@ -238,7 +239,9 @@ def _grade(config: pytest.Config, selected: list[str]) -> dict[str, Any]:
                            public_only=settings["public"], rubric_path=settings["rubric"],
                            variant=settings["variant"], label=_label(config, settings["submission"]))
     try:
-        report = Grading(settings["submission"], options, load_rubric(options.rubric_path, options.variant)).run()
+        grading = Grading(settings["submission"], options, load_rubric(options.rubric_path, options.variant))
+        preload_grader_modules()  # before any student code runs (see faces.preload)
+        report = grading.run()
     except GraderError as exc:
         return {"error": str(exc)}
     except Exception as exc:  # noqa: BLE001 - the grader failed: every item says so, once

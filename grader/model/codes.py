@@ -7,7 +7,7 @@ from typing import Literal, get_args
 Code = Literal[
     "missing", "import_error", "exception", "timeout", "crash", "not_array", "shape",
     "transposed", "sign", "scaled", "nonfinite", "wrong_values", "input_mutated",
-    "nondeterministic", "autograd_used",
+    "nondeterministic", "autograd_used", "finite_differences",
     # written answer sheets (a document part): a fail, three reasons for review, two errors
     "not_a_gradient", "unreadable", "concept", "human_only", "limit", "grader_error",
 ]

@@ -18,12 +18,43 @@ from typing import Any
 from .codes import Code, Status, Visibility
 
 SCHEMA = 2
-"""2: status "review", the report's `pending_review` and each check's `details` (schema 1 had none of them)."""
+"""2: status "review", the report's `pending_review` and each check's `details` (schema 1 had none of them);
+later additions that a schema-2 reader may ignore: each check's `components`, `evidence` and `repro`."""
 
 
 def format_points(value: float) -> str:
     """Points for people: at most two decimals, no trailing zeros (7.5, 10, 3.33)."""
     return ("%.2f" % value).rstrip("0").rstrip(".")
+
+
+@dataclass
+class ComponentResult:
+    """One separately credited value of a check (e.g. dJdW1 of a backward check).
+
+    A check with components earns the sum of its passing components' points: `max_score` is
+    the check's points times `weight` over the weights of all its components. `status` is
+    "pass" or "fail"; a failed component has its own `code`, `message` and `counterexample`
+    (the smallest example on which that value was wrong)."""
+
+    name: str
+    weight: float
+    status: Status
+    score: float = 0.0
+    max_score: float = 0.0
+    code: Code | None = None
+    message: str = ""
+    counterexample: dict[str, Any] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "weight": self.weight, "status": self.status, "score": self.score,
+                "max_score": self.max_score, "code": self.code, "message": self.message,
+                "counterexample": self.counterexample}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ComponentResult:
+        return cls(name=data["name"], weight=float(data.get("weight", 1.0)), status=data["status"],
+                   score=float(data.get("score", 0.0)), max_score=float(data.get("max_score", 0.0)),
+                   code=data.get("code"), message=data.get("message", ""), counterexample=data.get("counterexample"))
 
 
 @dataclass
@@ -33,7 +64,11 @@ class CheckResult:
     `location` is where in the submission to look ({"file", "line"}), found statically;
     `counterexample` the shrunk example's structure (dimensions, activations, seed...);
     `details` plain JSON data about the verdict (e.g. a written answer as read, the expected
-    one and both shapes; what a reviewer needs)."""
+    one and both shapes; what a reviewer needs); `components` the separately credited values
+    (empty: the check is all or nothing); `evidence` the shrunk example's values as
+    {"inputs", "expected", "got"}, each {name: nested list} (a value that is not an array is a
+    string describing it, a non-finite number the string "nan", "inf" or "-inf"); `repro` a
+    standalone script that rebuilds that example against the submission (exit 1: it fails)."""
 
     id: str
     question: str
@@ -51,6 +86,23 @@ class CheckResult:
     location: dict[str, Any] | None = None
     notes: list[str] = field(default_factory=list)
     details: dict[str, Any] = field(default_factory=dict)
+    components: list[ComponentResult] = field(default_factory=list)
+    evidence: dict[str, Any] | None = None
+    repro: str | None = None
+
+    def settle_components(self) -> None:
+        """Make the components agree with a verdict set on the whole check (e.g. a forfeit):
+        a passed check passes every component; a check that failed as a whole (its code names
+        none of its failed components) fails every component with the check's code."""
+        if self.status == "pass":
+            for component in self.components:
+                component.status, component.code, component.message = "pass", None, ""
+            return
+        failed = [c for c in self.components if c.status != "pass"]
+        if failed and self.code in {c.code for c in failed}:
+            return
+        for component in self.components:
+            component.status, component.code, component.message = "fail", self.code, self.message
 
     @property
     def full_message(self) -> str:
@@ -72,6 +124,9 @@ class CheckResult:
             "visibility": self.visibility,
             "location": self.location,
             "details": self.details,
+            "components": [c.to_json() for c in self.components],
+            "evidence": self.evidence,
+            "repro": self.repro,
         }
 
     @classmethod
@@ -81,7 +136,9 @@ class CheckResult:
             score=float(data["score"]), max_score=float(data["max_score"]), examples=int(data.get("examples", 0)),
             code=data.get("code"), message=data.get("message", ""), counterexample=data.get("counterexample"),
             replay=data.get("replay"), output=data.get("output", ""), visibility=data.get("visibility", "visible"),
-            location=data.get("location"), details=dict(data.get("details") or {}))
+            location=data.get("location"), details=dict(data.get("details") or {}),
+            components=[ComponentResult.from_json(c) for c in data.get("components") or []],
+            evidence=data.get("evidence"), repro=data.get("repro"))
 
 
 @dataclass

@@ -9,6 +9,7 @@ cgroup where one can be made, and otherwise finds its descendants through /proc.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import shutil
@@ -17,35 +18,64 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..errors import SandboxUnavailable
 from .protocol import printable
-import contextlib
+from .tiers import is_worker_uid, user_problem
 
 SANDBOX_ROOT = "/submission"
 SANDBOX_RUNTIME_DIR = "/opt/backprop-grader"
 NOBODY = 65534
 SCRATCH_BYTES = 64 << 20   # each of the sandbox's /tmp and /dev/shm
+PROC_FILES = ("/proc/cpuinfo",)
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
 """The grader's own package: hidden inside the sandbox (rubrics, reference data, source)."""
 
 
+TIERS = ("bwrap", "user", "none")
+"""Isolation tiers, strongest first: bubblewrap's namespaces; an unprivileged user id of its own
+per worker (`grader.sandbox.tiers`, for hosts without user namespaces); none."""
+
+
 def resolve_mode(requested: str) -> str:
-    """Map --sandbox auto|bwrap|none to the mode used. `auto` is bwrap where bubblewrap can
-    create its sandbox here, else none; `bwrap` where it cannot is an error."""
-    if requested not in ("auto", "bwrap", "none"):
-        raise SandboxUnavailable("unknown sandbox %r (choose auto, bwrap or none)" % requested)
+    """Map --sandbox auto|bwrap|user|none to the tier used. `auto` is the strongest tier that
+    works here (bwrap, else user, else none); a named tier that cannot work is an error."""
+    if requested not in ("auto",) + TIERS:
+        raise SandboxUnavailable("unknown sandbox %r (choose auto, bwrap, user or none)" % requested)
     if requested == "none":
         return "none"
-    problem = bwrap_problem()
+    if requested in ("auto", "bwrap"):
+        problem = bwrap_problem()
+        if problem is None:
+            return "bwrap"
+        if requested == "bwrap":
+            raise SandboxUnavailable("--sandbox bwrap was requested but %s; pass --sandbox user or none to grade "
+                                     "without it" % problem)
+    problem = user_problem()
     if problem is None:
-        return "bwrap"
-    if requested == "auto":
-        return "none"
-    raise SandboxUnavailable("--sandbox bwrap was requested but %s; pass --sandbox none to grade without it"
-                             % problem)
+        return "user"
+    if requested == "user":
+        raise SandboxUnavailable("--sandbox user was requested but %s; pass --sandbox none to grade without it"
+                                 % problem)
+    return "none"
+
+
+def tier_notice(mode: str, requested: str = "auto") -> str | None:
+    """What a report says about its tier when it is weaker than bubblewrap (None for bwrap)."""
+    if mode == "user":
+        why = "chosen with --sandbox user" if requested == "user" else "bubblewrap is not usable here: %s" % (
+            bwrap_problem())
+        return ("sandbox: user (%s; student code ran under an unprivileged user id of its own with resource "
+                "limits: it could not write the grader, the report or the submission, but it could read "
+                "world-readable files and use the network)" % why)
+    if mode == "none":
+        why = "" if requested == "none" else " (bubblewrap: %s; user tier: %s)" % (bwrap_problem(), user_problem())
+        return ("sandbox: none -- NOT ISOLATED%s: student code ran as a plain subprocess of the grader's own user "
+                "with resource limits only" % why)
+    return None
 
 
 _PROBED: dict[str, str | None] = {}
@@ -91,8 +121,9 @@ def _python_paths() -> list[str]:
 def bwrap_argv(snapshot: Path, python_argv: list[str], runtime_files: Iterable[Path] = ()) -> list[str]:
     """The bubblewrap command line: no network, read-only system and Python, the snapshot
     at /submission, each of `runtime_files` (the worker's own code) read-only under
-    /opt/backprop-grader by its name, nothing else of the grader's files, unprivileged uid,
-    own pid namespace."""
+    /opt/backprop-grader by its name, nothing else of the grader's files (its package folder is
+    hidden under an empty tmpfs), no /proc but /proc/cpuinfo, unprivileged uid, own pid
+    namespace."""
     argv = [
         "bwrap", "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
         "--unshare-user", "--uid", str(NOBODY), "--gid", str(NOBODY), "--hostname", "sandbox",
@@ -119,7 +150,11 @@ def bwrap_argv(snapshot: Path, python_argv: list[str], runtime_files: Iterable[P
     argv += ["--ro-bind", str(snapshot), SANDBOX_ROOT]
     for file in runtime_files:
         argv += ["--ro-bind", str(file), "%s/%s" % (SANDBOX_RUNTIME_DIR, file.name)]
-    argv += ["--proc", "/proc", "--dev", "/dev"]
+    # No /proc: it would show the sandbox's command line (/proc/1/cmdline) and the host paths of
+    # its mounts (/proc/self/mountinfo). Only the CPU description, which torch reads, is kept.
+    argv += ["--tmpfs", "/proc"] + [arg for name in PROC_FILES if os.path.exists(name)
+                                    for arg in ("--ro-bind", name, name)]
+    argv += ["--remount-ro", "/proc", "--dev", "/dev"]
     # The sandbox's own root and /dev are made read-only, so that writing files cannot fill the RAM.
     argv += sized + ["--tmpfs", "/dev/shm"]
     argv += ["--remount-ro", "/dev", "--remount-ro", "/", "--chdir", SANDBOX_ROOT, "--clearenv"]
@@ -143,73 +178,193 @@ def _bwrap_supports(option: str) -> bool:
     return option in _OPTIONS[path]
 
 
-def worker_env() -> dict[str, str]:
-    """The whole environment a worker sees (nothing of the grader's is passed through)."""
+def worker_env(home: str = "/tmp") -> dict[str, str]:
+    """The whole environment a worker sees (nothing of the grader's is passed through); `home`
+    is its HOME and TMPDIR."""
     return {
         "OMP_NUM_THREADS": "1",
         "MKL_NUM_THREADS": "1",
         "OPENBLAS_NUM_THREADS": "1",
-        "HOME": "/tmp",
-        "TMPDIR": "/tmp",
+        "HOME": home,
+        "TMPDIR": home,
         "PATH": "/usr/bin:/bin",
         "LANG": "C.UTF-8",
         "PYTHONHASHSEED": "0",
     }
 
 
-class ProcessJail:
-    """Finds every process a worker started so that none outlives it.
+@dataclass(frozen=True)
+class WorkerResources:
+    """What one worker (with everything it starts) may use where a cgroup bounds it: memory
+    (anonymous, page cache, tmpfs and memfd pages alike), processes and CPUs. Under contention
+    the scheduler weighs a cgroup as one, however many processes busy it."""
 
-    Where a pids cgroup can be created (cgroup v1 `pids` or a v2 tree), each worker starts
-    inside its own cgroup, bounded to `max_pids` processes, and everything in it is killed
+    memory_bytes: int = 2 << 30
+    max_pids: int = 64
+    cpus: float = 1.0
+
+
+@dataclass(frozen=True)
+class Hierarchy:
+    """A writable cgroup hierarchy: `base` (our folder in it), its version and the controllers
+    (of pids, memory, cpu) it provides."""
+
+    base: Path
+    version: int
+    controllers: frozenset[str]
+
+
+CONTROLLERS = frozenset({"pids", "memory", "cpu"})
+V1_ROOTS = {"pids": ("/sys/fs/cgroup/pids",), "memory": ("/sys/fs/cgroup/memory",),
+            "cpu": ("/sys/fs/cgroup/cpu", "/sys/fs/cgroup/cpu,cpuacct")}
+V2_ROOTS = ("/sys/fs/cgroup", "/sys/fs/cgroup/unified")
+
+
+def _writable_hierarchies() -> list[Hierarchy]:
+    """The hierarchies where this grader can make a cgroup per worker, covering as many of the
+    controllers as it can: a cgroup v2 tree first (with the controllers it can delegate to its
+    children), then v1 hierarchies for the controllers still missing."""
+    found = [h for h in (_v2_hierarchy(root) for root in V2_ROOTS) if h is not None][:1]
+    covered = set().union(*(h.controllers for h in found)) if found else set()
+    for name, roots in V1_ROOTS.items():
+        if name not in covered:
+            hierarchy = next((h for h in (_v1_hierarchy(root, name) for root in roots) if h is not None), None)
+            if hierarchy is not None:
+                found.append(hierarchy)
+    for hierarchy in found:
+        _sweep_stale(hierarchy.base)
+    return found
+
+
+def _v2_hierarchy(root: str) -> Hierarchy | None:
+    """Our folder in the cgroup v2 tree at `root`, with the controllers enabled for its children."""
+    base = Path(root) / "backprop-grader"
+    try:
+        if not (Path(root) / "cgroup.procs").exists() or not (Path(root) / "cgroup.controllers").exists():
+            return None
+        offered = set((Path(root) / "cgroup.controllers").read_text().split()) & CONTROLLERS
+        base.mkdir(exist_ok=True)
+        for name in offered:
+            for folder in (Path(root), base):
+                with contextlib.suppress(OSError):
+                    (folder / "cgroup.subtree_control").write_text("+%s" % name)
+        enabled = set((base / "cgroup.subtree_control").read_text().split()) & CONTROLLERS
+    except OSError:
+        return None
+    return Hierarchy(base, 2, frozenset(enabled)) if _probe(base) else None
+
+
+def _v1_hierarchy(root: str, controller: str) -> Hierarchy | None:
+    """Our folder in the cgroup v1 hierarchy of `controller` mounted at `root`."""
+    base = Path(root) / "backprop-grader"
+    try:
+        if not (Path(root) / "cgroup.procs").exists():
+            return None
+        base.mkdir(exist_ok=True)
+    except OSError:
+        return None
+    return Hierarchy(base, 1, frozenset({controller})) if _probe(base) else None
+
+
+def _probe(base: Path) -> bool:
+    """Whether a child cgroup can be made (and removed) under `base`."""
+    probe = base / ("probe-%d" % os.getpid())
+    try:
+        probe.mkdir(exist_ok=True)
+        usable = (probe / "cgroup.procs").exists()
+        probe.rmdir()
+        return usable
+    except OSError:
+        return False
+
+
+def _limit_files(hierarchy: Hierarchy, resources: WorkerResources) -> list[tuple[str, str]]:
+    """(file, value) pairs that bound a worker's cgroup in `hierarchy`, in the order to write them."""
+    out: list[tuple[str, str]] = []
+    quota = int(resources.cpus * 100_000)
+    if "pids" in hierarchy.controllers:
+        out.append(("pids.max", str(resources.max_pids)))
+    if "memory" in hierarchy.controllers:
+        if hierarchy.version == 2:
+            out += [("memory.max", str(resources.memory_bytes)), ("memory.swap.max", "0")]
+        else:
+            out += [("memory.limit_in_bytes", str(resources.memory_bytes)),
+                    ("memory.memsw.limit_in_bytes", str(resources.memory_bytes))]
+    if "cpu" in hierarchy.controllers:
+        if hierarchy.version == 2:
+            out.append(("cpu.max", "%d 100000" % quota))
+        else:
+            out += [("cpu.cfs_period_us", "100000"), ("cpu.cfs_quota_us", str(quota))]
+    return out
+
+
+def resource_notice() -> str | None:
+    """What a report says when a worker as a whole is not bounded in memory, processes or CPU
+    (no writable cgroup for them here; None when all three are bounded)."""
+    missing = sorted(CONTROLLERS - ProcessJail.bounded())
+    if not missing:
+        return None
+    return ("resources: no writable cgroup for %s here, so each worker process is limited on its own (address "
+            "space, CPU time, open files%s), not a worker with all it starts" % (
+                ", ".join(missing), "; processes per user under the user tier" if "pids" in missing else ""))
+
+
+class ProcessJail:
+    """Finds every process a worker started so that none outlives it, and bounds what they use.
+
+    Where cgroups can be created (a v2 tree, or v1 hierarchies), each worker starts inside a
+    cgroup of its own in every writable hierarchy, bounded by `WorkerResources` (memory, pids,
+    CPU, as far as the hierarchies provide those controllers), and everything in it is killed
     at the end. Otherwise the worker's descendants are found through /proc, and the grader
-    becomes a child subreaper so that double-forked orphans come back to it to be killed.
+    becomes a child subreaper so that double-forked orphans come back to it to be killed; a
+    worker with a user id of its own (the user tier) also has every process of that user killed.
     Under bubblewrap the sandbox's own pid namespace already ends with the worker."""
 
-    ROOTS = ("/sys/fs/cgroup/pids", "/sys/fs/cgroup/unified", "/sys/fs/cgroup")
-    _base: Path | None = None
-    _probed = False
+    _hierarchies: list[Hierarchy] | None = None
     _counter = 0
 
-    def __init__(self, max_pids: int) -> None:
-        self.max_pids = max_pids
-        self.path: Path | None = None
-        base = self._cgroup_base()
-        if base is not None:
-            ProcessJail._counter += 1
-            path = base / ("w%d-%d" % (os.getpid(), ProcessJail._counter))
+    def __init__(self, max_pids: int, uid: int | None = None,
+                 resources: WorkerResources | None = None) -> None:
+        self.resources = resources or WorkerResources(max_pids=max_pids)
+        self.max_pids = self.resources.max_pids
+        self.uid = uid
+        self.cgroups: list[Path] = []
+        self.enforced: set[str] = set()
+        ProcessJail._counter += 1
+        name = "w%d-%d" % (os.getpid(), ProcessJail._counter)
+        for hierarchy in self.hierarchies():
+            path = hierarchy.base / name
             try:
                 path.mkdir()
-                if (path / "pids.max").exists():
-                    (path / "pids.max").write_text(str(max_pids))
-                self.path = path
             except OSError:
-                self.path = None
+                continue
+            self.cgroups.append(path)
+            for file, value in _limit_files(hierarchy, self.resources):
+                try:
+                    (path / file).write_text(value)
+                    self.enforced.add(file.split(".")[0])
+                except OSError:
+                    continue
+        self.path: Path | None = self.cgroups[0] if self.cgroups else None
         if self.path is None:
             _become_subreaper()
 
     @classmethod
+    def hierarchies(cls) -> list[Hierarchy]:
+        """The writable cgroup hierarchies (found once per grader process)."""
+        if cls._hierarchies is None:
+            cls._hierarchies = _writable_hierarchies()
+        return cls._hierarchies
+
+    @classmethod
     def _cgroup_base(cls) -> Path | None:
-        if cls._probed:
-            return cls._base
-        cls._probed = True
-        for root in cls.ROOTS:
-            base = Path(root) / "backprop-grader"
-            try:
-                if not (Path(root) / "cgroup.procs").exists():
-                    continue
-                base.mkdir(exist_ok=True)
-                probe = base / ("probe-%d" % os.getpid())
-                probe.mkdir(exist_ok=True)
-                usable = (probe / "cgroup.procs").exists()
-                probe.rmdir()
-            except OSError:
-                continue
-            if usable:
-                cls._base = base
-                _sweep_stale(base)
-                break
-        return cls._base
+        """Our folder in the hierarchy that bounds a worker's processes (None without one)."""
+        return next((h.base for h in cls.hierarchies() if "pids" in h.controllers), None)
+
+    @classmethod
+    def bounded(cls) -> frozenset[str]:
+        """The controllers (pids, memory, cpu) that bound each worker here."""
+        return frozenset().union(*(h.controllers for h in cls.hierarchies()))
 
     def wrap(self, argv: list[str], keep_shell: bool = True) -> list[str]:
         """The command line that enters the jail, then runs `argv`.
@@ -220,26 +375,32 @@ class ProcessJail:
         grader that was killed. Without it (bubblewrap) the shell is replaced by `argv`: the
         sandbox is then the grader's own child and dies with it (--die-with-parent), and its pid
         namespace with it."""
+        count = str(len(self.cgroups))
+        procs = [str(path / "cgroup.procs") for path in self.cgroups]
+        enter = 'n="$1"; shift; while [ "$n" -gt 0 ]; do echo $$ > "$1" || exit 126; shift; n=$((n-1)); done; '
         if not keep_shell:
             if self.path is not None:
-                return ["/bin/sh", "-c", 'echo $$ > "$1" && shift && exec "$@"', "sh",
-                        str(self.path / "cgroup.procs")] + argv
+                return ["/bin/sh", "-c", enter + 'exec "$@"', "sh", count] + procs + argv
             return argv
         if self.path is not None:
-            script = ('cg="$1"; shift; echo $$ > "$cg" || exit 126; '
+            script = (enter + 'cg="%s"; '
                       'trap \'for i in 1 2 3 4 5; do kill -9 $(grep -vx "$$" "$cg") 2>/dev/null; done; '
                       'exit 137\' TERM; '
-                      '"$@" & wait $!')
-            return ["/bin/sh", "-c", script, "sh", str(self.path / "cgroup.procs")] + argv
+                      '"$@" & wait $!') % str(self.path / "cgroup.procs")
+            return ["/bin/sh", "-c", script, "sh", count] + procs + argv
         return ["/bin/sh", "-c", '"$@"', "sh"] + argv
 
     def members(self, root_pid: int) -> set[int]:
+        """The worker's processes: its cgroup's (else its descendants and this grader's strays),
+        and, for a worker with a user id of its own (`uid`), every process of that user."""
+        owned = processes_of(self.uid) if self.uid is not None and is_worker_uid(self.uid) else set()
         if self.path is not None:
-            try:
-                return {int(p) for p in (self.path / "cgroup.procs").read_text().split()}
-            except OSError:
-                return set()
-        return process_tree(root_pid) | _strays()
+            found = set(owned)
+            for path in self.cgroups:
+                with contextlib.suppress(OSError, ValueError):
+                    found |= {int(p) for p in (path / "cgroup.procs").read_text().split()}
+            return found
+        return owned | process_tree(root_pid) | _strays()
 
     def kill_all(self, root_pid: int) -> None:
         """SIGKILL the worker and everything it started; found before the first kill, so that
@@ -255,10 +416,10 @@ class ProcessJail:
                 with contextlib.suppress(ChildProcessError):
                     os.waitpid(pid, os.WNOHANG)
             time.sleep(0.005)
-        if self.path is not None:
+        for path in self.cgroups:
             for _ in range(100):
                 try:
-                    self.path.rmdir()
+                    path.rmdir()
                     break
                 except OSError:
                     time.sleep(0.01)
@@ -344,6 +505,23 @@ def process_parents() -> dict[int, int]:
                 with open("/proc/%s/stat" % entry, "rb") as handle:
                     stat = handle.read()
                 found[int(entry)] = int(stat[stat.rindex(b")") + 2:].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+    return found
+
+
+def processes_of(uid: int) -> set[int]:
+    """Every process visible in /proc whose real user id is `uid`."""
+    found = set()
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open("/proc/%s/status" % entry, "rb") as handle:
+                    for line in handle:
+                        if line.startswith(b"Uid:"):
+                            if int(line.split()[1]) == uid:
+                                found.add(int(entry))
+                            break
             except (OSError, ValueError, IndexError):
                 continue
     return found

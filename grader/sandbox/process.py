@@ -11,6 +11,7 @@ Only plain data crosses back: JSON headers and float64 arrays (see `grader.sandb
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -24,11 +25,12 @@ from pathlib import Path
 from ..errors import InternalSignal
 from . import protocol
 from .jail import (
-    OUR_WORKERS, SANDBOX_ROOT, SANDBOX_RUNTIME_DIR, ProcessJail, bwrap_argv, die_with_grader,
-    worker_env,
+    OUR_WORKERS, SANDBOX_ROOT, SANDBOX_RUNTIME_DIR, ProcessJail, WorkerResources, bwrap_argv,
+    die_with_grader, worker_env,
 )
-from .protocol import FrameError, FrameTimeout, printable, read_frame, result_problem, write_frame
-import contextlib
+from .protocol import (FrameError, FrameTimeout, printable, read_frame, reply_problem, result_problem,
+                       write_frame)
+from .tiers import WorkerHome, admit_grading_group, next_identity, sweep_user_files
 
 RUNTIME_FILES = (Path(__file__).with_name("worker.py"), Path(protocol.__file__).resolve())
 
@@ -46,7 +48,8 @@ def default_limits() -> dict[str, int]:
 
 @dataclass
 class SandboxConfig:
-    """How workers are started. `mode` is "bwrap" or "none"; times are seconds."""
+    """How workers are started. `mode` is a tier ("bwrap", "user" or "none", see
+    `grader.sandbox.jail.TIERS`); times are seconds."""
 
     mode: str = "none"
     call_timeout_s: float = 5.0
@@ -54,6 +57,15 @@ class SandboxConfig:
     load_timeout_s: float = 20.0
     max_processes: int = 64
     limits: dict[str, int] = field(default_factory=default_limits)
+    worker_cpus: float = 1.0
+    """CPUs one worker with everything it starts may use, where a cgroup can bound it."""
+
+    def resources(self) -> WorkerResources:
+        """The cgroup bounds of one worker: its processes together may hold as much memory as
+        one of them may address (tmpfs and memfd pages included), `max_processes` processes and
+        `worker_cpus` CPUs."""
+        return WorkerResources(memory_bytes=int(self.limits.get("address_space_bytes", 4 << 30)),
+                               max_pids=self.max_processes, cpus=self.worker_cpus)
 
 
 @dataclass(frozen=True)
@@ -126,19 +138,31 @@ class Worker:
         self.next_id = 0
         self.closed = False
         self.loaded = False
+        self.home: WorkerHome | None = None  # the user tier's private folders
 
     def start(self) -> None:
         """Spawn the process (returns at once; `wait_ready` waits for its imports)."""
         req_r, req_w = os.pipe()
         resp_r, resp_w = os.pipe()
-        sandboxed = self.config.mode == "bwrap"
+        mode = self.config.mode
+        sandboxed = mode == "bwrap"
         files = list(RUNTIME_FILES)
         tasks_file = self.spec.tasks_file
         if tasks_file is not None:
             files.append(tasks_file)
+        identity = next_identity() if mode == "user" else None
+        limits = dict(self.config.limits)
+        env = worker_env()
+        if identity is not None:
+            admit_grading_group(self.snapshot, identity.gid)
+            self.home = WorkerHome(identity, files)
+            env = worker_env(home=str(self.home.scratch))
+            limits["processes"] = self.config.max_processes
 
         def where(file: Path) -> str:
-            return "%s/%s" % (SANDBOX_RUNTIME_DIR, file.name) if sandboxed else str(file)
+            if sandboxed:
+                return "%s/%s" % (SANDBOX_RUNTIME_DIR, file.name)
+            return str(self.home.runtime / file.name) if self.home is not None else str(file)
 
         worker_config = {
             "root": SANDBOX_ROOT if sandboxed else str(self.snapshot),
@@ -146,11 +170,13 @@ class Worker:
             "resp_fd": resp_w,
             "preload": list(self.spec.preload),
             "tasks": where(tasks_file) if tasks_file is not None else None,
-            "limits": self.config.limits,
+            "limits": limits,
+            "user": [identity.uid, identity.gid] if identity is not None else None,
         }
         python_argv = [sys.executable, "-I", "-B", where(RUNTIME_FILES[0]), json.dumps(worker_config)]
         argv = bwrap_argv(self.snapshot, python_argv, files) if sandboxed else python_argv
-        self.jail = ProcessJail(self.config.max_processes)
+        self.jail = ProcessJail(self.config.max_processes, uid=identity.uid if identity is not None else None,
+                                resources=self.config.resources())
         argv = self.jail.wrap(argv, keep_shell=not sandboxed)
         try:
             self.process = subprocess.Popen(
@@ -159,7 +185,7 @@ class Worker:
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
                 pass_fds=(req_r, resp_w),
-                env=worker_env(),
+                env=env,
                 start_new_session=True,
                 cwd=str(self.snapshot),
                 preexec_fn=die_with_grader(int(signal.SIGKILL if sandboxed else signal.SIGTERM)),
@@ -183,7 +209,10 @@ class Worker:
         if reply.get("status") != "ready":
             self._fail("crash", "the worker did not start properly")
         failed = reply.get("failed_limits")
-        self.unenforced_limits = [str(name)[:40] for name in failed[:10]] if isinstance(failed, list) else []
+        if not isinstance(failed, list) or not all(type(name) is str for name in failed):
+            self._fail("crash", "the worker did not start properly (a malformed list of limits)")
+            return
+        self.unenforced_limits = [name[:40] for name in failed[:10]]
         self.ready = True
 
     def request(self, header: dict, arrays: list | None = None, timeout_s: float | None = None,
@@ -206,6 +235,9 @@ class Worker:
         if not isinstance(reply.get("status"), str):
             self._fail("crash", "the worker sent a reply without a status during %s (protocol broken by the"
                                 " submission)" % what)
+        problem = reply_problem(reply, str(header.get("op")))
+        if problem is not None:
+            self._fail("crash", "the worker sent %s during %s (protocol broken by the submission)" % (problem, what))
         if header.get("op") == "call" and reply["status"] == "ok":
             problem = result_problem(self.spec.result_shape(str(header.get("task"))), reply.get("result"),
                                      len(reply_arrays), self.spec.run_keys)
@@ -270,6 +302,9 @@ class Worker:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 self.process.wait(timeout=5)
             OUR_WORKERS.discard(pid)
+            if self.home is not None:
+                sweep_user_files(self.jail.uid)
+                self.home.remove()
         for fd in (getattr(self, "req_fd", None), getattr(self, "resp_fd", None)):
             if fd is not None:
                 with contextlib.suppress(OSError):

@@ -211,9 +211,49 @@ def is_value(value: Any, n_arrays: int, depth: int = 0, limits: WireLimits = LIM
         return isinstance(items, dict) and all(is_value(v, n_arrays, depth + 1, limits) for v in items.values())
     if kind == "seq":
         items = value.get("items")
-        return (isinstance(items, list) and type(value.get("len")) is int
+        return (isinstance(items, list) and type(value.get("len")) is int and type(value.get("type", "")) is str
                 and all(is_value(v, n_arrays, depth + 1, limits) for v in items))
+    if kind == "other":
+        return type(value.get("type", "")) is str
     return True
+
+
+REPLY_STATUSES = frozenset({"ok", "exception", "error"})
+ATTR_KINDS = frozenset({"class", "callable", "value", "missing"})
+_FRAME_FIELDS = {"file": str, "line": int, "function": str, "code": str}
+_COMMON_FIELDS: dict[str, tuple[type, ...]] = {
+    "id": (int,), "status": (str,), "output": (str,), "output_dropped": (int,), "elapsed_s": (int, float),
+    "counters": (dict,), "arrays": (list,), "message": (str,), "stage": (str,), "type": (str,),
+    "frames": (list,), "attrs": (dict,), "result": (dict,)}
+
+
+def _exact(value: Any, types: tuple[type, ...]) -> bool:
+    """`value` is exactly one of `types` (a bool is no int here, nor a str subclass a str)."""
+    return type(value) in types
+
+
+def reply_problem(reply: dict[str, Any], op: str) -> str | None:
+    """Why `reply` (to a request of kind `op`: "load" or "call") is not what an honest worker
+    sends, checking the exact type of every field the grader reads; None when it is. The
+    "result" of a successful call is checked apart, against its task (`result_problem`)."""
+    for key, types in _COMMON_FIELDS.items():
+        if key in reply and not _exact(reply[key], types):
+            return "a reply whose %r is not a %s" % (key, " or ".join(t.__name__ for t in types))
+    if reply.get("status") not in REPLY_STATUSES:
+        return "a reply with an unknown status"
+    counters = reply.get("counters", {})
+    if not all(type(k) is str and type(v) is int for k, v in counters.items()):
+        return "a reply whose counters are not names and whole numbers"
+    if reply["status"] == "exception":
+        frames = reply.get("frames", [])
+        if not all(type(frame) is dict and all(_exact(frame.get(k, t()), (t,)) for k, t in _FRAME_FIELDS.items())
+                   for frame in frames):
+            return "a reply whose exception frames are malformed"
+    if op == "load" and reply["status"] == "ok":
+        attrs = reply.get("attrs")
+        if attrs is None or not all(type(k) is str and type(v) is str and v in ATTR_KINDS for k, v in attrs.items()):
+            return "a reply whose attributes are malformed"
+    return None
 
 
 ResultShape = dict[str, str]

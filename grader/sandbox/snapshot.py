@@ -6,6 +6,8 @@ cannot change what is graded. Symlinks that point outside the folder are not fol
 
 from __future__ import annotations
 
+import collections
+import contextlib
 import os
 import shutil
 import stat
@@ -15,12 +17,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import SubmissionError
-from .protocol import printable
+from ..model.text import clean_name, clean_line
 
 MAX_FILE_BYTES = 5 << 20
 MAX_TOTAL_BYTES = 50 << 20
 MAX_FILES = 2000
 MAX_SEEN = 20000
+"""Files and folders looked at, at most, in a submission."""
+MAX_DEPTH = 32
+"""Folder levels below the submission that are looked at, at most."""
 SKIPPED_DIRS = {".git", "__pycache__", ".hypothesis", ".pytest_cache", "node_modules", ".venv", "venv"}
 
 
@@ -39,7 +44,7 @@ class SourceFile:
 
     def problem(self) -> str:
         """Why the file cannot be graded, in words (empty when it can)."""
-        detail = printable(self.detail)
+        detail = clean_line(self.detail)
         return {
             "ok": "",
             "missing": "the submission has no %s" % self.name,
@@ -61,9 +66,7 @@ class Snapshot:
     notices: list[str] = field(default_factory=list)
 
     def cleanup(self) -> None:
-        for dirpath, _, _ in os.walk(self.root.parent):
-            os.chmod(dirpath, 0o755)
-        shutil.rmtree(self.root.parent, ignore_errors=True)
+        remove_tree(self.root.parent)
 
 
 def _inside(path: Path, folder: Path) -> bool:
@@ -75,7 +78,8 @@ def _inside(path: Path, folder: Path) -> bool:
 
 
 def take_snapshot(path: str | os.PathLike, expected: list[str]) -> Snapshot:
-    """Validate `path` and copy its files (bounded) to a fresh private folder."""
+    """Validate `path` and copy its files (bounded) to a fresh private folder. The folder is
+    removed again if anything goes wrong while it is taken."""
     original = Path(path)
     if not original.exists() and not original.is_symlink():
         raise SubmissionError("%s does not exist" % original)
@@ -86,55 +90,139 @@ def take_snapshot(path: str | os.PathLike, expected: list[str]) -> Snapshot:
     _sweep_stale_snapshots()
     work = Path(tempfile.mkdtemp(prefix="backprop-grader-%d-" % os.getpid()))
     root = work / "submission"
-    root.mkdir()
     snapshot = Snapshot(original=original, root=root)
+    try:
+        root.mkdir()
+        _copy_files(folder, snapshot)
+        for name in expected:
+            snapshot.files[name] = _expected_file(folder, root, name)
+        for dirpath in _folders(root):
+            os.chmod(dirpath, 0o555)
+        os.chmod(work, 0o755)
+    except BaseException:
+        snapshot.cleanup()
+        raise
+    return snapshot
+
+
+def walk_files(folder: Path, skip: frozenset[str] | set[str] = frozenset(), max_depth: int = MAX_DEPTH,
+               max_entries: int = MAX_SEEN) -> tuple[list[Path], list[str]]:
+    """Every file (any kind but a folder; symlinks included, never followed) under `folder`,
+    shallowest first (the top's files before any folder's), walked breadth first without
+    recursion: folders named in `skip` or that are symlinks are not entered, nor folders deeper
+    than `max_depth`, and at most `max_entries` entries are looked at. Returns (files, what the
+    limits left out, in words)."""
+    files: list[Path] = []
+    limits: list[str] = []
+    pending: collections.deque[tuple[Path, int]] = collections.deque([(folder, 0)])
+    seen = 0
+    while pending:
+        current, depth = pending.popleft()  # breadth first: the entry limit keeps the top
+        try:
+            with os.scandir(current) as found:
+                entries = sorted(found, key=lambda entry: entry.name)
+        except OSError:
+            continue
+        for entry in entries:
+            seen += 1
+            if seen > max_entries:
+                limits.append("the submission holds more than %d files and folders; only the first were"
+                              " looked at" % max_entries)
+                return _shallowest_first(files), limits
+            try:
+                is_dir = entry.is_dir(follow_symlinks=False)
+            except OSError:
+                continue
+            if not is_dir:
+                files.append(Path(entry.path))
+            elif entry.name in skip:
+                continue
+            elif depth + 1 > max_depth:
+                if not limits:
+                    limits.append("folders nested more than %d levels deep were not looked at" % max_depth)
+            else:
+                pending.append((Path(entry.path), depth + 1))
+    return _shallowest_first(files), limits
+
+
+def _shallowest_first(files: list[Path]) -> list[Path]:
+    return sorted(files, key=lambda path: (len(path.parts), path))
+
+
+def _copy_files(folder: Path, snapshot: Snapshot) -> None:
+    """Copy the regular files of `folder` into the snapshot, within the limits (with notices)."""
+    root = snapshot.root
     total = 0
     count = 0
-    seen = 0
     skipped: list[str] = []
-    for dirpath, dirnames, filenames in os.walk(folder):
-        dirnames[:] = sorted(d for d in dirnames if d not in SKIPPED_DIRS and not Path(dirpath, d).is_symlink())
-        for name in sorted(filenames):
-            seen += 1
-            if seen > MAX_SEEN:
-                break
-            source = Path(dirpath) / name
-            relative = source.relative_to(folder)
+    files, limits = walk_files(folder, SKIPPED_DIRS)
+    for source in files:
+        relative = source.relative_to(folder)
+        try:
+            info = source.lstat()
+        except OSError:
+            continue
+        if stat.S_ISLNK(info.st_mode):
             if not _inside(source, folder):
                 continue
             try:
                 info = source.stat()
             except OSError:
                 continue
-            if not stat.S_ISREG(info.st_mode):
-                continue
-            if info.st_size > MAX_FILE_BYTES or total + info.st_size > MAX_TOTAL_BYTES or count >= MAX_FILES:
-                skipped.append(printable(str(relative)))
-                continue
-            target = root / relative
+        if not stat.S_ISREG(info.st_mode):
+            continue
+        if info.st_size > MAX_FILE_BYTES or total + info.st_size > MAX_TOTAL_BYTES or count >= MAX_FILES:
+            skipped.append(clean_name(str(relative)))
+            continue
+        target = root / relative
+        try:
             target.parent.mkdir(parents=True, exist_ok=True)
-            try:
-                shutil.copyfile(source, target)
-            except OSError:
-                continue
-            target.chmod(0o444)
-            total += info.st_size
-            count += 1
-        if seen > MAX_SEEN:
-            snapshot.notices.append("the submission holds more than %d files; only the first were looked at"
-                                    % MAX_SEEN)
-            break
+            shutil.copyfile(source, target)
+        except OSError:
+            continue
+        target.chmod(0o444)
+        total += info.st_size
+        count += 1
+    snapshot.notices += limits
     if skipped:
         snapshot.notices.append(
             "skipped %d file%s (the snapshot keeps files up to %d MB, %d MB and %d files in all): %s%s"
             % (len(skipped), "" if len(skipped) == 1 else "s", MAX_FILE_BYTES >> 20, MAX_TOTAL_BYTES >> 20,
                MAX_FILES, ", ".join(skipped[:5]), ", ..." if len(skipped) > 5 else ""))
-    for name in expected:
-        snapshot.files[name] = _expected_file(folder, root, name)
-    for dirpath, _, _ in os.walk(root):
-        os.chmod(dirpath, 0o555)
-    os.chmod(work, 0o755)
-    return snapshot
+
+
+def _folders(top: Path) -> list[Path]:
+    """`top` and every folder under it (never through a symlink), without recursion."""
+    found = [top]
+    index = 0
+    while index < len(found):
+        try:
+            with os.scandir(found[index]) as entries:
+                found += [Path(e.path) for e in entries if e.is_dir(follow_symlinks=False)]
+        except OSError:
+            pass
+        index += 1
+    return found
+
+
+def remove_tree(top: Path) -> None:
+    """Remove `top` and everything under it, however deep and whatever its permissions, without
+    recursion; what cannot be removed is left (best effort)."""
+    folders = _folders(top)
+    for folder in folders:
+        with contextlib.suppress(OSError):
+            os.chmod(folder, 0o755)
+    for folder in reversed(folders):
+        try:
+            with os.scandir(folder) as entries:
+                names = [e.path for e in entries if not e.is_dir(follow_symlinks=False)]
+        except OSError:
+            names = []
+        for name in names:
+            with contextlib.suppress(OSError):
+                os.unlink(name)
+        with contextlib.suppress(OSError):
+            os.rmdir(folder)
 
 
 def _sweep_stale_snapshots(min_age_s: float = 3600.0) -> None:

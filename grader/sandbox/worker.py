@@ -300,6 +300,7 @@ def _apply_limits(limits: dict[str, Any]) -> list[str]:
         "file_size_bytes": resource.RLIMIT_FSIZE,
         "open_files": resource.RLIMIT_NOFILE,
         "core_bytes": resource.RLIMIT_CORE,
+        "processes": resource.RLIMIT_NPROC,
     }
     for key, which in table.items():
         if key not in limits:
@@ -313,6 +314,18 @@ def _apply_limits(limits: dict[str, Any]) -> list[str]:
         except (ValueError, OverflowError, OSError):
             failed.append(key)
     return failed
+
+
+def _drop_privileges(user: Any) -> None:
+    """Become `user` ([uid, gid], the user tier) for good: no supplementary groups, real, effective
+    and saved ids all changed, files private by default. Exits rather than run on as root."""
+    uid, gid = int(user[0]), int(user[1])
+    os.setgroups([])
+    os.setresgid(gid, gid, gid)
+    os.setresuid(uid, uid, uid)
+    os.umask(0o077)
+    if os.getresuid() != (uid, uid, uid) or os.getresgid() != (gid, gid, gid) or os.getgroups():
+        os._exit(121)
 
 
 def _die_with_parent() -> None:
@@ -340,10 +353,13 @@ def _load_tasks(path: str, runtime: Runtime) -> None:
 
 
 def main(argv: list[str]) -> int:
-    """argv[1] is the JSON configuration: root, req_fd, resp_fd, limits, preload, tasks."""
+    """argv[1] is the JSON configuration: root, req_fd, resp_fd, limits, preload, tasks, and
+    user ([uid, gid] to switch to before anything else, or null)."""
     config = json.loads(argv[1])
-    _die_with_parent()
     failed_limits = _apply_limits(config.get("limits", {}))
+    if config.get("user"):
+        _drop_privileges(config["user"])
+    _die_with_parent()  # after the user changed: changing credentials clears the parent-death signal
     runtime = Runtime(config["root"], config["req_fd"], config["resp_fd"])
     os.close(0)
     sys.stdout = sys.stderr = runtime.capture

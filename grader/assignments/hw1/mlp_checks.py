@@ -7,6 +7,8 @@ in the call. Shapes follow PyTorch: x (B,n), W1 (d,n), b1 (d,), W2 (K,d), b2 (K,
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import itertools
 
 import numpy as np
@@ -17,8 +19,10 @@ from ...engine.compare import diagnose, returned_none_hint, shape_text, toleranc
 from ...engine.compare import judge as compare_judge
 from ...model.results import CheckResult
 from ...model.values import Absent, NotArray
-from . import oracle
+from . import derivation_policy, float32_spread, oracle
 from .autograd_scan import AutogradUse, autograd_uses
+from .locations import value_line
+from .repro import repro_script
 from .scale_stories import scale_story
 from .strategies import Scenario, float32_values, loss_inputs, network_values, scenarios
 from .variants import MLP_ACTIVATIONS as ACTIVATIONS
@@ -55,23 +59,60 @@ def _net_args(s: Scenario, values: dict) -> dict:
     return dict(n=s.n, d=s.d, K=s.K, f=s.f, g=s.g, **_params(values))
 
 
-def _annotate(function: str):
+def _annotate(function: str, all_zero: bool = False, confirm=None):
+    """Hints for a diagnosis of `function`'s output. "not implemented yet?" only when
+    `all_zero` (every value the function returned is zero) and `confirm()`, when given, says
+    it returns zeros on a larger example too (one zero entry proves nothing)."""
+    zero_elsewhere: list[bool] = []
+
     def annotate(found: Failure, got: object, expected: np.ndarray) -> str:
         extra = ""
         if found.code in ("shape", "transposed") and found.name in SYMBOLIC_SHAPES:
             extra += " [%s must be %s = %s]" % (found.name, SYMBOLIC_SHAPES[found.name], shape_text(expected.shape))
         if found.name in ("dJdb1", "dJdb2") and isinstance(got, np.ndarray) and got.ndim == 2 and 1 in got.shape:
             extra += "; broadcasting hides this in an update, but a gradient has its parameter's shape"
-        if found.code == "wrong_values" and isinstance(got, np.ndarray) and not np.any(got):
-            extra += " (all zeros: %s not implemented yet?)" % function
+        if found.code == "wrong_values" and all_zero:
+            if not zero_elsewhere:
+                zero_elsewhere.append(confirm is None or confirm())
+            if zero_elsewhere[0]:
+                extra += " (all zeros: %s not implemented yet?)" % function
         return extra + returned_none_hint(got, function)
 
     return annotate
 
 
-def judge(ctx, items: list[tuple[str, object, np.ndarray]], function: str) -> Failure | None:
-    """Compare (name, got, expected) in order with PyTorch-shape hints for `function`."""
-    return compare_judge(items, ctx.tolerance, _annotate(function))
+def judge(ctx, items: list[tuple[str, object, np.ndarray]], function: str, outputs: list | None = None,
+          confirm=None, slack: dict[str, float] | None = None) -> Failure | None:
+    """Compare (name, got, expected) in order with PyTorch-shape hints for `function`;
+    `outputs` are all the values the function returned (default: those judged); `slack` is
+    float32's unavoidable deviation (float32_spread)."""
+    returned = [got for _, got, _ in items] if outputs is None else outputs
+    all_zero = all(isinstance(got, np.ndarray) and not np.any(got) for got in returned)
+    return compare_judge(items, ctx.tolerance, _annotate(function, all_zero, confirm), slack)
+
+
+def _unresolved(truth: dict, slack: dict[str, float]) -> NoEvidence | None:
+    """No evidence where an equivalent float32 formulation misses the truth by more than 1%:
+    float32 cannot tell right from wrong there (e.g. a sigmoid saturated to exactly 1.0)."""
+    for name, deviation in slack.items():
+        if deviation > 0.01 * float(np.linalg.norm(truth[name])) * float32_spread.SAFETY:
+            return NoEvidence(Failure("wrong_values", "float32 arithmetic cannot resolve %s on this example" % name))
+    return None
+
+
+def _zero_elsewhere(ctx, s: Scenario, task: str, read) -> bool:
+    """Whether the function returns only zeros on a larger example too (`read(reply)` gives
+    the values to look at)."""
+    larger = dataclasses.replace(s, B=max(s.B, 3), n=max(s.n, 3), d=max(s.d, 3), K=max(s.K, 3), seed=s.seed + 1)
+    values = network_values(larger)
+    args = dict(_net_args(larger, values), x=values["x"])
+    if task == "mlp.backward":
+        args["dJdy_hat"] = _upstream(ctx, larger, values)
+    try:
+        reply = ctx.call(task, args, "a larger example", functions=BACKWARD if task == "mlp.backward" else FORWARD)
+    except CallFailed:
+        return False
+    return all(isinstance(v, np.ndarray) and not np.any(v) for v in read(reply))
 
 
 def _scalar(value: object) -> object:
@@ -125,8 +166,13 @@ def forward_check(ctx, s: Scenario) -> Failure | NoEvidence | None:
         "y_hat": oracle.mlp_forward(params, values["x"], s.f, s.g, dtype)})
     if unresolvable is not None:
         return unresolvable
+    slack = float32_spread.forward_slack(params, values["x"], s.f, s.g, truth)
+    unresolvable = _unresolved(truth, slack)
+    if unresolvable is not None:
+        return unresolvable
     reply = ctx.call("mlp.forward", dict(_net_args(s, values), x=values["x"]), "MLP.forward", functions=FORWARD)
-    failure = judge(ctx, [("y_hat", reply["y_hat"], truth["y_hat"])], "MLP.forward")
+    failure = judge(ctx, [("y_hat", reply["y_hat"], truth["y_hat"])], "MLP.forward", slack=slack,
+                    confirm=lambda: _zero_elsewhere(ctx, s, "mlp.forward", lambda r: [r["y_hat"]]))
     if failure is not None and failure.code == "wrong_values":
         failure.message += _transposed_weights_hint(ctx, s, values, reply["y_hat"])
     return failure
@@ -183,13 +229,15 @@ def loss_check(kind: str, part: str):
             return pair
         J, dJdy_hat = pair
         J_exp, dJ_exp = oracle.loss_and_grad(kind, inputs["y"], inputs["y_hat"], _convention(ctx, kind))
+        slack = float32_spread.loss_slack(kind, inputs["y"], inputs["y_hat"], _convention(ctx, kind),
+                                          {"J": np.asarray(J_exp), "dJdy_hat": dJ_exp}) if part != "saturated" else {}
         if part == "value":
             items = [("J", _scalar(J), np.asarray(J_exp))]
         elif part == "gradient":
             items = [("dJdy_hat", dJdy_hat, dJ_exp)]
         else:
             return _saturated(ctx, _scalar(J), dJdy_hat, J_exp, dJ_exp, inputs, function)
-        failure = judge(ctx, items, function)
+        failure = judge(ctx, items, function, outputs=[J, dJdy_hat], slack=slack)
         if failure is not None:
             _name_convention(ctx, failure, kind, items[0][0], items[0][1], inputs)
         return failure
@@ -235,10 +283,15 @@ def backward_check(ctx, s: Scenario) -> Failure | NoEvidence | None:
         params, values["x"], s.f, s.g, dJdy_hat, dtype))
     if unresolvable is not None:
         return unresolvable
+    slack = float32_spread.backward_slack(params, values["x"], s.f, s.g, dJdy_hat, expected)
+    unresolvable = _unresolved(expected, slack)
+    if unresolvable is not None:
+        return unresolvable
     reply = ctx.call("mlp.backward", dict(_net_args(s, values), x=values["x"], dJdy_hat=dJdy_hat),
                      "MLP.forward then MLP.backward", functions=BACKWARD)
     grads = _grads(reply["run"])
-    return judge(ctx, [(k, grads[k], expected[k]) for k in GRAD_NAMES], "MLP.backward")
+    return judge(ctx, [(k, grads[k], expected[k]) for k in GRAD_NAMES], "MLP.backward", slack=slack,
+                 confirm=lambda: _zero_elsewhere(ctx, s, "mlp.backward", lambda r: list(_grads(r["run"]).values())))
 
 
 def end_to_end_check(ctx, s: Scenario) -> Failure | NoEvidence | None:
@@ -251,13 +304,17 @@ def end_to_end_check(ctx, s: Scenario) -> Failure | NoEvidence | None:
         params, values["x"], values["y"], s.f, s.g, s.loss, convention, dtype))
     if unresolvable is not None:
         return unresolvable
+    slack = float32_spread.end_to_end_slack(params, values["x"], values["y"], s.f, s.g, s.loss, convention, expected)
+    unresolvable = _unresolved(expected, slack)
+    if unresolvable is not None:
+        return unresolvable
     reply = ctx.call("mlp.end_to_end", dict(_net_args(s, values), x=values["x"], y=values["y"], function=function),
                      "MLP.forward, %s, MLP.backward" % function, functions=FORWARD + (function, "MLP.backward"))
     if "grads" not in reply:
         pair = _loss_pair(reply.get("loss_out"), function)
         return pair if isinstance(pair, Failure) else Failure("not_array", "%s gave no usable dJdy_hat" % function)
     grads = _grads(reply)
-    return judge(ctx, [(k, grads[k], expected[k]) for k in GRAD_NAMES], "MLP.backward")
+    return judge(ctx, [(k, grads[k], expected[k]) for k in GRAD_NAMES], "MLP.backward", slack=slack)
 
 
 # -- mlp.hygiene ---------------------------------------------------------------------------
@@ -270,6 +327,32 @@ def _evidence_call(ctx, task: str, args: dict, what: str, key: str, functions: t
         return ctx.call(task, args, what, key=key, functions=functions)
     except CallFailed as failed:
         return NoEvidence(failed.failure)
+
+
+def _earned(ctx, function: str, items: list[tuple[str, object, np.ndarray]]) -> NoEvidence | None:
+    """Hygiene is earned: an example is evidence only where the function the check watches got
+    at least one of its values right (a function that computes nothing earns nothing)."""
+    found = []
+    for name, got, expected in items:
+        if isinstance(got, Absent):
+            found.append(Failure("missing", "%s is missing" % name, name))
+            continue
+        diagnosis = diagnose(name, got, expected, ctx.tolerance)
+        if diagnosis is None and (np.any(expected) or len(items) == 1):
+            return None
+        if diagnosis is not None:
+            found.append(diagnosis)
+    first = found[0] if found else Failure("wrong_values", "every value is zero on this example, which shows nothing")
+    return NoEvidence(Failure(first.code, "not earned: a hygiene check counts only where %s returns correct values,"
+                              " and it did not (%s%s)" % (function, first.message, returned_none_hint(
+                                  items[0][1], function)), first.name))
+
+
+def _backward_earned(ctx, s: Scenario, values: dict, dJdy_hat: np.ndarray, run: dict) -> NoEvidence | None:
+    """_earned for MLP.backward: some nonzero gradient of `run` is right."""
+    expected = oracle.mlp_param_grads(_params(values), values["x"], s.f, s.g, dJdy_hat)
+    grads = _grads(run)
+    return _earned(ctx, "MLP.backward", [(k, grads[k], expected[k]) for k in GRAD_NAMES])
 
 
 def _mutated(ctx, function: str, sent: dict, after: dict) -> Failure | NoEvidence | None:
@@ -293,7 +376,9 @@ def forward_inputs_check(ctx, s: Scenario):
                            FORWARD)
     if isinstance(reply, NoEvidence):
         return reply
-    return _mutated(ctx, "MLP.forward", {"x": values["x"]}, {"x": reply["x_after"]})
+    y_hat = oracle.mlp_forward(_params(values), values["x"], s.f, s.g)
+    return (_earned(ctx, "MLP.forward", [("y_hat", reply["y_hat"], y_hat)])
+            or _mutated(ctx, "MLP.forward", {"x": values["x"]}, {"x": reply["x_after"]}))
 
 
 def loss_inputs_check(ctx, s: Scenario):
@@ -304,7 +389,13 @@ def loss_inputs_check(ctx, s: Scenario):
     reply = _evidence_call(ctx, "mlp.loss", dict(function=function, **inputs), function, function, (function,))
     if isinstance(reply, NoEvidence):
         return reply
-    return _mutated(ctx, function, inputs, {"y": reply["y_after"], "y_hat": reply["y_hat_after"]})
+    J_exp, dJ_exp = oracle.loss_and_grad(s.loss, inputs["y"], inputs["y_hat"], _convention(ctx, s.loss))
+    pair = _loss_pair(reply["out"], function)
+    if isinstance(pair, Failure):
+        return NoEvidence(Failure(pair.code, "not earned: a hygiene check counts only where %s returns correct"
+                                  " values, and it did not (%s)" % (function, pair.message)))
+    return (_earned(ctx, function, [("J", _scalar(pair[0]), np.asarray(J_exp)), ("dJdy_hat", pair[1], dJ_exp)])
+            or _mutated(ctx, function, inputs, {"y": reply["y_after"], "y_hat": reply["y_hat_after"]}))
 
 
 def backward_inputs_check(ctx, s: Scenario):
@@ -314,8 +405,9 @@ def backward_inputs_check(ctx, s: Scenario):
     reply = _evidence_call(ctx, "mlp.backward", args, "MLP.backward", "backward", BACKWARD)
     if isinstance(reply, NoEvidence):
         return reply
-    return _mutated(ctx, "MLP.backward", {"dJdy_hat": dJdy_hat, "x": values["x"]},
-                    {"dJdy_hat": reply["dJdy_hat_after"], "x": reply["x_after"]})
+    return (_backward_earned(ctx, s, values, dJdy_hat, reply["run"])
+            or _mutated(ctx, "MLP.backward", {"dJdy_hat": dJdy_hat, "x": values["x"]},
+                        {"dJdy_hat": reply["dJdy_hat_after"], "x": reply["x_after"]}))
 
 
 def clear_check(ctx, s: Scenario):
@@ -324,6 +416,9 @@ def clear_check(ctx, s: Scenario):
     reply = _evidence_call(ctx, "mlp.clear", args, "MLP.clear_grad_and_cache", "clear", CLEAR)
     if isinstance(reply, NoEvidence):
         return reply
+    earned = _backward_earned(ctx, s, values, args["dJdy_hat"], reply["before"])
+    if earned is not None:  # clearing is only seen on gradients that backward really computed
+        return earned
     for name, value in _grads(reply).items():
         if isinstance(value, np.ndarray) and np.any(value != 0):
             return Failure("wrong_values", "after clear_grad_and_cache, %s is not zero" % name, name)
@@ -349,6 +444,11 @@ def deterministic_check(ctx, s: Scenario):
     reply = _evidence_call(ctx, "mlp.repeat", args, "MLP.forward/backward twice", "repeat", CLEAR)
     if isinstance(reply, NoEvidence):
         return reply
+    if _backward_earned(ctx, s, values, args["dJdy_hat"], reply["first"]) is not None:
+        earned = _earned(ctx, "MLP.forward", [("y_hat", reply["first"].get("y_hat"), oracle.mlp_forward(
+            _params(values), values["x"], s.f, s.g))])
+        if earned is not None:
+            return earned
     outputs = {k: dict(_grads(reply[k]), y_hat=reply[k].get("y_hat")) for k in ("first", "second", "fresh")}
     for other, situation in (("fresh", "a second network with the same parameters and input"),
                              ("second", "the same network after clear_grad_and_cache")):
@@ -373,25 +473,37 @@ def deterministic_check(ctx, s: Scenario):
 
 
 def no_autograd_check(ctx, s: Scenario):
-    """Static scan (done before grading), then a backward and both losses run in the worker,
-    which counts calls into torch.autograd. Needs one completed backward as evidence."""
-    found: list[AutogradUse] = ctx.state.static or []
-    if found:
-        return Failure("autograd_used", "mlp.py uses autograd where gradients must be derived by hand: "
-                       + "; ".join(u.describe("mlp.py") for u in found[:3]), about_example=False)
+    """A backward and both losses run in the worker, which counts calls into torch.autograd;
+    the count decides (the static scan only adds detail). Needs one completed backward."""
     values = network_values(s)
     args = dict(_net_args(s, values), x=values["x"], dJdy_hat=_upstream(ctx, s, values))
     reply = _evidence_call(ctx, "mlp.backward", args, "MLP.backward", "backward", BACKWARD)
     if isinstance(reply, NoEvidence):
         return reply
+    earned = _backward_earned(ctx, s, values, args["dJdy_hat"], reply["run"])
+    if earned is not None:
+        return earned
     for kind, function in LOSS_FUNCTIONS.items():
         inputs = loss_inputs(Scenario(B=s.B, K=s.K, loss=kind, seed=s.seed))
         _evidence_call(ctx, "mlp.loss", dict(function=function, **inputs), function, function, (function,))
-    runtime = ctx.state.counters.get("autograd_calls", {})
-    if runtime:
-        return Failure("autograd_used", "mlp.py called torch.autograd at run time (during %s)"
-                       % ", ".join(sorted(runtime)))
-    return None
+    return derivation_policy.autograd_failure(ctx.state) or _finite_differences(ctx, s)
+
+
+def _finite_differences(ctx, s: Scenario) -> Failure | None:
+    """MLP.backward's matrix-product work, in forward passes, on a small and a larger network
+    (derivation_policy decides); nothing is concluded where backward is not right."""
+    passes = []
+    for n, d, K in derivation_policy.FD_PROBES:
+        probe = Scenario(n=n, d=d, K=K, B=derivation_policy.FD_BATCH, f="sigmoid", g="sigmoid", seed=s.seed)
+        values = network_values(probe)
+        dJdy_hat = _upstream(ctx, probe, values)
+        reply = _evidence_call(ctx, "mlp.backward_work", dict(_net_args(probe, values), x=values["x"],
+                                                               dJdy_hat=dJdy_hat), "MLP.backward", "backward",
+                               BACKWARD)
+        if isinstance(reply, NoEvidence) or _backward_earned(ctx, probe, values, dJdy_hat, reply["run"]):
+            return None
+        passes.append(derivation_policy.forward_passes(reply["work"], n, d, K))
+    return derivation_policy.finite_difference_failure(passes)
 
 
 # -- the part ------------------------------------------------------------------------------
@@ -414,7 +526,7 @@ def build_checks(settings: Settings) -> list[CheckSpec]:
                 {"value": "J", "gradient": "dJdy_hat", "saturated": "J and dJdy_hat at y_hat exactly 0 or 1"}[part],
                 scenarios(loss=(kind,)), loss_check(kind, part), requires=(function,), max_examples=15,
                 shown_fields=LOSS_FIELDS, probe_dims=("B", "K"),
-                scale_story=scale_story("loss_value" if part == "value" else "loss_gradient", baseline[kind])))
+                scale_story=scale_story("loss_value" if part == "value" else "loss_gradient", baseline[kind], kind)))
     for f, g in itertools.product(ACTIVATIONS, ACTIVATIONS):
         losses = ("mse", "bce") if g == "sigmoid" else ("mse",)
         checks.append(CheckSpec(
@@ -422,7 +534,7 @@ def build_checks(settings: Settings) -> list[CheckSpec]:
             scenarios(f=(f,), g=(g,), loss=losses), backward_check,
             requires=net + ("MLP.backward",), max_examples=10,
             shown_fields=NETWORK_FIELDS + ("loss",), probe_dims=("B", "K", "n", "d"),
-            scale_story=scale_story("backward")))
+            scale_story=scale_story("backward"), components=GRAD_NAMES))
     for kind, function in LOSS_FUNCTIONS.items():
         checks.append(CheckSpec(
             "mlp.backward[end_to_end-%s]" % kind, "mlp.backward",
@@ -430,7 +542,7 @@ def build_checks(settings: Settings) -> list[CheckSpec]:
             scenarios(g=("sigmoid",) if kind == "bce" else ACTIVATIONS, loss=(kind,)), end_to_end_check,
             requires=net + ("MLP.backward", function), max_examples=8,
             shown_fields=NETWORK_FIELDS + ("loss",), probe_dims=("B", "K"),
-            scale_story=scale_story("loss_gradient", baseline[kind])))
+            scale_story=scale_story("loss_gradient", baseline[kind], kind), components=GRAD_NAMES))
     hygiene = [
         ("forward_inputs_unchanged", "MLP.forward leaves x unchanged", scenarios(), forward_inputs_check,
          net),
@@ -442,7 +554,8 @@ def build_checks(settings: Settings) -> list[CheckSpec]:
          net + ("MLP.backward", "MLP.clear_grad_and_cache")),
         ("deterministic", "same input, same output", scenarios(), deterministic_check,
          net + ("MLP.backward", "MLP.clear_grad_and_cache")),
-        ("no_autograd", "gradients derived by hand, not by autograd", scenarios(), no_autograd_check, ()),
+        ("no_autograd", "gradients derived by hand: no autograd, no finite differences", scenarios(),
+         no_autograd_check, ()),
     ]
     for local, title, strategy, run, requires in hygiene:
         checks.append(CheckSpec(
@@ -453,12 +566,6 @@ def build_checks(settings: Settings) -> list[CheckSpec]:
 
 def static_checks(source: bytes) -> list[AutogradUse]:
     return autograd_uses(source)
-
-
-def _forfeit(result, why: str) -> None:
-    previous = "" if result.status == "pass" else " (it also failed: %s)" % result.message
-    result.status, result.code, result.score = "fail", "autograd_used", 0.0
-    result.message = why + previous
 
 
 def _note_compensation(results: list, by_id: dict) -> None:
@@ -487,33 +594,49 @@ def _note_compensation(results: list, by_id: dict) -> None:
         r.notes.append(note)
 
 
-def finalize(results: list[CheckResult], state: PartState) -> None:
+def finalize(results: list[CheckResult], state: PartState, settings: Settings | None = None) -> None:
     """Cross-check conclusions: autograd forfeits, compensating scale errors, forward first."""
     by_id = {r.id: r for r in results}
-    static: list[AutogradUse] = state.static or []
-    runtime = state.counters.get("autograd_calls", {})
-    losses = set(LOSS_FUNCTIONS.values())
-    outside_losses = [u for u in static if u.function.split(".")[0] not in losses]
-    runtime_outside = sorted(k for k in runtime if k not in losses)
-    if outside_losses or runtime_outside:
-        where = ("; ".join(u.describe("mlp.py") for u in outside_losses[:2])
-                 or "torch.autograd called during " + ", ".join(runtime_outside))
-        for r in results:
-            if r.question == "mlp.backward":
-                _forfeit(r, "backward points are forfeited because mlp.py uses autograd (%s)" % where)
-    if static or runtime:
-        for function in LOSS_FUNCTIONS.values():
-            if function in runtime or any(u.function == function for u in static):
-                for r in results:
-                    if r.question == "mlp." + function and r.id.endswith(("[gradient]", "[saturated]")):
-                        _forfeit(r, "%s computes its gradient with autograd; these points are forfeited" % function)
+    derivation_policy.apply(results, state, settings.finite_differences if settings else "forfeit")
     _note_compensation(results, by_id)
+    _point_end_to_end(results, state)
     for r in results:
         if r.question == "mlp.backward" and r.code in VALUE_CODES and "[end_to_end" not in r.id:
             forward = by_id.get(r.id.replace("mlp.backward", "mlp.forward"))
             if forward is not None and forward.status == "fail":
                 r.notes.append("MLP.forward is also wrong for this f and g; backward uses what forward"
                                " caches, so fix forward first.")
+
+
+CHECKED_FUNCTION = {"mlp.forward": "MLP.forward", "mlp.mse_loss": "mse_loss", "mlp.bce_loss": "bce_loss",
+                    "mlp.backward": "MLP.backward"}
+
+
+def failure_line(check: CheckSpec, failure: Failure, state: PartState) -> int | None:
+    """The statement that produced the wrong value: the assignment to self.grads[name] in
+    backward, else the return of the function the check exercises (the loss's, when an end to
+    end check failed as a whole, e.g. on what the loss returned)."""
+    function = CHECKED_FUNCTION.get(check.question)
+    if function is None:
+        return None
+    name = failure.name if failure.name in GRAD_NAMES else None
+    if check.question == "mlp.backward" and name is None and check.local_id.startswith("end_to_end"):
+        function = check.requires[-1]
+    return value_line(state.source, function, name)
+
+
+def _point_end_to_end(results: list[CheckResult], state: PartState) -> None:
+    """A failed end to end check points at the loss when the loss's own gradient check failed
+    too (there the mistake is), and at backward's statement otherwise."""
+    by_id = {r.id: r for r in results}
+    for kind, function in LOSS_FUNCTIONS.items():
+        e2e = by_id.get("mlp.backward[end_to_end-%s]" % kind)
+        loss = by_id.get("mlp.%s[gradient]" % function)
+        if e2e is None or e2e.status == "pass" or loss is None or loss.status == "pass":
+            continue
+        line = value_line(state.source, function, None)
+        if line is not None and (e2e.location or {}).get("file") == "mlp.py":
+            e2e.location = {"file": "mlp.py", "line": line}
 
 
 def static_line(check: CheckSpec, state: PartState) -> int | None:
@@ -538,7 +661,9 @@ def build_part(settings: Settings) -> PartSpec:
         checks=build_checks(settings),
         inspect=("MLP", "MLP.forward", "MLP.backward", "MLP.clear_grad_and_cache", "mse_loss", "bce_loss"),
         static_checks=static_checks,
-        finalize=finalize,
+        finalize=functools.partial(finalize, settings=settings),
         static_line=static_line,
+        failure_line=failure_line,
+        repro=repro_script,
         exception_hint=exception_hint,
     )

@@ -13,10 +13,12 @@ from typing import Any
 import numpy as np
 from hypothesis import strategies as st
 
-from ...engine.checks import CallFailed, CheckContext, CheckSpec, Failure, NoEvidence, Outcome, PartSpec
+from ...engine.checks import CallFailed, CheckContext, CheckSpec, Failure, NoEvidence, Outcome, PartSpec, PartState
 from ...engine.compare import diagnose, is_close, judge, returned_none_hint, shape_text
 from ...model.values import Absent, NotArray
 from . import oracle
+from .locations import value_line
+from .repro import repro_script
 from .scale_stories import scale_story
 from .strategies import Scenario, scenarios, theory_loss_inputs, theory_values
 from .variants import Settings, Variant
@@ -235,13 +237,14 @@ def _backward(ctx, s: Scenario, v: dict, scale: float = 1.0):
     try:
         out, mutated = _call(ctx, "backward", _backward_kwargs(s, v, jac, layout, scale))
     except CallFailed as failed:
+        first_call = getattr(ctx, "last_call", None)
         other = _other(layout)
         expected = oracle.to_layout({k: scale * g for k, g in param_shaped.items()}, other)
         text = _written_for_other_layout(ctx, "backward", _backward_kwargs(s, v, jac, other, scale), expected)
         if failed.failure.code != "exception" or text is None:
             raise
         return Failure("transposed", "%s (on this rubric's inputs it raised: %s)" % (text, failed.failure.message),
-                       "dl_dW1"), None, param_shaped
+                       None, call=first_call), None, param_shaped
     got = _outputs(out, "backward", GRADS)
     return got, mutated, param_shaped
 
@@ -261,7 +264,8 @@ def backward_check(ctx, s: Scenario) -> Failure | NoEvidence | None:
         failure = Failure("transposed", "the whole answer is in %s, but this rubric asks for %s: dl_dW1 must be"
                           " %s, dl_db1 %s, dl_dW2 %s, dl_db2 %s" % (
                               LAYOUT_TEXT[_other(layout)], LAYOUT_TEXT[layout],
-                              *[LAYOUT_SHAPES[layout][k] for k in GRADS]), "dl_dW1")
+                              *[LAYOUT_SHAPES[layout][k] for k in GRADS]), None, values=failure.values,
+                          call=failure.call)
     return failure
 
 
@@ -375,9 +379,9 @@ def build_checks(settings: Settings) -> list[CheckSpec]:
         add("theory.jacobians", case, titles[case], _case_strategy(variant, case), jacobians_check, "jacobians",
             max_examples=8, probe_dims=("K", "d"))
         add("theory.backward", case, titles[case], _case_strategy(variant, case), backward_check, "backward",
-            max_examples=8, probe_dims=("K", "d", "n"))
+            max_examples=8, probe_dims=("K", "d", "n"), components=GRADS)
     add("theory.backward", "linear_in_upstream", "linear in dl_dyhat (no oracle needed)",
-        _case_strategy(variant, GRID), backward_linear_check, "backward", max_examples=5)
+        _case_strategy(variant, GRID), backward_linear_check, "backward", max_examples=5, components=GRADS)
     add("theory.sgd_step", "update", "W <- W - lr * gradient", _case_strategy(variant, GRID), sgd_check,
         "sgd_step", max_examples=8)
     add("theory.sgd_step", "square", "square weights, where shapes hide a transpose",
@@ -385,6 +389,12 @@ def build_checks(settings: Settings) -> list[CheckSpec]:
             lambda s: Scenario(**{**s.as_dict(), "d": max(s.n, 2), "K": max(s.n, 2), "n": max(s.n, 2)})),
         sgd_check, "sgd_step", max_examples=8)
     return checks
+
+
+def failure_line(check: CheckSpec, failure: Failure, state: PartState) -> int | None:
+    """The statement that produced the wrong value: its dict entry or assignment (e.g.
+    "dl_dW1": ...), else the return of the function the check calls."""
+    return value_line(state.source, check.requires[0], failure.name) if check.requires else None
 
 
 def build_part(settings: Settings) -> PartSpec:
@@ -395,4 +405,6 @@ def build_part(settings: Settings) -> PartSpec:
         questions=QUESTIONS,
         checks=build_checks(settings),
         inspect=("forward", "loss", "jacobians", "backward", "sgd_step"),
+        failure_line=failure_line,
+        repro=repro_script,
     )

@@ -26,6 +26,8 @@ LOSS_CONVENTIONS: tuple[LossConvention, ...] = ("mean", "half_batch_mean")
 LAYOUTS: tuple[Layout, ...] = ("numerator", "mixed")
 Unmentioned = Literal["unchanged", "missing"]
 UNMENTIONED: tuple[Unmentioned, ...] = ("unchanged", "missing")
+DerivationPolicy = Literal["forfeit", "notice"]
+DERIVATION_POLICIES: tuple[DerivationPolicy, ...] = ("forfeit", "notice")
 MLP_ACTIVATIONS = ("relu", "sigmoid", "identity")
 """The handout's MLP takes these names for f_function and g_function (every variant)."""
 
@@ -80,16 +82,19 @@ class Settings:
     the rubric sets `loss_convention`), the theory part's layout (theory.py and written sheets
     alike), and for written sheets: `answers_pattern`, a glob tried before theory.md/.tex/.ipynb/
     .txt/.pdf (None: those only), and `unmentioned_13`, what an item that a 1.3 part answered on
-    the sheet does not mention means ("unchanged", carried over, or "missing")."""
+    the sheet does not mention means ("unchanged", carried over, or "missing"); and
+    `finite_differences`, what a backward found to evaluate the forward pass once per
+    parameter costs: "forfeit" (the backward points, like autograd) or "notice" (0 points)."""
 
     variant: Variant
     loss_convention: LossConvention
     layout: Layout
     answers_pattern: str | None = None
     unmentioned_13: Unmentioned = "unchanged"
+    finite_differences: DerivationPolicy = "forfeit"
 
 
-KNOWN_SETTINGS = ("loss_convention", "layout", "answers_pattern", "unmentioned_13")
+KNOWN_SETTINGS = ("loss_convention", "layout", "answers_pattern", "unmentioned_13", "finite_differences")
 
 
 def parse_settings(table: Mapping[str, Any], variant: str) -> Settings:
@@ -107,4 +112,6 @@ def parse_settings(table: Mapping[str, Any], variant: str) -> Settings:
         raise RubricError("[settings]: answers_pattern must be a file name glob such as \"answers.*\", not %r"
                           % (pattern,))
     unmentioned = check_choice("unmentioned_13", table.get("unmentioned_13", "unchanged"), UNMENTIONED, "[settings]")
-    return Settings(chosen, convention, layout, pattern, unmentioned)
+    finite_differences = check_choice("finite_differences", table.get("finite_differences", "forfeit"),
+                                      DERIVATION_POLICIES, "[settings]")
+    return Settings(chosen, convention, layout, pattern, unmentioned, finite_differences)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ...model.results import GradeReport
+from ...model.text import clean_name, clean_report
 
 if TYPE_CHECKING:
     from ..roster import Roster
@@ -61,12 +62,37 @@ FORMATS: dict[str, Format] = {
 }
 
 
-def render(name: str, reports: list[GradeReport], options: RenderOptions | None = None) -> str:
-    """`reports` in the format called `name` (a key of FORMATS)."""
+def _render(name: str, reports: list[GradeReport], options: RenderOptions | None) -> str:
     fmt = FORMATS[name]
     module = importlib.import_module("%s.%s" % (__name__, fmt.module))
     text: str = module.render(reports, options or RenderOptions()) if fmt.options else module.render(reports)
+    text.encode("utf-8")  # what cannot be written (a lone surrogate) fails here, not in the writer
     return text
+
+
+def unrenderable(report: GradeReport, exc: Exception) -> GradeReport:
+    """What stands in for a report that a format could not render: its submission, not graded."""
+    return clean_report(GradeReport(
+        grader_version=report.grader_version, assignment=report.assignment, submission=clean_name(report.submission),
+        seed=report.seed, questions=[], sandbox=report.sandbox,
+        error="the grader could not write this submission's report (%s)" % type(exc).__name__))
+
+
+def render(name: str, reports: list[GradeReport], options: RenderOptions | None = None) -> str:
+    """`reports` in the format called `name` (a key of FORMATS). A report the format cannot
+    render becomes that submission's error (an error row in a class's CSV), never the batch's
+    failure; only an error report that cannot be rendered either raises."""
+    try:
+        return _render(name, reports, options)
+    except Exception:  # noqa: BLE001 - find the reports at fault, keep the others
+        safe = []
+        for report in reports:
+            try:
+                _render(name, [report], options)
+                safe.append(report)
+            except Exception as exc:  # noqa: BLE001
+                safe.append(unrenderable(report, exc))
+        return _render(name, safe, options)
 
 
 def help_text() -> str:

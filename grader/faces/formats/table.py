@@ -1,6 +1,13 @@
-"""The terminal table (rich): a section per question, a row per check, then the total.
+"""The terminal table (rich): a section per question, a row per check, the failures in detail,
+then the total.
 
-Colour appears only on a terminal, and never when NO_COLOR is set (rich honours both).
+Checks with components that failed identically (the same wrong values with the same codes)
+share one row ("dJdW1 is transposed in all 11 checks ..."); the JSON keeps every check. Below
+the table each failure (one per such group) shows where to look, the smallest example, its
+values (inputs; expected, got and their difference: small values in full, large ones
+summarised) and its replay command on a line of its own, never wrapped, so that it can be
+copied from an 80-column terminal. Colour appears only on a terminal, and never when NO_COLOR
+is set (rich honours both).
 """
 
 from __future__ import annotations
@@ -15,8 +22,8 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from ...model.results import CheckResult, GradeReport, format_points
-from .text import answer_lines, pending_text
+from ...model.results import CheckResult, GradeReport, QuestionResult, format_points
+from .text import answer_lines, evidence_lines, group_text, grouped, pending_text
 
 STATUS_STYLE = {"pass": "green", "fail": "red", "error": "yellow", "review": "cyan"}
 
@@ -50,9 +57,6 @@ def _diagnosis(check: CheckResult) -> Text:
         label, _, rest = line.partition(": ")
         text.append("\n%s: " % label, style="dim")
         text.append(rest)
-    if check.replay:
-        text.append("\nreplay: ", style="dim")
-        text.append(check.replay)
     if check.output.strip():
         shown = check.output.strip()
         text.append("\nprinted: ", style="dim")
@@ -60,10 +64,61 @@ def _diagnosis(check: CheckResult) -> Text:
     return text
 
 
+def _group_diagnosis(group: list[CheckResult], question: QuestionResult) -> Text:
+    """One row for checks that failed identically."""
+    of_question = sum(1 for c in question.checks if c.components)
+    text = Text()
+    text.append("[%s] " % group[0].code, style="bold")
+    text.append(group_text(group, of_question, question.id))
+    return text
+
+
+def _plain(console: Console, text: str, style: str = "") -> None:
+    """A line printed as it is: never wrapped (a command stays whole), never cropped."""
+    console.print(Text(text, style=style), soft_wrap=True, crop=False)
+
+
+def detail_lines(check: CheckResult, more: int = 0) -> list[tuple[str, str]]:
+    """(line, style) of a failure in detail: where, the example, its values, the replay command."""
+    lines = [("%s%s" % (check.id, " (and %d more failing the same way)" % more if more else ""), "bold")]
+    where = check.location or {}
+    if where.get("file"):
+        lines.append(("  where to look: %s, line %s" % (where["file"], where.get("line", "?")), ""))
+    if check.counterexample:
+        lines.append(("  smallest failing example: " + ", ".join(
+            "%s=%s" % (k, v) for k, v in check.counterexample.items()), ""))
+    for component in check.components:
+        if component.status != "pass" and component.counterexample and component.counterexample != check.counterexample:
+            lines.append(("  %s fails first for: %s" % (component.name, ", ".join(
+                "%s=%s" % (k, v) for k, v in component.counterexample.items())), "dim"))
+    lines += [(line, "") for line in evidence_lines(check.evidence)]
+    if check.replay:
+        lines.append(("  replay it with the grader (the grading seed is its --seed):", "dim"))
+        lines.append(("    " + check.replay, ""))
+    if check.repro:
+        lines.append(("  a standalone script reproduces it: \"repro\" in --format json, or the HTML page", "dim"))
+    return lines
+
+
+def _print_details(report: GradeReport, console: Console) -> None:
+    """Each failure (one per group of identical ones) in detail, below the table."""
+    shown = [(group[0], len(group) - 1) for question in report.questions for group in grouped(question.checks)
+             if group[0].status in ("fail", "error") and (group[0].replay or group[0].evidence)]
+    if not shown:
+        return
+    console.print()
+    _plain(console, "Failures in detail", "bold")
+    for check, more in shown:
+        console.print()
+        for line, style in detail_lines(check, more):
+            _plain(console, line, style)
+    console.print()
+
+
 def render_terminal(report: GradeReport, console: Console) -> None:
     """The human report: one table with a section per question, then the total."""
     console.print(
-        "[bold]backprop-grader %s[/] - %s - %s - seed %d - sandbox %s"
+        "[bold]backprop-grader %s[/] - %s - %s - grading seed %d - sandbox %s"
         % (escape(report.grader_version), escape(report.assignment), escape(report.submission),
            report.seed, escape(report.sandbox)))
     for notice in report.notices:
@@ -80,14 +135,18 @@ def render_terminal(report: GradeReport, console: Console) -> None:
         table.add_section()
         table.add_row(Text(question.id, style="bold"), "", Text(_points(question.score, question.max_score),
                       style="bold"), Text(question.title, style="bold"))
-        for check in question.checks:
+        for group in grouped(question.checks):
+            check = group[0]
+            label = check.id[len(question.id):] + (" +%d" % (len(group) - 1) if len(group) > 1 else "")
+            diagnosis = _diagnosis(check) if len(group) == 1 else _group_diagnosis(group, question)
             table.add_row(
-                Text("  " + check.id[len(question.id):]),
+                Text("  " + label),
                 Text(check.status, style=STATUS_STYLE.get(check.status, "")),
-                _points(check.score, check.max_score),
-                _diagnosis(check),
+                _points(sum(c.score for c in group), sum(c.max_score for c in group)),
+                diagnosis,
             )
     console.print(table)
+    _print_details(report, console)
     checks = report.checks
     passed = sum(c.status == "pass" for c in checks)
     style = "green" if report.all_passed else "red"

@@ -5,8 +5,8 @@ At import it tries to overwrite mlp.py with a version whose bce_loss is right, t
 replace _key.py, to plant a new module, and -- through /proc -- to do the same to the original
 submission folder of every process it can see. mse_loss then kills the worker (os._exit), so
 that the grader starts fresh workers which import mlp.py again before bce_loss is graded.
-As written here bce_loss is wrong. It refuses to touch anything unless it runs inside
-bubblewrap.
+As written here bce_loss is wrong. It refuses to touch anything unless it runs sandboxed
+(bubblewrap or the user tier).
 
 Expected: mlp.bce_loss and mlp.mse_loss score 0, everything else full marks; the submission
 folder is byte-for-byte unchanged afterwards and a regrade gives the same result.
@@ -17,15 +17,12 @@ import os
 import _key
 from _key import MLP  # noqa: F401 - honest parts
 
-def inside_bubblewrap() -> bool:
-    """Whether this runs inside bubblewrap (its own pid namespace, pid 1 = bwrap). This attack
-    writes files it finds through /proc; unsandboxed it would really damage them, so it refuses."""
-    try:
-        with open("/proc/1/cmdline", "rb") as handle:
-            init = handle.read().split(b"\0")[0]
-    except OSError:
-        return False
-    return os.getpid() < 10 and os.path.basename(init) == b"bwrap"
+def sandboxed() -> bool:
+    """Whether this runs in a sandbox: bubblewrap (uid 65534 on the host name "sandbox") or the
+    user tier (a user id of its own, from 1900000000 up). Unsandboxed this attack would really
+    damage what it finds, so it refuses."""
+    uid = os.getuid()
+    return (uid == 65534 and os.uname().nodename == "sandbox") or uid >= 1_900_000_000
 
 
 FIXED = "from _key import MLP, bce_loss, mse_loss  # rewritten by attack_edit_own_files\n"
@@ -62,7 +59,7 @@ def _folders() -> set[str]:
     return folders
 
 
-TARGETS = sorted(_folders()) if inside_bubblewrap() else []
+TARGETS = sorted(_folders()) if sandboxed() else []
 for _folder in TARGETS:
     _rewrite(_folder)
 
@@ -72,6 +69,6 @@ def mse_loss(y, y_hat):
 
 
 def bce_loss(y, y_hat):
-    print("inside bubblewrap: %s; tried to rewrite %s" % (inside_bubblewrap(), TARGETS))
+    print("sandboxed: %s; tried to rewrite %s" % (sandboxed(), TARGETS))
     J, dJdy_hat = _key.bce_loss(y, y_hat)
     return J + 1.0, dJdy_hat + 1.0

