@@ -60,7 +60,7 @@ def _expected(checks: dict, question: str) -> dict[str, str]:
             if cid.startswith(question + "[")}
 
 
-def test_items_pass_and_fail_as_grader_grade_decides(pytester, graded):
+def test_items_pass_and_fail_as_grader_grade_decides(check_ids, pytester, graded):
     shutil.copytree(graded["folder"], pytester.path / "sub")
     result = pytester.runpytest_subprocess("--grader-submission", "sub", "--grader-max-examples", EXAMPLES,
                                            "-k", "mlp.backward", "--junit-xml", "report.xml", "-p",
@@ -70,7 +70,7 @@ def test_items_pass_and_fail_as_grader_grade_decides(pytester, graded):
               "failed": sum(v == "failed" for v in expected.values())}
     outcomes = result.parseoutcomes()
     assert outcomes.get("passed", 0) == counts["passed"] and outcomes.get("failed", 0) == counts["failed"]
-    assert outcomes["deselected"] == _all_checks() - len(expected)
+    assert outcomes["deselected"] == len(check_ids) - len(expected)
     assert _outcomes(pytester.path / "report.xml") == expected
     # The failure report: the diagnosis, the code, the replay command, and none of the grader's frames.
     text = result.stdout.str()
@@ -83,14 +83,18 @@ def test_items_pass_and_fail_as_grader_grade_decides(pytester, graded):
     assert not re.search(r"^\S+\.py:\d+: ", text, re.MULTILINE), "no frame locations"
 
 
-def _all_checks() -> int:
+@pytest.fixture(scope="module")
+def check_ids() -> list[str]:
+    """Every check id of the default rubric, in plan order. Planned here, before any test's
+    pytester fixture snapshots sys.modules: a test that imported torch would have it removed
+    again afterwards, and torch cannot be imported twice in one process."""
     from grader.engine.plan import plan
     from grader.engine.rubric import load_rubric
 
-    return len(plan(load_rubric()).checks)
+    return [c.id for c in plan(load_rubric()).checks]
 
 
-def test_k_selects_by_question_and_check_id(pytester, graded):
+def test_k_selects_by_question_and_check_id(check_ids, pytester, graded):
     shutil.copytree(graded["folder"], pytester.path / "sub")
     collected = pytester.runpytest_subprocess("--grader-submission", "sub", "--collect-only", "-q",
                                               "-k", "mlp.backward and relu-identity", "-p", "no:cacheprovider")
@@ -98,10 +102,7 @@ def test_k_selects_by_question_and_check_id(pytester, graded):
     assert lines == ["sub::mlp.backward[relu-identity]"]
     everything = pytester.runpytest_subprocess("--grader-submission", "sub", "--collect-only", "-q",
                                                "-p", "no:cacheprovider")
-    from grader.engine.plan import plan
-    from grader.engine.rubric import load_rubric
-
-    ids = ["sub::" + c.id for c in plan(load_rubric()).checks]
+    ids = ["sub::" + check_id for check_id in check_ids]
     assert [line for line in everything.stdout.lines if "::" in line] == ids
 
 
@@ -144,7 +145,7 @@ def test_bad_tool_grader_settings_are_usage_errors(pytester):
     assert "unknown key 'submision'" in result.stderr.str()
 
 
-def test_tool_grader_items_are_not_added_to_a_run_of_other_test_files(pytester, graded):
+def test_tool_grader_items_are_not_added_to_a_run_of_other_test_files(check_ids, pytester, graded):
     for path in graded["folder"].iterdir():
         shutil.copy(path, pytester.path / path.name)
     pytester.makepyprojecttoml('[tool.grader]\nsubmission = "."\n')
@@ -152,7 +153,7 @@ def test_tool_grader_items_are_not_added_to_a_run_of_other_test_files(pytester, 
     only_mine = pytester.runpytest_subprocess("test_own.py", "--collect-only", "-q", "-p", "no:cacheprovider")
     assert [line for line in only_mine.stdout.lines if "::" in line] == ["test_own.py::test_students_own_test"]
     everything = pytester.runpytest_subprocess(".", "--collect-only", "-q", "-p", "no:cacheprovider")
-    assert len([line for line in everything.stdout.lines if "::" in line]) == 1 + _all_checks()
+    assert len([line for line in everything.stdout.lines if "::" in line]) == 1 + len(check_ids)
 
 
 def test_public_says_how_many_hidden_points_were_not_run(pytester):
