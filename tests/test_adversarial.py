@@ -86,7 +86,10 @@ ATTACKS = [
     # lying objects
     Attack("attack_ndarray_liar", ("theory.forward", "theory.loss"), ("theory", "mlp.mse_loss"), modes="any",
            codes=frozenset({"wrong_values"})),
-    Attack("attack_tensor_liar", ("mlp.forward", "mlp.hygiene[deterministic]"), ("mlp", "theory.loss"), modes="any",
+    # (a hygiene check is earned only where the function it watches is right: a lying forward
+    # forfeits forward_inputs_unchanged too)
+    Attack("attack_tensor_liar", ("mlp.forward", "mlp.hygiene[deterministic]", "mlp.hygiene[forward_inputs_unchanged]"),
+           ("mlp", "theory.loss"), modes="any",
            codes=frozenset({"wrong_values", "nondeterministic"})),
     Attack("attack_shifting_array", ("mlp.mse_loss",), ("mlp", "theory.loss"), modes="any",
            codes=frozenset({"not_array"})),
@@ -97,7 +100,8 @@ ATTACKS = [
            codes=frozenset({"wrong_values"})),
     Attack("attack_patch_torch", ("mlp.mse_loss",), ("mlp", "theory.loss"), modes="any",
            codes=frozenset({"wrong_values"})),
-    Attack("attack_patch_builtins", ("mlp.forward",), ("mlp", "theory.loss"), modes="any",
+    Attack("attack_patch_builtins", ("mlp.forward", "mlp.hygiene[forward_inputs_unchanged]"), ("mlp", "theory.loss"),
+           modes="any",
            codes=frozenset({"wrong_values"})),
     # the worker's protocol
     Attack("attack_forged_frames", ("mlp.forward", "mlp.bce_loss"),
@@ -134,8 +138,9 @@ ATTACKS = [
     Attack("attack_allocate", ("mlp.bce_loss",),
            ("mlp.forward", "mlp.mse_loss", "mlp.bce_loss", "mlp.backward[relu-relu]", "theory.loss"),
            modes="both", codes=frozenset({"exception"}), printed="blocks of 256 MiB before the limit"),
+    # 200 forks of a process that has imported torch take 15-20 s on a busy 2-core machine
     Attack("attack_fork_many", (), ("mlp.forward", "mlp.mse_loss", "mlp.bce_loss", "theory.loss"), modes="both",
-           printed="spawned "),
+           printed="spawned ", options=(("import_timeout_s", 60.0),)),
     Attack("attack_print_flood", (), ("mlp.forward", "mlp.mse_loss", "theory.loss"), modes="both"),
     Attack("attack_many_files", (),
            ("mlp.forward", "mlp.mse_loss", "mlp.bce_loss", "mlp.backward[relu-relu]", "theory.loss"),

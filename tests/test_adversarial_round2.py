@@ -25,11 +25,15 @@ from grader.errors import UsageError
 from grader.model.results import GradeReport, Penalty
 from grader.sandbox.snapshot import remove_tree
 
-from .conftest import REFERENCE, SUBMISSIONS, run_cli
+from .conftest import HAVE_USER_TIER, NO_USER_TIER_REASON, REFERENCE, SUBMISSIONS, run_cli
 
 pytestmark = pytest.mark.slow  # every test here grades submissions end to end
 
 ROUND2 = Path(__file__).resolve().parent / "attacks" / "round2"
+TIERS = [pytest.param("bwrap", id="bwrap", marks=[pytest.mark.bwrap]),
+         pytest.param("user", id="user", marks=[pytest.mark.skipif(not HAVE_USER_TIER, reason=NO_USER_TIER_REASON)]),
+         pytest.param("none", id="none")]
+"""Every isolation tier (one not available here is skipped, saying why)."""
 SECRET = b"course-secret-0123456789abcdef"
 THEORY = dict(seed=0, max_examples=3, sandbox="none", only=["theory"])
 
@@ -55,6 +59,15 @@ def lookup_table(tmp_path_factory) -> dict:
     keys = {json.loads(line)["key"] for line in recorded.read_text().splitlines()}
     return {"honest": honest, "table": table, "keys": keys, "public": _grade(table, **THEORY),
             "private": _grade(table, **THEORY, secret=SECRET)}
+
+
+@pytest.mark.parametrize("tier", TIERS)
+def test_the_table_earns_nothing_under_a_secret_in_every_tier(lookup_table, tier: str) -> None:
+    options = dict(THEORY, sandbox=tier)
+    public, private = _grade(lookup_table["table"], **options), _grade(lookup_table["table"], **options, secret=SECRET)
+    assert public.score >= 0.9 * lookup_table["honest"].score > 0
+    assert private.score <= 0.1 * private.max_score
+    assert set(re.findall(r"input ([0-9a-f]{64})", private.dumps())) <= lookup_table["keys"]
 
 
 def test_a_lookup_table_scores_on_public_examples_and_nothing_under_a_secret(lookup_table) -> None:
@@ -167,7 +180,7 @@ def test_each_gradescope_bundle_gets_its_own_secret(tmp_path: Path) -> None:
 # -- no submission data crashes a report -----------------------------------------------------
 
 QUICK = dict(seed=0, max_examples=2, sandbox="none")
-TEXT_FORMATS = ("table", "json", "junit", "markdown", "github", "csv", "gradescope")
+TEXT_FORMATS = ("table", "json", "junit", "markdown", "github", "csv", "gradescope", "html")
 BIDI = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
@@ -208,13 +221,14 @@ def _stage(folder: Path, files: dict[str, str | Path]) -> Path:
     return folder
 
 
-def test_a_reply_whose_kind_is_a_list_is_a_crash_of_that_check_only(tmp_path: Path) -> None:
+@pytest.mark.parametrize("tier", TIERS)
+def test_a_reply_whose_kind_is_a_list_is_a_crash_of_that_check_only(tmp_path: Path, tier: str) -> None:
     folder = tmp_path / "sub"
     shutil.copytree(ROUND2 / "attack_reply_kind_list", folder)
     shutil.copy(REFERENCE / "mlp.py", folder / "_key.py")
     shutil.copy(REFERENCE / "theory.py", folder / "theory.py")
     only = ["mlp.forward[relu-relu]", "mlp.mse_loss[value]", "theory.loss"]
-    report = _grade(folder, **QUICK, only=only)
+    report = _grade(folder, **dict(QUICK, sandbox=tier), only=only)
     honest = _grade(SUBMISSIONS / "correct", **QUICK, only=only)
     by_id = {c.id: c for c in report.checks}
     assert (by_id["mlp.forward[relu-relu]"].status, by_id["mlp.forward[relu-relu]"].code) == ("fail", "crash")
@@ -339,12 +353,16 @@ def test_a_class_csv_keeps_every_row_when_one_file_name_is_hostile(tmp_path: Pat
     os.mkdir(os.path.join(os.fsencode(folder), b"carol\xff\n::error::forged"))
     shutil.copy(REFERENCE / "theory.py", os.path.join(os.fsencode(folder), b"carol\xff\n::error::forged",
                                                       b"theory.py"))
+    (folder / "dave").mkdir()  # nothing to grade: the error names both dangling symlinks
+    os.symlink(HOSTILE_TARGET, folder / "dave" / "mlp.py")
+    os.symlink(HOSTILE_TARGET + "2", folder / "dave" / "theory.py")
     out = tmp_path / "grades.csv"
     done = run_cli("grade", "--each", str(folder), "--format", "csv", "-o", str(out), "--only", "theory.loss",
                    "--max-examples", "2", "--sandbox", "none")
-    assert done.returncode in (0, 1), done.stderr
+    assert done.returncode == 2, done.stderr  # dave was not graded
     rows = out.read_text(encoding="utf-8").splitlines()
-    assert len(rows) == 4, rows
+    assert len(rows) == 5, rows
+    assert "grader: error: nothing to grade" in done.stderr
     assert not any(line.startswith("::") for line in (done.stdout + done.stderr).splitlines())
     _no_forged_lines(done.stdout + done.stderr)
 
@@ -387,3 +405,49 @@ def test_the_format_policy_sees_hidden_cached_large_and_symlinked_files(tmp_path
     for name in ("__pycache__/test1.py", "node_modules/pkg/test2.py", ".hidden/test3.py", "big/test1.py",
                  "test2.py should"):
         assert name in penalty.reason, name
+
+
+def test_the_boundary_cleaning_is_one_line_printable_and_idempotent() -> None:
+    from grader.model.text import clean_line, clean_name, clean_text
+
+    hostile = "a\r\n::error::x\u2028b ::add-mask::y\u202ez\u2066\x1b[2J\x00 x[::2]\udcff"
+    line = clean_line(hostile)
+    assert "\n" not in line and "\r" not in line and not set(line) & BIDI and "\x1b" not in line
+    assert "::error" not in line and "::add-mask" not in line and "x[::2]" in line and "\\xff" in line
+    assert clean_line(line) == line and clean_text(clean_text(hostile)) == clean_text(hostile)
+    assert clean_text("one\n::error::two\n").splitlines() == ["one", ": :error: :two"]
+    assert clean_name(b"caf\xe9\n.py") == "caf\\xe9\\n.py"
+    line.encode("utf-8")
+
+
+def test_replies_are_checked_with_exact_types() -> None:
+    from grader.sandbox.protocol import is_value, reply_problem
+
+    honest = {"id": 1, "status": "ok", "output": "", "output_dropped": 0, "counters": {"autograd_calls": 0},
+              "elapsed_s": 0.1, "result": {}}
+    assert reply_problem(honest, "call") is None
+    assert reply_problem(dict(honest, attrs={"forward": "callable"}), "load") is None
+    for broken, op in [(dict(honest, id=True), "call"), (dict(honest, status=["ok"]), "call"),
+                       (dict(honest, status="maybe"), "call"), (dict(honest, output=["x"]), "call"),
+                       (dict(honest, counters={"a": [1]}), "call"), (dict(honest, counters=["a"]), "call"),
+                       (dict(honest, status="exception", type=["X"]), "call"),
+                       (dict(honest, status="exception", type="X", frames=[{"file": "a.py", "line": True}]), "call"),
+                       (dict(honest, status="exception", type="X", frames=[["a.py"]]), "call"),
+                       (dict(honest, attrs={"forward": ["callable"]}), "load"),
+                       (dict(honest, attrs={"forward": "anything"}), "load")]:
+        assert reply_problem(broken, op) is not None, broken
+    assert not is_value({"t": ["array"], "i": 0}, 1)
+    assert not is_value({"t": "array", "i": True}, 2)
+    assert not is_value({"t": "other", "type": ["list"]}, 0)
+    assert not is_value({"t": "seq", "len": [1], "items": []}, 0)
+    assert is_value({"t": "seq", "type": "list", "len": 0, "items": []}, 0)
+
+
+def test_child_graders_get_the_secret_file(tmp_path: Path) -> None:
+    from grader.faces.cli import _child_args, build_parser
+
+    secret_file = tmp_path / "secret"
+    args = build_parser().parse_args(["grade", "--each", str(tmp_path), "--jobs", "2", "--secret-file",
+                                      str(secret_file)])
+    child = _child_args(args)
+    assert child[child.index("--secret-file") + 1] == str(secret_file)

@@ -226,28 +226,34 @@ def test_resume_from_the_command_line(tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.cli
-@pytest.mark.parametrize("jobs", ["1", "2"])
-def test_sigterm_mid_batch_keeps_finished_results_and_writes_the_report(tmp_path, jobs):
+@pytest.mark.parametrize("jobs, how", [("1", "sigterm"), ("2", "sigterm"), ("2", "ctrl-c")])
+def test_sigterm_mid_batch_keeps_finished_results_and_writes_the_report(tmp_path, jobs, how):
+    """SIGTERM to the grader, or Ctrl-C (SIGINT to the whole process group: the child graders get
+    it too), once one submission has finished."""
     names = ["s%d" % i for i in range(6)]
     for name in names:
         shutil.copytree(SUBMISSIONS / "correct", tmp_path / "class" / name)
     results = tmp_path / "r.jsonl"
     child = subprocess.Popen([sys.executable, "-m", "grader", "grade", "--each", "class", *FAST, "--jobs", jobs,
                               "--results", "r.jsonl", "--format", "csv", "-o", "grades.csv"],
-                             cwd=tmp_path, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                             cwd=tmp_path, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             start_new_session=True)
     try:
         waited = 0.0
         while not (results.exists() and results.read_text().count("\n") >= 1) and child.poll() is None:
             time.sleep(0.1)
             waited += 0.1
             assert waited < 300, "no submission finished"
-        child.send_signal(signal.SIGTERM)
+        if how == "sigterm":
+            child.send_signal(signal.SIGTERM)
+        else:
+            os.killpg(child.pid, signal.SIGINT)
         _, stderr = child.communicate(timeout=120)
     finally:
         if child.poll() is None:
             child.kill()
     finished = read_results(results)
-    assert 1 <= len(finished) < len(names), "queued submissions were cancelled"
+    assert 1 <= len(finished) < len(names), "queued submissions were cancelled: %s" % stderr[-2000:]
     assert child.returncode == 2 and "interrupted: %d of 6 submissions finished" % len(finished) in stderr
     assert all(entry.report.error is None for entry in finished)
     rows = list(csv.DictReader(io.StringIO((tmp_path / "grades.csv").read_text())))

@@ -14,8 +14,6 @@ from grader.assignments.hw1.autograd_scan import autograd_uses
 
 from .conftest import REFERENCE, SUBMISSIONS
 
-pytestmark = pytest.mark.slow  # every test here grades submissions end to end
-
 CORRECT_PATTERNS = ("correct_mlp_torch_functional", "correct_mlp_unused_func_import", "correct_mlp_grad_disabled")
 
 
@@ -76,6 +74,7 @@ def test_turning_autograd_on_is_a_suspicion(line, what):
     assert _whats("import torch\nwith %s:\n    pass\n" % line) == [(2, what)]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", CORRECT_PATTERNS)
 def test_each_real_pattern_grades_as_the_reference(grade, name):
     """Full grade: every check passes and the score equals the instructor's reference's."""
@@ -87,6 +86,7 @@ def test_each_real_pattern_grades_as_the_reference(grade, name):
     assert report.score == reference.score == reference.max_score
 
 
+@pytest.mark.slow
 def test_real_autograd_still_forfeits_on_the_runtime_count(grade):
     report = grade(SUBMISSIONS / "mlp_autograd_backward", only=["mlp.backward", "mlp.hygiene"], max_examples=2)
     backward = [c for c in report.checks if c.question == "mlp.backward" and c.max_score > 0]
@@ -96,6 +96,7 @@ def test_real_autograd_still_forfeits_on_the_runtime_count(grade):
     assert hygiene.code == "autograd_used" and "requires_grad_" in hygiene.message
 
 
+@pytest.mark.slow
 def test_a_suspicion_nothing_confirms_is_a_zero_point_notice(grade, tmp_path):
     """Autograd switched on in the constructor only (the grader sets the parameters itself, and
     backward is derived by hand): the scan reports it, the count finds nothing, no point is lost."""
@@ -112,6 +113,7 @@ def test_a_suspicion_nothing_confirms_is_a_zero_point_notice(grade, tmp_path):
     assert any(note.startswith("Notice (0 points)") and "requires_grad_" in note for note in hygiene.notes)
 
 
+@pytest.mark.slow
 def test_autograd_in_one_loss_forfeits_only_that_loss_gradient(grade, tmp_path):
     """The count is kept per student function: bce_loss's autograd, also reached end to end
     through MLP.backward's checks, costs bce_loss's gradient points, not the backward's."""

@@ -10,14 +10,13 @@ from grader.assignments.hw1.scale_stories import STORIES, explain
 
 from .conftest import REFERENCE, SUBMISSIONS
 
-pytestmark = pytest.mark.slow  # every test here grades submissions end to end
-
 
 def _check(grade, name: str, check: str, seed: int):
     report = grade(SUBMISSIONS / name, only=[check], seed=seed)
     return {c.id: c for c in report.checks}[check]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_minus_the_truth_at_one_label_only_is_not_a_sign_error(grade, seed):
     """dJdy_hat = 1/y_hat is minus the truth where y = 1 and no multiple of it where y = 0."""
@@ -26,6 +25,7 @@ def test_minus_the_truth_at_one_label_only_is_not_a_sign_error(grade, seed):
     assert "minus the expected value" in check.message and "no sign error explains every probe" in check.message
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_a_ratio_that_holds_for_one_output_only_is_not_scaled(grade, seed):
     """J = ||(y_hat - y)(y_hat - y)^T|| / K is B times the truth for K = 1 only (these seeds
@@ -36,6 +36,7 @@ def test_a_ratio_that_holds_for_one_output_only_is_not_scaled(grade, seed):
     assert "scaled" not in check.message and "across sizes" not in check.message
 
 
+@pytest.mark.slow
 def test_a_real_sign_error_and_a_real_scale_law_still_stand(grade):
     sign = _check(grade, "mlp_bce_wrong_sign", "mlp.bce_loss[gradient]", 0)
     assert sign.code == "sign"
@@ -54,6 +55,7 @@ def test_value_stories_speak_of_values_and_loss_specific_stories_of_their_loss()
     assert "derivative" not in (explain(0.5, {}, "loss_value", loss="mse") or "")
 
 
+@pytest.mark.slow
 def test_a_half_loss_value_is_explained_as_a_value(grade, tmp_path):
     source = (REFERENCE / "mlp.py").read_text().replace(
         "return (diff * diff).sum() / count, 2.0 * diff / count",
@@ -64,6 +66,7 @@ def test_a_half_loss_value_is_explained_as_a_value(grade, tmp_path):
     assert "derivative" not in check.message
 
 
+@pytest.mark.slow
 def test_not_implemented_only_when_nothing_is_computed(grade, tmp_path):
     """An implemented forward whose output is 0 on the one-entry shrunk example (identity
     centred over the outputs: zero for K = 1 only) is not "not implemented"; a backward that

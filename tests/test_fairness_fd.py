@@ -7,11 +7,10 @@ from __future__ import annotations
 import pytest
 
 from grader.assignments.hw1 import derivation_policy
+from grader.engine.source import definition_lines
 from grader.errors import RubricError
 
 from .conftest import DEFAULT_RUBRIC, REFERENCE, SUBMISSIONS
-
-pytestmark = pytest.mark.slow  # every test here grades submissions end to end
 
 FD = SUBMISSIONS / "mlp_finite_differences"
 SELECTION = ["mlp.backward[sigmoid-sigmoid]", "mlp.backward[relu-identity]", "mlp.hygiene[no_autograd]"]
@@ -26,6 +25,7 @@ def test_the_rule_on_measured_work():
     assert found is not None and found.code == "finite_differences" and "168" in found.message
 
 
+@pytest.mark.slow
 def test_finite_differences_forfeit_the_backward_points(grade):
     report = grade(FD, only=SELECTION)
     by_id = {c.id: c for c in report.checks}
@@ -35,9 +35,12 @@ def test_finite_differences_forfeit_the_backward_points(grade):
         assert "forfeited" in check.message
     hygiene = by_id["mlp.hygiene[no_autograd]"]
     assert hygiene.code == "finite_differences" and "84 parameters" in hygiene.message
+    backward_line = definition_lines((FD / "mlp.py").read_bytes())["MLP.backward"]
+    assert hygiene.location == {"file": "mlp.py", "line": backward_line}
     assert not any(c.code == "autograd_used" for c in report.checks)
 
 
+@pytest.mark.slow
 def test_the_notice_policy_costs_nothing(grade, tmp_path):
     rubric = tmp_path / "rubric.toml"
     text = DEFAULT_RUBRIC.read_text()
@@ -60,6 +63,7 @@ def test_an_unknown_policy_is_a_rubric_error(tmp_path):
         load_rubric(rubric)
 
 
+@pytest.mark.slow
 def test_a_backward_looping_over_the_batch_is_a_derivation(grade, tmp_path):
     """One example at a time, outer products and all: more Python, the same work."""
     source = (REFERENCE / "mlp.py").read_text()

@@ -10,8 +10,6 @@ from grader.assignments.hw1 import float32_spread, oracle
 
 from .conftest import SUBMISSIONS
 
-pytestmark = pytest.mark.slow  # every test here grades submissions end to end
-
 SIGMOID_CHECKS = ["mlp.backward[end_to_end-bce]", "mlp.backward[relu-sigmoid]", "mlp.backward[sigmoid-sigmoid]"]
 
 
@@ -44,6 +42,7 @@ def test_sigmoid_derivative_from_z_never_fails(grade, seed):
     assert [(c.id, c.message) for c in report.checks if c.status != "pass"] == []
 
 
+@pytest.mark.slow
 def test_the_example_grades_as_the_reference(grade):
     from .conftest import REFERENCE
 
@@ -52,6 +51,7 @@ def test_the_example_grades_as_the_reference(grade):
     assert report.score == grade(REFERENCE).score
 
 
+@pytest.mark.slow
 def test_a_real_derivative_error_still_fails(grade):
     report = grade(SUBMISSIONS / "mlp_sigmoid_derivative", only=["mlp.backward[relu-sigmoid]"], max_examples=5)
     assert report.checks[0].code == "wrong_values"

@@ -8,14 +8,13 @@ import pytest
 
 from .conftest import SUBMISSIONS
 
-pytestmark = pytest.mark.slow  # every test here grades submissions end to end
-
 
 def _hygiene(grade, name: str) -> dict:
     report = grade(SUBMISSIONS / name, only=["mlp.hygiene"], max_examples=3)
     return {c.id: c for c in report.checks}
 
 
+@pytest.mark.slow
 def test_a_submission_that_returns_none_everywhere_earns_no_hygiene_points(grade):
     checks = _hygiene(grade, "mlp_returns_none")
     assert len(checks) == 6
@@ -28,6 +27,7 @@ def test_a_submission_that_returns_none_everywhere_earns_no_hygiene_points(grade
     assert "MLP.backward" in checks["mlp.hygiene[clear_grad_and_cache]"].message
 
 
+@pytest.mark.slow
 def test_the_rest_of_that_submission_is_diagnosed_as_not_implemented(grade):
     report = grade(SUBMISSIONS / "mlp_returns_none", only=["mlp.forward", "mlp.backward"], max_examples=2)
     assert report.score == 0
@@ -36,6 +36,7 @@ def test_the_rest_of_that_submission_is_diagnosed_as_not_implemented(grade):
     assert backward and all(c.code == "wrong_values" and "not implemented yet?" in c.message for c in backward)
 
 
+@pytest.mark.slow
 def test_one_wrong_gradient_keeps_the_hygiene_points(grade):
     """dJdW1 is never transposed, but dJdb1, dJdW2 and dJdb2 are right: backward computes
     something right on every example, so its hygiene checks are earned."""

@@ -275,12 +275,12 @@ def test_github_carries_the_student_text_percent_encoded(out):
     annotations = _annotations(out["github"].stdout)
     raws = " ".join(a["raw"] for a in annotations)
     messages = " ".join(a["message"] for a in annotations)
-    # Printed lines starting with "::" are defused at the boundary (": :"), then percent-encoded.
-    assert "%0A: :error::forged%0A: :add-mask::x" in raws  # printed by backward
-    assert "bad\\n::error::raised" in raws  # raised by mse_loss: one line, its breaks shown as \n
-    assert "\ufffd::warning::cr" in raws and "\\n::notice::ls" in raws  # after a \r and a U+2028: inert
+    # Submission text is defused at the boundary (every "::name" becomes ": :name"), then percent-encoded.
+    assert "%0A: :error: :forged%0A: :add-mask: :x" in raws  # printed by backward
+    assert "bad\\n: :error: :raised" in raws  # raised by mse_loss: one line, its breaks shown as \n
+    assert "\ufffd: :warning: :cr" in raws and "\\n: :notice: :ls" in raws  # after a \r and a U+2028: inert
     assert not set(raws) & set("\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")
-    assert "\n: :error::forged" in messages and "bad\\n::error::raised" in messages
+    assert "\n: :error: :forged" in messages and "bad\\n: :error: :raised" in messages
 
 
 def test_github_neutralises_every_line_break_in_any_text():

@@ -288,7 +288,7 @@ def test_file_names_in_the_message_cannot_forge_lines(tmp_path):
     with pytest.raises(SubmissionError) as raised:
         locate(root, ["mlp.py", "theory.py"])
     message = str(raised.value)
-    assert "\n" not in message and "\u202e" not in message and "::error::forged" in message
+    assert "\n" not in message and "\u202e" not in message and ": :error: :forged" in message
 
 
 def test_read_sources_finds_code_as_grading_finds_it(tmp_path):

@@ -345,3 +345,18 @@ def test_the_user_tier_works_where_the_grader_is_root() -> None:
     if os.geteuid() != 0:
         pytest.skip("the user tier needs a grader running as root; this test runs as uid %d" % os.geteuid())
     assert HAVE_USER_TIER, NO_USER_TIER_REASON
+
+
+def test_a_grader_install_others_can_write_is_reported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The user tier protects the install only where other users cannot write it: the report
+    warns otherwise."""
+    from grader.sandbox import jail
+    from grader.sandbox.tiers import writable_by_others
+
+    open_folder = tmp_path / "site" / "grader"
+    open_folder.mkdir(parents=True)
+    os.chmod(tmp_path / "site", 0o777)
+    monkeypatch.setattr(jail, "PACKAGE_DIR", open_folder)
+    assert writable_by_others([open_folder]) == [str(tmp_path / "site")]
+    assert "WARNING: the grader's install is writable by other users (%s" % (tmp_path / "site") in (
+        tier_notice("user") or "")

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import __version__
 from ..errors import SubmissionError
@@ -37,6 +37,9 @@ from .policies import format_penalty, late_penalty, submission_files
 from .rubric import Rubric, allocate_points, load_rubric
 from .secret import content_hash, submission_key
 from .source import definition_lines
+
+if TYPE_CHECKING:
+    from .runner import CheckOutcome
 
 
 @dataclass
@@ -134,6 +137,8 @@ class Grading:
                 "no %s" % " or ".join(globs) for globs in patterns.values()])
             self.snapshot.cleanup()
             raise SubmissionError("nothing to grade in %s: %s" % (path, problems))
+        self.private_key = (submission_key(options.secret, content_hash(self.snapshot.root))
+                            if options.secret is not None else None)  # hashed before a worker starts
         settings = rubric.settings
         self.config = SandboxConfig(mode=self.mode, load_timeout_s=float(options.import_timeout_s
                                                                          or settings.import_timeout_s))
@@ -146,8 +151,6 @@ class Grading:
                 session.prestart()
                 self.sessions[info.module] = session
         self.not_run: dict[str, Any] = {"checks": 0, "points": 0.0}
-        self.private_key = (submission_key(options.secret, content_hash(self.snapshot.root))
-                            if options.secret is not None else None)
 
     def run(self) -> GradeReport:
         try:
@@ -308,7 +311,7 @@ class Grading:
         outcome = run_check(check, context, self.seed, check.max_examples)
         if outcome.failure is not None:
             result = self._shown(part, check, context, lines, state, outcome)
-            result.status = graded.status if graded.status != "pass" else result.status
+            result.status = graded.status
         else:
             assert graded.failure is not None
             result = self._result(check, graded.status, Failure(graded.failure.code, PRIVATE_ONLY), outcome.examples)
@@ -332,7 +335,7 @@ class Grading:
         return ComponentResult(name, weight, "fail", code=failure.code, message=PRIVATE_ONLY)
 
     def _shown(self, part: PartSpec, check: CheckSpec, context: PartContext, lines: dict[str, int],
-               state: PartState, outcome: Any) -> CheckResult:
+               state: PartState, outcome: CheckOutcome) -> CheckResult:
         """The result of a run whose evidence may be shown: its example, output, replay, evidence
         and components."""
         result = self._result(check, outcome.status, outcome.failure, outcome.examples)

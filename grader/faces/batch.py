@@ -22,7 +22,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,6 +31,7 @@ from .. import __version__
 from ..errors import RubricError, SubmissionError
 from ..model.results import GradeReport
 from ..model.text import clean_name, clean_report
+from . import stop
 
 if TYPE_CHECKING:
     from .results import ResultsStore
@@ -71,6 +72,13 @@ def _child_python() -> tuple[list[str], dict[str, str]]:
     if root not in elsewhere:  # e.g. `python -m grader` run from a source checkout
         env["PYTHONPATH"] = str(root) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     return [sys.executable, "-P"], env
+
+
+def _stop_if_requested() -> None:
+    """Raise KeyboardInterrupt when a stop was asked for (its own KeyboardInterrupt may have been
+    swallowed where it landed)."""
+    if stop.requested.is_set():
+        raise KeyboardInterrupt
 
 
 def ignore_interrupts() -> None:
@@ -184,6 +192,7 @@ def grade_class(paths: list[str], grade_one: Callable[[str], GradeReport], child
         try:
             if jobs <= 1:
                 for index in todo:
+                    _stop_if_requested()
                     finish(index, grade_in_process(paths[index], grade_one, seed, assignment))
             else:
                 interrupted = _grade_in_children(paths, todo, child_args, jobs, seed, timeout_s, assignment, finish)
@@ -210,6 +219,10 @@ def _grade_in_children(paths: list[str], todo: list[int], child_args: list[str],
             if grader is None or not grader.alive():
                 grader = LongLivedGrader(children, child_args)
             return grader.grade(path, seed, timeout_s, assignment)
+        except Cancelled:
+            raise
+        except Exception as exc:  # noqa: BLE001 - one submission's grader failure must not stop the rest
+            return error_report(path, seed, "internal grader error: %s: %s" % (type(exc).__name__, exc), assignment)
         finally:
             idle.put(grader)
 
@@ -219,9 +232,15 @@ def _grade_in_children(paths: list[str], todo: list[int], child_args: list[str],
     try:
         for index in todo:
             futures[pool.submit(grade, paths[index])] = index
-        for future in as_completed(futures):
-            finished.add(futures[future])
-            finish(futures[future], future.result())
+        pending = set(futures)
+        while pending:
+            _stop_if_requested()
+            done, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
+            for future in sorted(done, key=futures.__getitem__):
+                if future.exception() is not None:  # Cancelled: the child got the Ctrl-C first
+                    raise KeyboardInterrupt
+                finished.add(futures[future])
+                finish(futures[future], future.result())
         pool.shutdown()
         _close_idle(idle)
         return False
@@ -308,7 +327,7 @@ class LongLivedGrader:
 
     def _died(self, path: str, seed: int, assignment: str) -> GradeReport:
         self.close(kill=True)
-        if self.children.stopping:
+        if self.children.stopping or "grader: interrupted" in self.said:  # a Ctrl-C reaches the children too
             raise Cancelled()
         lines = [line for line in self.said.splitlines() if line.strip()]
         reason = lines[-1] if lines else "the child grader exited with status %s" % self.process.returncode
@@ -350,4 +369,5 @@ def serve_batch_child(grade_one: Callable[[str], GradeReport], seed: int, assign
         report = grade_in_process(path, grade_one, seed, assignment)
         channel.write(json.dumps(report.to_json(), separators=(",", ":")) + "\n")
         channel.flush()
+        _stop_if_requested()
     return 0

@@ -589,14 +589,19 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _exit_on_sigterm() -> None:
-    """SIGTERM ends the grader like Ctrl-C, so that workers and the snapshot are cleaned up."""
+    """SIGTERM ends the grader like Ctrl-C, so that workers and the snapshot are cleaned up; both
+    also set `faces.stop.requested`, which a batch checks between submissions."""
     import signal
 
+    from . import stop as stopping
+
     def stop(signum: int, frame: Any) -> None:
+        stopping.requested.set()
         raise KeyboardInterrupt
 
     with contextlib.suppress(ValueError):  # not the main thread (e.g. called from a test runner's thread)
         signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
 
 
 def main(argv: list[str] | None = None) -> int:

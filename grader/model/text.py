@@ -10,7 +10,8 @@ writer raise (lone surrogates from undecodable bytes).
 - `clean_line`: one line: line breaks become a visible "\\n", tabs a space, every other
   control, bidi or invisible formatting character U+FFFD, undecodable bytes "\\xNN".
 - `clean_text`: the same, but line breaks and tabs are kept (printed output).
-- Neither lets a line start with "::": such a line starts ": :" instead.
+- Neither lets a line start a workflow command: every "::" before a name becomes ": :"
+  (anywhere, since a format may wrap or fold a line before it; `x[::2]` is left alone).
 - `clean_report`: every submission-derived string of a report, cleaned (idempotent); the
   engine applies it to each report it returns, so formats and stderr only see clean text.
 """
@@ -28,7 +29,8 @@ _UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u202a-\u20
                      "\ufff9-\ufffb]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _LINE_BREAKS = re.compile("\r\n|[\r\n\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
-_COMMAND_START = re.compile(r"^([ \t]*)::", re.MULTILINE)
+_COMMAND = re.compile(r"::(?=[A-Za-z_])")
+"""A GitHub workflow command's "::name": anywhere, since a report may wrap or fold a line there."""
 
 
 def _surrogate(match: re.Match[str]) -> str:
@@ -41,7 +43,7 @@ def clean_text(text: str) -> str:
     text = _SURROGATE.sub(_surrogate, str(text))
     text = _LINE_BREAKS.sub("\n", text)
     text = _UNSAFE.sub("\ufffd", text)
-    return _COMMAND_START.sub(r"\1: :", text)
+    return _COMMAND.sub(": :", text)
 
 
 def clean_line(text: str) -> str:
@@ -49,7 +51,7 @@ def clean_line(text: str) -> str:
     text = _SURROGATE.sub(_surrogate, str(text))
     text = _LINE_BREAKS.sub("\\\\n", text).replace("\t", " ")
     text = _UNSAFE.sub("\ufffd", text)
-    return _COMMAND_START.sub(r"\1: :", text)
+    return _COMMAND.sub(": :", text)
 
 
 def clean_name(name: str | bytes | os.PathLike[str] | os.PathLike[bytes]) -> str:

@@ -24,7 +24,7 @@ from typing import Any
 
 from ..errors import SandboxUnavailable
 from .protocol import printable
-from .tiers import is_worker_uid, user_problem
+from .tiers import is_worker_uid, user_problem, writable_by_others
 
 SANDBOX_ROOT = "/submission"
 SANDBOX_RUNTIME_DIR = "/opt/backprop-grader"
@@ -68,6 +68,11 @@ def tier_notice(mode: str, requested: str = "auto") -> str | None:
     if mode == "user":
         why = "chosen with --sandbox user" if requested == "user" else "bubblewrap is not usable here: %s" % (
             bwrap_problem())
+        exposed = writable_by_others([PACKAGE_DIR] + [Path(path) for path in _python_paths()])
+        if exposed:
+            return ("sandbox: user (%s) -- WARNING: the grader's install is writable by other users (%s), so "
+                    "student code could change it: install the grader where only root can write"
+                    % (why, ", ".join(exposed[:3])))
         return ("sandbox: user (%s; student code ran under an unprivileged user id of its own with resource "
                 "limits: it could not write the grader, the report or the submission, but it could read "
                 "world-readable files and use the network)" % why)

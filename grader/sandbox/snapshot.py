@@ -1,7 +1,9 @@
 """A submission folder, validated and copied to a private snapshot before anything runs.
 
 Grading reads only the snapshot: a submission that edits its own files while it is graded
-cannot change what is graded. Symlinks that point outside the folder are not followed.
+cannot change what is graded. Symlinks that point outside the folder are not followed. The
+folder is walked breadth first without recursion, at most MAX_DEPTH levels and MAX_SEEN
+entries deep, and the snapshot is removed again if taking it fails.
 """
 
 from __future__ import annotations

@@ -71,6 +71,11 @@ def user_problem() -> str | None:
     if not hasattr(os, "geteuid") or os.geteuid() != 0:
         return ("the grader does not run as root, so it cannot run student code under another user id "
                 "(run it as root: in a container, or with sudo in CI)")
+    temporary = Path(tempfile.gettempdir())
+    closed = [str(folder) for folder in [temporary, *temporary.parents] if not os.stat(folder).st_mode & 0o001]
+    if closed:
+        return ("the temporary folder %s, where the snapshots go, is not searchable by other users (%s); set TMPDIR "
+                "to one that is" % (temporary, ", ".join(closed)))
     if sys.executable not in _PROBED:
         identity = UserIdentity(UID_BASE + MAX_PID * UIDS_PER_GRADER - 1, UID_BASE + MAX_PID * UIDS_PER_GRADER - 1)
         try:

@@ -17,6 +17,7 @@ import torch
 from ...engine.checks import CallFailed, CheckContext, CheckSpec, Failure, NoEvidence, PartSpec, PartState
 from ...engine.compare import diagnose, returned_none_hint, shape_text, tolerance_bound
 from ...engine.compare import judge as compare_judge
+from ...engine.source import definition_lines
 from ...model.results import CheckResult
 from ...model.values import Absent, NotArray
 from . import derivation_policy, float32_spread, oracle
@@ -640,9 +641,12 @@ def _point_end_to_end(results: list[CheckResult], state: PartState) -> None:
 
 
 def static_line(check: CheckSpec, state: PartState) -> int | None:
-    """The no_autograd check points at the first autograd use the scan found."""
+    """The no_autograd check points at the first autograd use the scan found, else at
+    MLP.backward (where finite differences, or autograd the scan cannot see, run)."""
+    if check.local_id != "no_autograd":
+        return None
     uses: list[AutogradUse] = state.static or []
-    return uses[0].line if check.local_id == "no_autograd" and uses else None
+    return uses[0].line if uses else definition_lines(state.source).get("MLP.backward")
 
 
 def exception_hint(stage: str, kind: str) -> str:
