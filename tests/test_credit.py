@@ -238,3 +238,14 @@ def test_a_replay_command_is_one_whole_line_in_80_columns(grade, tmp_path: Path)
     buffer = io.StringIO()
     render_terminal(report, Console(file=buffer, width=80, no_color=True, highlight=False))
     assert check.replay in [line.strip() for line in buffer.getvalue().splitlines()]
+
+
+def test_the_credit_line_names_each_gradient_only_when_some_are_right():
+    from grader.faces.formats.text import components_text
+
+    partial = CheckResult("q.c[x]", "q.c", "t", "fail", 0.0, 4.0, code="transposed", components=[
+        ComponentResult("a", 1.0, "fail", 0.0, 2.0, code="transposed"), ComponentResult("b", 1.0, "pass", 2.0, 2.0)])
+    assert components_text(partial) == "credit per value: a transposed (0 of 2), b right (2 of 2)"
+    whole = CheckResult("q.c[x]", "q.c", "t", "error", 0.0, 4.0, code="exception", components=[
+        ComponentResult(name, 1.0, "fail", 0.0, 2.0, code="exception") for name in "ab"])
+    assert components_text(whole) == ""

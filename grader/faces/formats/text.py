@@ -34,8 +34,11 @@ def answer_lines(check: CheckResult) -> list[str]:
 
 def components_text(check: CheckResult) -> str:
     """"credit per value: dJdW1 transposed (0 of 0.69), dJdb1 right (0.69 of 0.69), ..." for a
-    check with components that did not pass; "" otherwise."""
+    check with components that did not pass; "" otherwise, and for a check whose every component
+    failed as the whole did (an exception: nothing to add)."""
     if check.status == "pass" or not check.components:
+        return ""
+    if all(c.status != "pass" and c.code == check.code for c in check.components):
         return ""
     return "credit per value: " + ", ".join("%s %s (%s of %s)" % (
         c.name, "right" if c.status == "pass" else c.code, format_points(c.score), format_points(c.max_score))
