@@ -94,6 +94,30 @@ def test_the_key_follows_content_options_and_the_folder(tmp_path):
     assert submission_key(base, paths[0]) == before
 
 
+def test_the_key_sees_what_the_format_policy_sees_and_survives_a_deep_tree(tmp_path):
+    """A Jupyter checkpoint is a notebook the format policy may forbid, so it changes the key;
+    a folder tree deeper than Python's recursion limit still gets a key (the grader's bounded
+    walk, not a recursive one)."""
+    paths = _class(tmp_path, ["ann"])
+    base = run_key({"seed": 0})
+    before = submission_key(base, paths[0])
+    (Path(paths[0]) / ".ipynb_checkpoints").mkdir()
+    (Path(paths[0]) / ".ipynb_checkpoints" / "mlp-checkpoint.ipynb").write_text("{}")
+    assert submission_key(base, paths[0]) != before
+    deep = tmp_path / "deep"
+    deep.mkdir()
+    here = os.getcwd()
+    try:
+        os.chdir(deep)
+        for _ in range(1200):
+            os.mkdir("d")
+            os.chdir("d")
+        Path("mlp.py").write_text("x = 1\n")
+    finally:
+        os.chdir(here)
+    assert submission_key(base, str(deep)) != submission_key(base, paths[0])
+
+
 def test_an_error_report_is_kept_but_never_reused_and_a_torn_line_is_ignored(tmp_path):
     file = tmp_path / "r.jsonl"
     store = ResultsStore(file)

@@ -8,7 +8,7 @@ every finished result; a torn last line is ignored on reading.
 The key is a SHA-256 over the submission's content (every file's relative path and bytes), the
 rubric file's bytes, the grader's version and source, and the options that change a grade
 (seed, selection, deadlines, variant, sandbox, late-policy dates, reviewers' decisions, and
-the SHA-256 of a secret file, never the secret). A rerun with the same file reuses a line whose
+a SHA-256 of the grading secret, whatever its source, never the secret). A rerun with the same file reuses a line whose
 key is unchanged; a report with `error` set is never reused (the next run tries again).
 """
 
@@ -26,33 +26,36 @@ from typing import Any
 from .. import __version__
 from ..errors import UsageError
 from ..model.results import GradeReport
+from ..sandbox.snapshot import walk_files
 
-SKIPPED_FOLDERS = frozenset({"__pycache__", ".ipynb_checkpoints"})
-"""Folders whose content never changes a grade (caches written by Python and Jupyter)."""
+SKIPPED_FOLDERS = frozenset({"__pycache__"})
+"""Folders whose content never changes a grade (Python's bytecode caches). Jupyter's
+`.ipynb_checkpoints` is not one of them: the format policy sees its notebooks."""
 
 
 def submission_digest(path: str) -> str:
-    """SHA-256 of a submission folder: every file's path relative to it and its bytes (symbolic
-    links by their target, never followed); "missing" when `path` is not a folder."""
+    """SHA-256 of a submission folder: every file the grader's bounded walk finds in it
+    (`sandbox.snapshot.walk_files`: iterative, limited in depth and entries, as the snapshot
+    and the format policy are) but Python's caches, by its path relative to the folder and its
+    bytes (symbolic links by their target, never followed); "missing" when `path` is not a
+    folder."""
     root = Path(path)
     if not root.is_dir():
         return "missing"
+    files, _ = walk_files(root, SKIPPED_FOLDERS)
     digest = hashlib.sha256()
-    for folder, subfolders, files in os.walk(root):
-        subfolders[:] = sorted(d for d in subfolders if d not in SKIPPED_FOLDERS)
-        for name in sorted(files):
-            file = Path(folder) / name
-            relative = file.relative_to(root).as_posix()
-            digest.update(b"\0file\0" + relative.encode("utf-8", "surrogateescape") + b"\0")
-            if file.is_symlink():
-                digest.update(b"link:" + os.readlink(file).encode("utf-8", "surrogateescape"))
-                continue
-            try:
-                with open(file, "rb") as handle:
-                    for chunk in iter(lambda: handle.read(1 << 20), b""):
-                        digest.update(chunk)
-            except OSError as exc:
-                digest.update(b"unreadable:" + type(exc).__name__.encode())
+    for file in sorted(files, key=lambda found: found.relative_to(root).as_posix()):
+        relative = file.relative_to(root).as_posix()
+        digest.update(b"\0file\0" + relative.encode("utf-8", "surrogateescape") + b"\0")
+        if file.is_symlink():
+            digest.update(b"link:" + os.readlink(file).encode("utf-8", "surrogateescape"))
+            continue
+        try:
+            with open(file, "rb") as handle:
+                for chunk in iter(lambda: handle.read(1 << 20), b""):
+                    digest.update(chunk)
+        except OSError as exc:
+            digest.update(b"unreadable:" + type(exc).__name__.encode())
     return digest.hexdigest()
 
 
