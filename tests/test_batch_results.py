@@ -22,6 +22,7 @@ from grader.faces.results import (ResultsStore, in_shard, merge_results, parse_s
                                   shard_of, submission_key)
 from grader.faces.summary import class_summary, general_diagnosis, render_summary
 from grader.model.results import CheckResult, GradeReport, QuestionResult
+from grader.sandbox.snapshot import remove_tree
 
 from .conftest import ROOT, SUBMISSIONS
 
@@ -115,7 +116,10 @@ def test_the_key_sees_what_the_format_policy_sees_and_survives_a_deep_tree(tmp_p
         Path("mlp.py").write_text("x = 1\n")
     finally:
         os.chdir(here)
-    assert submission_key(base, str(deep)) != submission_key(base, paths[0])
+    try:
+        assert submission_key(base, str(deep)) != submission_key(base, paths[0])
+    finally:
+        remove_tree(deep)  # deeper than shutil.rmtree (and pytest's clean-up) can recurse
 
 
 def test_an_error_report_is_kept_but_never_reused_and_a_torn_line_is_ignored(tmp_path):
