@@ -20,6 +20,7 @@ import os
 from pathlib import Path
 
 from ..errors import UsageError
+from ..sandbox.snapshot import walk_files
 
 SECRET_ENV = "GRADER_SECRET"
 MIN_SECRET_BYTES = 16
@@ -58,24 +59,16 @@ def new_secret() -> str:
 def content_hash(root: Path) -> str:
     """SHA-256 over every regular file under `root` (relative path and contents, in path order):
     what the worker can see of the submission."""
+    files, _ = walk_files(root)
     entries: list[tuple[bytes, str]] = []
-    pending = [root]
-    while pending:
-        folder = pending.pop()
-        try:
-            children = list(os.scandir(folder))
-        except OSError:
+    for file in files:
+        if file.is_symlink() or not file.is_file():
             continue
-        for entry in children:
-            if entry.is_dir(follow_symlinks=False):
-                pending.append(Path(entry.path))
-            elif entry.is_file(follow_symlinks=False):
-                relative = os.fsencode(os.path.relpath(entry.path, root))
-                try:
-                    digest = hashlib.sha256(Path(entry.path).read_bytes()).hexdigest()
-                except OSError:
-                    digest = "unreadable"
-                entries.append((relative, digest))
+        try:
+            digest = hashlib.sha256(file.read_bytes()).hexdigest()
+        except OSError:
+            digest = "unreadable"
+        entries.append((os.fsencode(os.path.relpath(file, root)), digest))
     whole = hashlib.sha256()
     for relative, digest in sorted(entries):
         whole.update(b"%d:%s:%s\n" % (len(relative), relative, digest.encode()))
