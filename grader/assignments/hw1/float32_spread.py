@@ -11,13 +11,17 @@ same value, each computed by autograd (never a hand-derived formula). The formul
 - end to end, y_hat, the loss's gradient and the backward pass each in any of these, as a
   submission that computes y_hat in one way and the sigmoid's derivative in another does.
 
-`SAFETY` times the largest deviation is added to the bound a check allows.
+`SAFETY` times the largest deviation is added to the bound a check allows. Each function
+returns a `Spread`: that slack, and the values of PyTorch's own float32 computation (the first
+formulation: torch.sigmoid, torch's loss), which are exactly what the oracle computes with
+dtype float32, so that a check need not compute them a second time. Where neither f nor g is
+the sigmoid, the sigmoid formulations are one and the same computation, made once.
 """
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -60,6 +64,20 @@ def _forward(params: dict, x: torch.Tensor, f: str, g: str, sigmoid: str) -> tor
     return _activation(g, sigmoid)(z3)
 
 
+@dataclass
+class Spread:
+    """`slack`: SAFETY times the largest deviation of each value (by name); `plain`: the values
+    of PyTorch's own float32 computation (what the oracle gives with dtype float32)."""
+
+    slack: dict[str, float]
+    plain: dict[str, np.ndarray]
+
+
+def _sigmoids(f: str, g: str) -> tuple[str, ...]:
+    """The sigmoid formulations that differ for this network: one when it has no sigmoid."""
+    return tuple(SIGMOIDS) if "sigmoid" in (f, g) else tuple(SIGMOIDS)[:1]
+
+
 def _deviation(found: dict[str, np.ndarray], truth: dict[str, np.ndarray], into: dict[str, float]) -> None:
     for name, exact in truth.items():
         value = found[name]
@@ -77,47 +95,62 @@ def _param_grads(params: dict, x: np.ndarray, f: str, g: str, dJdy_hat: torch.Te
     return {"dJd" + k: oracle._np(v.grad) for k, v in leaves.items()}
 
 
-def forward_slack(params: dict, x: np.ndarray, f: str, g: str, truth: dict[str, np.ndarray]) -> dict[str, float]:
+def forward_slack(params: dict, x: np.ndarray, f: str, g: str, truth: dict[str, np.ndarray]) -> Spread:
     """Extra allowance for y_hat: the spread of the float32 forward formulations."""
     deviations: dict[str, float] = {}
+    plain: dict[str, np.ndarray] = {}
     with torch.no_grad():
-        for sigmoid in SIGMOIDS:
-            y_hat = _forward({k: _t(v) for k, v in params.items()}, _t(x), f, g, sigmoid)
-            _deviation({"y_hat": oracle._np(y_hat)}, truth, deviations)
-    return _slack(deviations)
+        for sigmoid in _sigmoids(f, g):
+            found = {"y_hat": oracle._np(_forward({k: _t(v) for k, v in params.items()}, _t(x), f, g, sigmoid))}
+            plain = plain or found
+            _deviation(found, truth, deviations)
+    return Spread(_slack(deviations), plain)
 
 
 def backward_slack(params: dict, x: np.ndarray, f: str, g: str, dJdy_hat: np.ndarray,
-                   truth: dict[str, np.ndarray]) -> dict[str, float]:
+                   truth: dict[str, np.ndarray]) -> Spread:
     """Extra allowance for each parameter gradient given the upstream dJdy_hat."""
     deviations: dict[str, float] = {}
-    for sigmoid in SIGMOIDS:
-        _deviation(_param_grads(params, x, f, g, _t(dJdy_hat), sigmoid), truth, deviations)
-    return _slack(deviations)
+    plain: dict[str, np.ndarray] = {}
+    for sigmoid in _sigmoids(f, g):
+        found = _param_grads(params, x, f, g, _t(dJdy_hat), sigmoid)
+        plain = plain or found
+        _deviation(found, truth, deviations)
+    return Spread(_slack(deviations), plain)
 
 
 def loss_slack(kind: str, y: np.ndarray, y_hat: np.ndarray, convention: str,
-               truth: dict[str, np.ndarray]) -> dict[str, float]:
+               truth: dict[str, np.ndarray]) -> Spread:
     """Extra allowance for J and dJdy_hat: the spread of the float32 loss formulations."""
     deviations: dict[str, float] = {}
+    plain: dict[str, np.ndarray] = {}
     for loss in _losses(kind, convention):
         leaf = _t(y_hat, grad=True)
         J = loss(leaf, _t(y))
         J.backward()
-        _deviation({"J": oracle._np(J), "dJdy_hat": oracle._np(leaf.grad)}, truth, deviations)
-    return _slack(deviations)
+        found = {"J": oracle._np(J), "dJdy_hat": oracle._np(leaf.grad)}
+        plain = plain or found
+        _deviation(found, truth, deviations)
+    return Spread(_slack(deviations), plain)
 
 
 def end_to_end_slack(params: dict, x: np.ndarray, y: np.ndarray, f: str, g: str, kind: str, convention: str,
-                     truth: dict[str, np.ndarray]) -> dict[str, float]:
+                     truth: dict[str, np.ndarray]) -> Spread:
     """Extra allowance for the parameter gradients of the loss of the network's own
-    prediction: y_hat, the loss's gradient and the backward pass each in every formulation."""
+    prediction: y_hat, the loss's gradient and the backward pass each in every formulation
+    (each y_hat and each loss gradient computed once)."""
     deviations: dict[str, float] = {}
-    for forward, loss, backward in itertools.product(SIGMOIDS, _losses(kind, convention), SIGMOIDS):
+    plain: dict[str, np.ndarray] = {}
+    target = _t(y)
+    for forward in _sigmoids(f, g):
         with torch.no_grad():
             y_hat = _forward({k: _t(v) for k, v in params.items()}, _t(x), f, g, forward)
-        leaf = y_hat.clone().requires_grad_(True)
-        loss(leaf, _t(y)).backward()
-        assert leaf.grad is not None
-        _deviation(_param_grads(params, x, f, g, leaf.grad, backward), truth, deviations)
-    return _slack(deviations)
+        for loss in _losses(kind, convention):
+            leaf = y_hat.clone().requires_grad_(True)
+            loss(leaf, target).backward()
+            assert leaf.grad is not None
+            for backward in _sigmoids(f, g):
+                found = _param_grads(params, x, f, g, leaf.grad, backward)
+                plain = plain or found
+                _deviation(found, truth, deviations)
+    return Spread(_slack(deviations), plain)

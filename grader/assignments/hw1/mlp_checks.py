@@ -12,7 +12,6 @@ import functools
 import itertools
 
 import numpy as np
-import torch
 
 from ...engine.checks import CallFailed, CheckContext, CheckSpec, Failure, NoEvidence, PartSpec, PartState
 from ...engine.compare import diagnose, returned_none_hint, shape_text, tolerance_bound
@@ -148,11 +147,11 @@ def _grads(run: dict) -> dict:
 
 # -- mlp.forward ---------------------------------------------------------------------------
 
-def _beyond_float32(ctx, truth: dict, compute) -> NoEvidence | None:
-    """No evidence when PyTorch itself, computing in float32, misses the float64 truth by more
-    than a tenth of the tolerance on this example (e.g. a sigmoid saturated to exactly 1.0):
-    no float32 submission could be held to the tolerance there."""
-    approximate = compute(torch.float32)
+def _beyond_float32(ctx, truth: dict, approximate: dict) -> NoEvidence | None:
+    """No evidence when PyTorch itself, computing in float32 (`approximate`: the oracle's
+    values in float32, `Spread.plain`), misses the float64 truth by more than a tenth of the
+    tolerance on this example (e.g. a sigmoid saturated to exactly 1.0): no float32 submission
+    could be held to the tolerance there."""
     for name, exact in truth.items():
         if float(np.linalg.norm(approximate[name] - exact)) > 0.1 * tolerance_bound(exact, ctx.tolerance):
             return NoEvidence(Failure("wrong_values", "float32 arithmetic cannot resolve %s on this example" % name))
@@ -163,12 +162,9 @@ def forward_check(ctx, s: Scenario) -> Failure | NoEvidence | None:
     values = network_values(s)
     params = _params(values)
     truth = {"y_hat": oracle.mlp_forward(params, values["x"], s.f, s.g)}
-    unresolvable = _beyond_float32(ctx, truth, lambda dtype: {
-        "y_hat": oracle.mlp_forward(params, values["x"], s.f, s.g, dtype)})
-    if unresolvable is not None:
-        return unresolvable
-    slack = float32_spread.forward_slack(params, values["x"], s.f, s.g, truth)
-    unresolvable = _unresolved(truth, slack)
+    spread = float32_spread.forward_slack(params, values["x"], s.f, s.g, truth)
+    slack = spread.slack
+    unresolvable = _beyond_float32(ctx, truth, spread.plain) or _unresolved(truth, slack)
     if unresolvable is not None:
         return unresolvable
     reply = ctx.call("mlp.forward", dict(_net_args(s, values), x=values["x"]), "MLP.forward", functions=FORWARD)
@@ -230,8 +226,9 @@ def loss_check(kind: str, part: str):
             return pair
         J, dJdy_hat = pair
         J_exp, dJ_exp = oracle.loss_and_grad(kind, inputs["y"], inputs["y_hat"], _convention(ctx, kind))
-        slack = float32_spread.loss_slack(kind, inputs["y"], inputs["y_hat"], _convention(ctx, kind),
-                                          {"J": np.asarray(J_exp), "dJdy_hat": dJ_exp}) if part != "saturated" else {}
+        slack = {} if part == "saturated" else float32_spread.loss_slack(
+            kind, inputs["y"], inputs["y_hat"], _convention(ctx, kind),
+            {"J": np.asarray(J_exp), "dJdy_hat": dJ_exp}).slack
         if part == "value":
             items = [("J", _scalar(J), np.asarray(J_exp))]
         elif part == "gradient":
@@ -280,12 +277,9 @@ def backward_check(ctx, s: Scenario) -> Failure | NoEvidence | None:
     dJdy_hat = _upstream(ctx, s, values)
     params = _params(values)
     expected = oracle.mlp_param_grads(params, values["x"], s.f, s.g, dJdy_hat)
-    unresolvable = _beyond_float32(ctx, expected, lambda dtype: oracle.mlp_param_grads(
-        params, values["x"], s.f, s.g, dJdy_hat, dtype))
-    if unresolvable is not None:
-        return unresolvable
-    slack = float32_spread.backward_slack(params, values["x"], s.f, s.g, dJdy_hat, expected)
-    unresolvable = _unresolved(expected, slack)
+    spread = float32_spread.backward_slack(params, values["x"], s.f, s.g, dJdy_hat, expected)
+    slack = spread.slack
+    unresolvable = _beyond_float32(ctx, expected, spread.plain) or _unresolved(expected, slack)
     if unresolvable is not None:
         return unresolvable
     reply = ctx.call("mlp.backward", dict(_net_args(s, values), x=values["x"], dJdy_hat=dJdy_hat),
@@ -301,12 +295,10 @@ def end_to_end_check(ctx, s: Scenario) -> Failure | NoEvidence | None:
     function = LOSS_FUNCTIONS[s.loss]
     params, convention = _params(values), _convention(ctx, s.loss)
     expected = oracle.mlp_end_to_end_grads(params, values["x"], values["y"], s.f, s.g, s.loss, convention)
-    unresolvable = _beyond_float32(ctx, expected, lambda dtype: oracle.mlp_end_to_end_grads(
-        params, values["x"], values["y"], s.f, s.g, s.loss, convention, dtype))
-    if unresolvable is not None:
-        return unresolvable
-    slack = float32_spread.end_to_end_slack(params, values["x"], values["y"], s.f, s.g, s.loss, convention, expected)
-    unresolvable = _unresolved(expected, slack)
+    spread = float32_spread.end_to_end_slack(params, values["x"], values["y"], s.f, s.g, s.loss, convention,
+                                             expected)
+    slack = spread.slack
+    unresolvable = _beyond_float32(ctx, expected, spread.plain) or _unresolved(expected, slack)
     if unresolvable is not None:
         return unresolvable
     reply = ctx.call("mlp.end_to_end", dict(_net_args(s, values), x=values["x"], y=values["y"], function=function),

@@ -53,14 +53,20 @@ def sizes(low: int = 1, high: int = MAX_DIM) -> st.SearchStrategy[int]:
     return st.one_of(st.just(low), st.integers(low, high))
 
 
+_PATTERNS = st.sampled_from(DIM_PATTERNS)
+_DIM = sizes()
+_BATCH = sizes(1, MAX_BATCH)
+"""Built once: a strategy built inside a draw is validated again at every example."""
+
+
 @st.composite
 def dimensions(draw, batch: bool = True) -> dict:
     """n, d, K (and B when `batch`), tied by one of DIM_PATTERNS."""
-    pattern = draw(st.sampled_from(DIM_PATTERNS))
-    n = draw(sizes())
-    d = n if pattern in ("n=d=K", "n=d") else draw(sizes())
-    K = d if pattern in ("n=d=K", "d=K") else draw(sizes())
-    B = draw(sizes(1, MAX_BATCH)) if batch else 1
+    pattern = draw(_PATTERNS)
+    n = draw(_DIM)
+    d = n if pattern in ("n=d=K", "n=d") else draw(_DIM)
+    K = d if pattern in ("n=d=K", "d=K") else draw(_DIM)
+    B = draw(_BATCH) if batch else 1
     return dict(n=n, d=d, K=K, B=B)
 
 
