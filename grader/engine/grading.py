@@ -8,6 +8,7 @@ the snapshot.
 
 from __future__ import annotations
 
+import gc
 import importlib
 import shlex
 import time
@@ -110,6 +111,16 @@ def _why(exc: BaseException) -> str:
     return "%s: %s" % (type(exc).__name__, text[:200]) if text else type(exc).__name__
 
 
+def freeze_imported_objects() -> None:
+    """Once per process, when the grader's modules are loaded (torch, numpy, Hypothesis, the
+    checks): every object alive then leaves the collector's generations (`gc.freeze`), so that
+    a full collection while grading walks only what grading allocates, not the hundreds of
+    thousands of objects of the imports (measured: a cold grade's collections take 0.05 s
+    instead of 0.25 s). Those objects live as long as the process anyway."""
+    if gc.get_freeze_count() == 0:
+        gc.freeze()
+
+
 class Grading:
     """One submission being graded."""
 
@@ -155,6 +166,7 @@ class Grading:
     def run(self) -> GradeReport:
         try:
             planned = self.planned or plan(self.rubric, self.options.max_examples)
+            freeze_imported_objects()
             planned.validate_selectors(self.options.only)
             questions: list[QuestionResult] = []
             for part in planned.parts:

@@ -91,7 +91,7 @@ def _slack(deviations: dict[str, float]) -> dict[str, float]:
 
 def _param_grads(params: dict, x: np.ndarray, f: str, g: str, dJdy_hat: torch.Tensor, sigmoid: str) -> dict:
     leaves = {k: _t(v, grad=True) for k, v in params.items()}
-    _forward(leaves, _t(x), f, g, sigmoid).backward(dJdy_hat)
+    oracle.backpropagate(_forward(leaves, _t(x), f, g, sigmoid), dJdy_hat)
     return {"dJd" + k: oracle._np(v.grad) for k, v in leaves.items()}
 
 

@@ -50,6 +50,19 @@ def _np(tensor: torch.Tensor | None) -> np.ndarray:
     return tensor.detach().to(torch.float64).numpy().copy()
 
 
+def backpropagate(output: torch.Tensor, upstream: torch.Tensor) -> None:
+    """Accumulate into the leaves' .grad the gradients of a loss whose gradient with respect to
+    `output` is `upstream` (same shape): autograd of the scalar sum(output * upstream), whose
+    gradients are exactly those of output.backward(upstream), bit for bit (the product's own
+    backward multiplies `upstream` by ones). Written so because backward with an explicit
+    gradient imports torch.fx's symbolic shapes, and sympy with them, on its first call: a
+    third of a second of every cold grade."""
+    if output.shape != upstream.shape:
+        raise ValueError("upstream gradient of shape %s for an output of shape %s"
+                         % (tuple(upstream.shape), tuple(output.shape)))
+    torch.sum(output * upstream).backward()
+
+
 def mlp_forward_torch(params: dict, x: torch.Tensor, f: str, g: str) -> torch.Tensor:
     z1 = F.linear(x, params["W1"], params["b1"])
     z3 = F.linear(ACTIVATIONS[f](z1), params["W2"], params["b2"])
@@ -78,7 +91,7 @@ def mlp_param_grads(params: dict, x: np.ndarray, f: str, g: str, dJdy_hat: np.nd
     """Parameter gradients (each its parameter's shape) given the upstream dJ/dy_hat (B,K)."""
     leaves = {k: _t(v, grad=True, dtype=dtype) for k, v in params.items()}
     y_hat = mlp_forward_torch(leaves, _t(x, dtype=dtype), f, g)
-    y_hat.backward(_t(dJdy_hat, dtype=dtype))
+    backpropagate(y_hat, _t(dJdy_hat, dtype=dtype))
     return {"dJd" + k: _np(v.grad) for k, v in leaves.items()}
 
 
@@ -139,7 +152,7 @@ def theory_param_grads(x, W1, b1, W2, b2, f: str, g: str, dl_dyhat_column: np.nd
     leaves = {k: _t(v, grad=True) for k, v in dict(W1=W1, b1=b1, W2=W2, b2=b2).items()}
     z2 = ACTIVATIONS[f](leaves["W1"] @ _t(x) + leaves["b1"])
     y_hat = ACTIVATIONS[g](leaves["W2"] @ z2 + leaves["b2"])
-    y_hat.backward(_t(dl_dyhat_column))
+    backpropagate(y_hat, _t(dl_dyhat_column))
     return {"dl_d" + k: _np(v.grad) for k, v in leaves.items()}
 
 

@@ -15,6 +15,7 @@ from ....engine.compare import (
 from ..oracle import (
     ACTIVATIONS,
     THEORY_LOSSES,
+    backpropagate,
     theory_forward,
     theory_jacobians,
     theory_loss,
@@ -26,6 +27,7 @@ from ..scale_stories import explain as explain_scale
 __all__ = [
     "ACTIVATIONS",
     "THEORY_LOSSES",
+    "backpropagate",
     "Diagnosis",
     "Tolerance",
     "diagnose",

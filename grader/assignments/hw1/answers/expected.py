@@ -122,7 +122,7 @@ def _extended(case: Case, v: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     out["dl_dyhat"] = _np(dl).reshape(k, 1)
     out["dz2_dz1"] = _np(torch.autograd.functional.jacobian(f, _t(out["z1"]))).reshape(z1.shape[0], -1)
     out["dyhat_dz3"] = _np(torch.autograd.functional.jacobian(g, _t(out["z3"]))).reshape(k, k)
-    y_hat.backward(_t(out["dl_dyhat"]))
+    _engine.backpropagate(y_hat, _t(out["dl_dyhat"]))
     for name, leaf in leaves.items():
         assert leaf.grad is not None
         out["dl_d" + name] = _np(leaf.grad)

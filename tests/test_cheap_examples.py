@@ -1,0 +1,55 @@
+"""The per-example savings change no value: the oracle's backpropagation, the strategies built
+once, and the cached oracle values give exactly what the plain computations give."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from grader.assignments.hw1 import oracle
+from grader.assignments.hw1.strategies import Scenario, network_values
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+@pytest.mark.parametrize("f, g", [("relu", "sigmoid"), ("sigmoid", "tanh"), ("5relu", "identity")])
+def test_backpropagate_gives_backward_with_an_explicit_gradient_bit_for_bit(dtype, f, g):
+    for seed in range(4):
+        values = network_values(Scenario(n=3, d=4, K=2, B=5, seed=seed))
+        upstream = torch.tensor(np.random.default_rng(seed).standard_normal((5, 2)), dtype=dtype)
+        grads = []
+        for how in ("sum", "explicit"):
+            leaves = {k: torch.tensor(values[k], dtype=dtype, requires_grad=True) for k in ("W1", "b1", "W2", "b2")}
+            y_hat = oracle.mlp_forward_torch(leaves, torch.tensor(values["x"], dtype=dtype), f, g)
+            if how == "sum":
+                oracle.backpropagate(y_hat, upstream)
+            else:
+                y_hat.backward(upstream)
+            grads.append({k: v.grad.clone() for k, v in leaves.items()})
+        for name in grads[0]:
+            assert torch.equal(grads[0][name], grads[1][name]), (seed, name)
+
+
+def test_backpropagate_refuses_an_upstream_of_another_shape():
+    leaf = torch.ones(2, 3, dtype=torch.float64, requires_grad=True)
+    with pytest.raises(ValueError, match="shape"):
+        oracle.backpropagate(leaf * 2, torch.ones(3, dtype=torch.float64))
+
+
+def test_the_oracle_does_not_load_torch_fx_symbolic_shapes():
+    """backward(upstream) would import torch.fx's symbolic shapes and sympy (a third of a
+    second of every cold grade); the oracle's gradients must not."""
+    code = ("import sys, numpy as np\n"
+            "from grader.assignments.hw1 import oracle, float32_spread\n"
+            "p = {'W1': np.ones((2, 3)), 'b1': np.ones(2), 'W2': np.ones((1, 2)), 'b2': np.ones(1)}\n"
+            "x, y = np.ones((4, 3)), np.zeros((4, 1))\n"
+            "truth = oracle.mlp_end_to_end_grads(p, x, y, 'relu', 'sigmoid', 'bce')\n"
+            "float32_spread.end_to_end_slack(p, x, y, 'relu', 'sigmoid', 'bce', 'mean', truth)\n"
+            "oracle.theory_param_grads(np.ones((3, 1)), p['W1'], np.ones((2, 1)), p['W2'], np.ones((1, 1)),"
+            " 'relu', 'sigmoid', np.ones((1, 1)))\n"
+            "print('torch.fx.experimental.symbolic_shapes' in sys.modules)\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"
