@@ -53,3 +53,35 @@ def test_the_oracle_does_not_load_torch_fx_symbolic_shapes():
             "print('torch.fx.experimental.symbolic_shapes' in sys.modules)\n")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "False"
+
+
+def test_a_remembered_result_is_the_computed_one_and_cannot_be_changed_by_a_caller():
+    from grader.assignments.hw1 import memo
+
+    calls = []
+
+    @memo.remembered
+    def double(values: dict, scale: float) -> dict:
+        calls.append(scale)
+        return {k: scale * v for k, v in values.items()}
+
+    values = {"a": np.arange(3.0), "b": np.ones((2, 2))}
+    first = double(values, 2.0)
+    first["a"][0] = 99.0
+    again = double(values, 2.0)
+    assert calls == [2.0]
+    assert np.array_equal(again["a"], 2.0 * np.arange(3.0))
+    double(values, -0.0)
+    double(values, 0.0)
+    double({"a": np.arange(3.0, dtype=np.float32), "b": np.ones((2, 2))}, 2.0)
+    double({"a": np.arange(3.0).reshape(3, 1), "b": np.ones((2, 2))}, 2.0)
+    assert calls == [2.0, -0.0, 0.0, 2.0, 2.0]  # -0.0, another dtype, another shape: computed again
+
+
+def test_the_remembered_oracle_gives_what_it_computes():
+    values = network_values(Scenario(n=2, d=3, K=2, B=4, seed=7))
+    params = {k: values[k] for k in ("W1", "b1", "W2", "b2")}
+    first = oracle.mlp_forward(params, values["x"], "relu", "sigmoid")
+    again = oracle.mlp_forward(params, values["x"], "relu", "sigmoid")
+    plain = oracle.mlp_forward.__wrapped__(params, values["x"], "relu", "sigmoid")  # type: ignore[attr-defined]
+    assert np.array_equal(first, plain) and np.array_equal(again, plain) and again is not first

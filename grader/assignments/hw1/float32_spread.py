@@ -28,6 +28,7 @@ import torch
 import torch.nn.functional as F
 
 from . import oracle
+from .memo import remembered
 
 SAFETY = 4.0
 """A submission may combine roundings less luckily than any one formulation here does."""
@@ -95,6 +96,7 @@ def _param_grads(params: dict, x: np.ndarray, f: str, g: str, dJdy_hat: torch.Te
     return {"dJd" + k: oracle._np(v.grad) for k, v in leaves.items()}
 
 
+@remembered
 def forward_slack(params: dict, x: np.ndarray, f: str, g: str, truth: dict[str, np.ndarray]) -> Spread:
     """Extra allowance for y_hat: the spread of the float32 forward formulations."""
     deviations: dict[str, float] = {}
@@ -107,6 +109,7 @@ def forward_slack(params: dict, x: np.ndarray, f: str, g: str, truth: dict[str, 
     return Spread(_slack(deviations), plain)
 
 
+@remembered
 def backward_slack(params: dict, x: np.ndarray, f: str, g: str, dJdy_hat: np.ndarray,
                    truth: dict[str, np.ndarray]) -> Spread:
     """Extra allowance for each parameter gradient given the upstream dJdy_hat."""
@@ -119,6 +122,7 @@ def backward_slack(params: dict, x: np.ndarray, f: str, g: str, dJdy_hat: np.nda
     return Spread(_slack(deviations), plain)
 
 
+@remembered
 def loss_slack(kind: str, y: np.ndarray, y_hat: np.ndarray, convention: str,
                truth: dict[str, np.ndarray]) -> Spread:
     """Extra allowance for J and dJdy_hat: the spread of the float32 loss formulations."""
@@ -134,6 +138,7 @@ def loss_slack(kind: str, y: np.ndarray, y_hat: np.ndarray, convention: str,
     return Spread(_slack(deviations), plain)
 
 
+@remembered
 def end_to_end_slack(params: dict, x: np.ndarray, y: np.ndarray, f: str, g: str, kind: str, convention: str,
                      truth: dict[str, np.ndarray]) -> Spread:
     """Extra allowance for the parameter gradients of the loss of the network's own

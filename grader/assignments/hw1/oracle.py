@@ -11,6 +11,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .memo import remembered
+
 ACTIVATIONS = {
     "relu": torch.relu,
     "5relu": lambda z: 5 * torch.relu(z),
@@ -69,6 +71,7 @@ def mlp_forward_torch(params: dict, x: torch.Tensor, f: str, g: str) -> torch.Te
     return ACTIVATIONS[g](z3)
 
 
+@remembered
 def mlp_forward(params: dict, x: np.ndarray, f: str, g: str, dtype: torch.dtype = torch.float64) -> np.ndarray:
     """y_hat (B,K) for the two-layer net. `dtype` float32 shows what float32 arithmetic can
     reach on an example; the truth is always float64."""
@@ -76,6 +79,7 @@ def mlp_forward(params: dict, x: np.ndarray, f: str, g: str, dtype: torch.dtype 
         return _np(mlp_forward_torch({k: _t(v, dtype=dtype) for k, v in params.items()}, _t(x, dtype=dtype), f, g))
 
 
+@remembered
 def loss_and_grad(kind: str, y: np.ndarray, y_hat: np.ndarray, convention: str = "mean",
                   dtype: torch.dtype = torch.float64) -> tuple[float, np.ndarray]:
     """(J, dJ/dy_hat (B,K)) for `kind` in mse|bce under the named convention."""
@@ -86,6 +90,7 @@ def loss_and_grad(kind: str, y: np.ndarray, y_hat: np.ndarray, convention: str =
     return float(J.detach()), _np(y_hat_t.grad)
 
 
+@remembered
 def mlp_param_grads(params: dict, x: np.ndarray, f: str, g: str, dJdy_hat: np.ndarray,
                     dtype: torch.dtype = torch.float64) -> dict:
     """Parameter gradients (each its parameter's shape) given the upstream dJ/dy_hat (B,K)."""
@@ -95,6 +100,7 @@ def mlp_param_grads(params: dict, x: np.ndarray, f: str, g: str, dJdy_hat: np.nd
     return {"dJd" + k: _np(v.grad) for k, v in leaves.items()}
 
 
+@remembered
 def mlp_end_to_end_grads(params: dict, x: np.ndarray, y: np.ndarray, f: str, g: str, kind: str,
                          convention: str = "mean", dtype: torch.dtype = torch.float64) -> dict:
     """Parameter gradients of the loss of the network's own prediction, as the course's tests
@@ -112,6 +118,7 @@ THEORY_LOSSES = {
 }
 
 
+@remembered
 def theory_forward(x, W1, b1, W2, b2, f: str, g: str) -> dict:
     """z1 (d,1), z2 (d,1), z3 (K,1), y_hat (K,1) for column-vector inputs."""
     with torch.no_grad():
@@ -121,6 +128,7 @@ def theory_forward(x, W1, b1, W2, b2, f: str, g: str) -> dict:
         return {"z1": _np(z1), "z2": _np(z2), "z3": _np(z3), "y_hat": _np(ACTIVATIONS[g](z3))}
 
 
+@remembered
 def theory_loss(y, y_hat, kind: str) -> float:
     """mse = ||y - y_hat||^2; bce = mean over the K outputs of the binary cross-entropy."""
     with torch.no_grad():
@@ -133,6 +141,7 @@ def _activation_jacobian(name: str, z: np.ndarray) -> np.ndarray:
     return _np(jac).reshape(size, size)
 
 
+@remembered
 def theory_jacobians(x, y, W1, b1, W2, b2, f: str, g: str, loss: str, layout: str = "numerator") -> dict:
     """dz2_dz1 (d,d), dyhat_dz3 (K,K) Jacobians; dl_dyhat (1,K) in numerator layout, (K,1) in mixed."""
     values = theory_forward(x, W1, b1, W2, b2, f, g)
@@ -146,6 +155,7 @@ def theory_jacobians(x, y, W1, b1, W2, b2, f: str, g: str, loss: str, layout: st
     }
 
 
+@remembered
 def theory_param_grads(x, W1, b1, W2, b2, f: str, g: str, dl_dyhat_column: np.ndarray) -> dict:
     """Gradients of the loss shaped like the parameters (the mixed layout), given the upstream
     gradient as a (K,1) column: dl_dW1 (d,n), dl_db1 (d,1), dl_dW2 (K,d), dl_db2 (K,1)."""
