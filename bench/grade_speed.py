@@ -13,7 +13,9 @@ Measures, on this machine and in this one run (see bench/README.md):
 After one untimed warm-up of each, the runs are interleaved (A, B, C, A, B, C, ...) so that
 machine noise hits every measure alike. Reports the median/min/max wall time of each, the
 ratio median(A)/median(B), the scenarios each exercises (A: the sum of "examples" over all
-checks of its JSON report; B: 3) and the peak memory of grading one submission.
+checks of its JSON report; B: 3), A's cost per example (its wall time, and the grading alone,
+divided by its examples; then one more grading, in a process of its own, with its parts
+timed by bench/example_cost.py) and the peak memory of grading one submission.
 
 Only measures and reports: no timing assertion. Exit 0 normally; 2 when a measured command
 fails (the grader crashes or a baseline script errors), since then there is nothing to compare.
@@ -34,6 +36,7 @@ import threading
 import time
 from pathlib import Path
 
+from example_cost import render as render_cost
 from grader.sandbox.jail import process_parents, process_tree
 from proctree import become_subreaper, reap_orphans
 
@@ -103,6 +106,14 @@ def run_floor() -> float:
     if done.returncode != 0:
         raise BenchError("python -c 'import torch' exited %d:\n%s" % (done.returncode, done.stderr))
     return wall
+
+
+def run_example_cost(submission: str) -> dict:
+    """One more grading, in a fresh process, with its parts timed (bench/example_cost.py)."""
+    done = _run([sys.executable, str(BENCH_DIR / "example_cost.py"), submission])
+    if done.returncode != 0:
+        raise BenchError("example_cost.py exited %d:\n%s" % (done.returncode, done.stderr[-3000:]))
+    return json.loads(done.stdout)
 
 
 def count_scenarios(report: dict, prefix: str = "") -> tuple[int, int]:
@@ -306,6 +317,13 @@ def render(result: dict) -> str:
         "ratio of scenarios A/B             %.1f" % result["scenario_ratio"],
         "seconds per scenario               A %.4f   B %.3f"
         % (a["median_s"] / max(a["scenarios"], 1), b["median_s"] / b["scenarios"]),
+        "",
+        "cost per example of A (%d examples)" % a["scenarios"],
+        "  cold process, everything included   %.2f ms  (median wall / examples)" % (
+            1000 * a["median_s"] / max(a["scenarios"], 1)),
+        "  the grading alone (duration_s)      %.2f ms  (median duration_s / examples)" % (
+            1000 * a["internal_median_s"] / max(a["scenarios"], 1)),
+        *example_cost_lines(result.get("example_cost")),
         "grader result                      score %s/%s, sandbox %s"
         % (a["score"], a["max_score"], a["sandbox"]),
         "",
@@ -325,6 +343,10 @@ def render(result: dict) -> str:
     if result["runs"] < 5:
         lines += ["", "note: fewer than 5 runs; the documented measure is the median of 5 or more."]
     return "\n".join(lines) + "\n"
+
+
+def example_cost_lines(cost: dict | None) -> list[str]:
+    return render_cost(cost) if cost else []
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -375,6 +397,7 @@ def main(argv: list[str] | None = None) -> int:
 
         scenarios, checks = count_scenarios(report)
         mlp_scenarios, mlp_checks = count_scenarios(report, "mlp.")
+        example_cost = run_example_cost(submission_arg)
         memory_a = peak_memory(grader_argv(submission_arg), sample_tree=True)
         memory_b = max((peak_memory(a, sample_tree=False) for a in baseline_argvs(submission_arg)),
                        key=lambda m: m["max_rss_mb"] or 0)
@@ -399,6 +422,7 @@ def main(argv: list[str] | None = None) -> int:
         "cpu_ratio": round(a["cpu_median_s"] / b["cpu_median_s"], 3) if b["cpu_median_s"] else None,
         "scenario_ratio": round(scenarios / BASELINE_SCENARIOS, 2),
         "memory": {"A": memory_a, "B": memory_b},
+        "example_cost": example_cost,
     }
     sys.stdout.write(render(result))
     if args.json:
