@@ -171,6 +171,10 @@ class PartSpec:
     repro: Callable[[ReproRequest], str | None] | None = None
     exception_hint: Callable[[str, str], str] | None = None
     """(stage, exception type) -> advice appended to a student exception's diagnosis."""
+    imports: tuple[str, ...] = ()
+    """Modules the checks use while grading but do not import at plan time (a heavy library:
+    planning would hold the workers' start back). The engine imports them once the workers are
+    started and before any student code runs."""
     grade_document: Callable[..., list[Any]] | None = None
     """A document part's grading instead of Hypothesis checks (see engine.documents): called
     as grade_document(path, context) with the document found and a DocumentContext; returns

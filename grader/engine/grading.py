@@ -166,6 +166,9 @@ class Grading:
     def run(self) -> GradeReport:
         try:
             planned = self.planned or plan(self.rubric, self.options.max_examples)
+            for part in planned.parts:  # the workers are starting: import what their start no longer waits for
+                for name in part.imports:
+                    importlib.import_module(name)
             freeze_imported_objects()
             planned.validate_selectors(self.options.only)
             questions: list[QuestionResult] = []

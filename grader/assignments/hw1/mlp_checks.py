@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import itertools
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -19,14 +20,21 @@ from ...engine.compare import judge as compare_judge
 from ...engine.source import definition_lines
 from ...model.results import CheckResult
 from ...model.values import Absent, NotArray
-from . import derivation_policy, float32_spread, oracle
+from . import derivation_policy
 from .autograd_scan import AutogradUse, autograd_uses
+from .deferred import Deferred
 from .locations import value_line
 from .repro import repro_script
 from .scale_stories import scale_story
 from .strategies import Scenario, float32_values, loss_inputs, network_values, scenarios
 from .variants import MLP_ACTIVATIONS as ACTIVATIONS
-from .variants import Settings
+from .variants import MSE_CONVENTION_SCALE, MSE_CONVENTION_TEXT, Settings
+
+if TYPE_CHECKING:
+    from . import float32_spread, oracle
+else:  # imported once the workers are started (see deferred.py and build_part's imports)
+    float32_spread = Deferred(__package__ + ".float32_spread")
+    oracle = Deferred(__package__ + ".oracle")
 
 QUESTIONS = {
     "mlp.forward": "MLP forward pass",
@@ -209,8 +217,8 @@ def _name_convention(ctx, failure: Failure, kind: str, name: str, got: object, i
         if diagnose(name, got, np.asarray(other), ctx.tolerance) is None:
             failure.message += (
                 "; it matches the %r convention (%s), but this course's rubric uses %r (%s)"
-                % (convention, oracle.MSE_CONVENTION_TEXT[convention], _convention(ctx, kind),
-                   oracle.MSE_CONVENTION_TEXT[_convention(ctx, kind)]))
+                % (convention, MSE_CONVENTION_TEXT[convention], _convention(ctx, kind),
+                   MSE_CONVENTION_TEXT[_convention(ctx, kind)]))
             return
 
 
@@ -503,7 +511,7 @@ def _finite_differences(ctx, s: Scenario) -> Failure | None:
 
 def build_checks(settings: Settings) -> list[CheckSpec]:
     checks: list[CheckSpec] = []
-    baseline = {"mse": oracle.MSE_CONVENTION_SCALE[settings.loss_convention], "bce": (1.0, {})}
+    baseline = {"mse": MSE_CONVENTION_SCALE[settings.loss_convention], "bce": (1.0, {})}
     net = ("MLP", "MLP.forward")
     for f, g in itertools.product(ACTIVATIONS, ACTIVATIONS):
         checks.append(CheckSpec(
@@ -662,4 +670,5 @@ def build_part(settings: Settings) -> PartSpec:
         failure_line=failure_line,
         repro=repro_script,
         exception_hint=exception_hint,
+        imports=(__package__ + ".oracle", __package__ + ".float32_spread"),
     )

@@ -12,6 +12,7 @@ import torch
 import torch.nn.functional as F
 
 from .memo import remembered
+from .variants import MSE_CONVENTION_SCALE, MSE_CONVENTION_TEXT  # noqa: F401 - the oracle's conventions, described
 
 ACTIVATIONS = {
     "relu": torch.relu,
@@ -26,16 +27,6 @@ ACTIVATIONS = {
 MSE_CONVENTIONS = {
     "mean": lambda y_hat, y: F.mse_loss(y_hat, y, reduction="mean"),
     "half_batch_mean": lambda y_hat, y: 0.5 * F.mse_loss(y_hat, y, reduction="sum") / y.shape[0],
-}
-# Each convention as a * prod(dim ** e) times torch's mean (tests/test_reference.py checks these
-# against the functions above); used only to explain scale errors, never to grade.
-MSE_CONVENTION_SCALE = {
-    "mean": (1.0, {}),
-    "half_batch_mean": (0.5, {"K": 1}),
-}
-MSE_CONVENTION_TEXT = {
-    "mean": "torch's mean over all B*K entries",
-    "half_batch_mean": "1/2 * squared error summed over outputs and averaged over the batch",
 }
 BCE_CONVENTIONS = {
     "mean": lambda y_hat, y: F.binary_cross_entropy(y_hat, y, reduction="mean"),

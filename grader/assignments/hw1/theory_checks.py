@@ -8,7 +8,7 @@ like their parameters). Expected values come from `grader.oracle`, never from th
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from hypothesis import strategies as st
@@ -16,12 +16,17 @@ from hypothesis import strategies as st
 from ...engine.checks import CallFailed, CheckContext, CheckSpec, Failure, NoEvidence, Outcome, PartSpec, PartState
 from ...engine.compare import diagnose, is_close, judge, returned_none_hint, shape_text
 from ...model.values import Absent, NotArray
-from . import oracle
+from .deferred import Deferred
 from .locations import value_line
 from .repro import repro_script
 from .scale_stories import scale_story
 from .strategies import Scenario, scenarios, theory_loss_inputs, theory_values
 from .variants import Settings, Variant
+
+if TYPE_CHECKING:
+    from . import oracle
+else:  # imported once the workers are started (see deferred.py and build_part's imports)
+    oracle = Deferred(__package__ + ".oracle")
 
 QUESTIONS = {
     "theory.forward": "Theory 1.2(b): forward pass",
@@ -407,4 +412,5 @@ def build_part(settings: Settings) -> PartSpec:
         inspect=("forward", "loss", "jacobians", "backward", "sgd_step"),
         failure_line=failure_line,
         repro=repro_script,
+        imports=(__package__ + ".oracle",),
     )

@@ -30,6 +30,16 @@ DerivationPolicy = Literal["forfeit", "notice"]
 DERIVATION_POLICIES: tuple[DerivationPolicy, ...] = ("forfeit", "notice")
 MLP_ACTIVATIONS = ("relu", "sigmoid", "identity")
 """The handout's MLP takes these names for f_function and g_function (every variant)."""
+# Each MSE convention as a * prod(dim ** e) times torch's mean (tests/test_reference.py checks
+# these against the oracle's functions); used only to explain scale errors, never to grade.
+MSE_CONVENTION_SCALE: dict[str, tuple[float, dict[str, int]]] = {
+    "mean": (1.0, {}),
+    "half_batch_mean": (0.5, {"K": 1}),
+}
+MSE_CONVENTION_TEXT = {
+    "mean": "torch's mean over all B*K entries",
+    "half_batch_mean": "1/2 * squared error summed over outputs and averaged over the batch",
+}
 
 
 @dataclass(frozen=True)
