@@ -85,3 +85,27 @@ def test_the_remembered_oracle_gives_what_it_computes():
     again = oracle.mlp_forward(params, values["x"], "relu", "sigmoid")
     plain = oracle.mlp_forward.__wrapped__(params, values["x"], "relu", "sigmoid")  # type: ignore[attr-defined]
     assert np.array_equal(first, plain) and np.array_equal(again, plain) and again is not first
+
+
+def test_planning_a_grade_imports_no_torch_and_the_parts_name_what_the_engine_imports_for_them():
+    """The workers start after planning: a plan that imported torch would make their own torch
+    imports wait for the grader's. The oracle comes in through PartSpec.imports instead."""
+    code = ("import sys\n"
+            "from grader.engine.plan import plan\n"
+            "from grader.engine.rubric import load_rubric\n"
+            "planned = plan(load_rubric(None), None)\n"
+            "print('torch' in sys.modules)\n"
+            "print(sorted({name for part in planned.parts for name in part.imports}))\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    torch_loaded, imports = done.stdout.strip().splitlines()
+    assert torch_loaded == "False"
+    assert imports == str(["grader.assignments.hw1.float32_spread", "grader.assignments.hw1.oracle"])
+
+
+def test_a_deferred_module_is_the_module_at_first_use():
+    from grader.assignments.hw1 import mlp_checks, theory_checks
+    from grader.assignments.hw1 import oracle as real
+
+    assert mlp_checks.oracle.mlp_forward is real.mlp_forward
+    assert theory_checks.oracle.to_layout is real.to_layout
+    assert "deferred module grader.assignments.hw1.oracle" in repr(mlp_checks.oracle)
