@@ -109,3 +109,43 @@ def test_a_deferred_module_is_the_module_at_first_use():
     assert mlp_checks.oracle.mlp_forward is real.mlp_forward
     assert theory_checks.oracle.to_layout is real.to_layout
     assert "deferred module grader.assignments.hw1.oracle" in repr(mlp_checks.oracle)
+
+
+class _Context:
+    """The least a check needs: a tolerance, the settings, and a worker that answers `reply`."""
+
+    def __init__(self, reply: dict) -> None:
+        from grader.assignments.hw1.variants import parse_settings
+        from grader.engine.compare import Tolerance
+
+        self.tolerance = Tolerance()
+        self.settings = parse_settings({}, "sp21")
+        self.reply = reply
+        self.calls = 0
+
+    def call(self, task, args, what, key=None, functions=()):
+        self.calls += 1
+        return self.reply
+
+
+@pytest.mark.parametrize("wrong", [False, True])
+def test_the_float32_spread_is_computed_only_for_a_value_wrong_within_the_tolerance_alone(monkeypatch, wrong):
+    from grader.assignments.hw1 import float32_spread, mlp_checks
+
+    s = Scenario(n=2, d=3, K=2, B=4, f="relu", g="sigmoid", loss="mse", seed=3)
+    values = network_values(s)
+    params = {k: values[k] for k in ("W1", "b1", "W2", "b2")}
+    context = _Context({})
+    dJdy_hat = mlp_checks._upstream(context, s, values)
+    grads = oracle.mlp_param_grads(params, values["x"], s.f, s.g, dJdy_hat)
+    if wrong:
+        grads["dJdW1"] = 2 * grads["dJdW1"]
+    context.reply = {"run": {"grads": grads}}
+    spreads = []
+    real = float32_spread.backward_slack
+    monkeypatch.setattr(float32_spread, "backward_slack", lambda *a: spreads.append(a) or real(*a))
+    outcome = mlp_checks.backward_check(context, s)
+    assert context.calls == 1
+    assert (outcome is None, len(spreads)) == ((False, 1) if wrong else (True, 0))
+    if wrong:
+        assert (outcome.code, outcome.name) == ("scaled", "dJdW1")

@@ -14,8 +14,10 @@ same value, each computed by autograd (never a hand-derived formula). The formul
 `SAFETY` times the largest deviation is added to the bound a check allows. Each function
 returns a `Spread`: that slack, and the values of PyTorch's own float32 computation (the first
 formulation: torch.sigmoid, torch's loss), which are exactly what the oracle computes with
-dtype float32, so that a check need not compute them a second time. Where neither f nor g is
-the sigmoid, the sigmoid formulations are one and the same computation, made once.
+dtype float32 (`*_plain`: those alone, which a check needs on every example to see whether
+float32 can reach the truth at all). A check computes the whole spread only where it can
+matter: a value right within the tolerance alone is right with any slack. Where neither f nor
+g is the sigmoid, the sigmoid formulations are one and the same computation, made once.
 """
 
 from __future__ import annotations
@@ -159,3 +161,19 @@ def end_to_end_slack(params: dict, x: np.ndarray, y: np.ndarray, f: str, g: str,
                 plain = plain or found
                 _deviation(found, truth, deviations)
     return Spread(_slack(deviations), plain)
+
+
+def forward_plain(params: dict, x: np.ndarray, f: str, g: str) -> dict[str, np.ndarray]:
+    """PyTorch's own float32 y_hat (the first formulation, `Spread.plain`), without the others."""
+    return {"y_hat": oracle.mlp_forward(params, x, f, g, torch.float32)}
+
+
+def backward_plain(params: dict, x: np.ndarray, f: str, g: str, dJdy_hat: np.ndarray) -> dict[str, np.ndarray]:
+    """PyTorch's own float32 parameter gradients (`Spread.plain` of backward_slack)."""
+    return oracle.mlp_param_grads(params, x, f, g, dJdy_hat, torch.float32)
+
+
+def end_to_end_plain(params: dict, x: np.ndarray, y: np.ndarray, f: str, g: str, kind: str,
+                     convention: str) -> dict[str, np.ndarray]:
+    """PyTorch's own float32 end-to-end gradients (`Spread.plain` of end_to_end_slack)."""
+    return oracle.mlp_end_to_end_grads(params, x, y, f, g, kind, convention, torch.float32)

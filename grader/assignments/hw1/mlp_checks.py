@@ -166,17 +166,47 @@ def _beyond_float32(ctx, truth: dict, approximate: dict) -> NoEvidence | None:
     return None
 
 
+def _right(ctx, items: list[tuple[str, object, np.ndarray]]) -> bool:
+    """Every value right within the tolerance alone. Then it is right with any float32 slack too
+    (a slack only widens the bound), so the spread need not be computed."""
+    return compare_judge(items, ctx.tolerance) is None
+
+
+def _call_resolved(ctx, truth: dict, slack, call) -> dict | NoEvidence:
+    """`call()`'s reply; when it fails, no evidence where float32 cannot resolve the truth
+    (`slack()`: the spread, computed only then), else the failure."""
+    try:
+        return call()
+    except CallFailed:
+        unresolvable = _unresolved(truth, slack())
+        if unresolvable is not None:
+            return unresolvable
+        raise
+
+
 def forward_check(ctx, s: Scenario) -> Failure | NoEvidence | None:
     values = network_values(s)
     params = _params(values)
     truth = {"y_hat": oracle.mlp_forward(params, values["x"], s.f, s.g)}
-    spread = float32_spread.forward_slack(params, values["x"], s.f, s.g, truth)
-    slack = spread.slack
-    unresolvable = _beyond_float32(ctx, truth, spread.plain) or _unresolved(truth, slack)
+    unresolvable = _beyond_float32(ctx, truth, float32_spread.forward_plain(params, values["x"], s.f, s.g))
     if unresolvable is not None:
         return unresolvable
-    reply = ctx.call("mlp.forward", dict(_net_args(s, values), x=values["x"]), "MLP.forward", functions=FORWARD)
-    failure = judge(ctx, [("y_hat", reply["y_hat"], truth["y_hat"])], "MLP.forward", slack=slack,
+
+    def slack() -> dict[str, float]:
+        return float32_spread.forward_slack(params, values["x"], s.f, s.g, truth).slack
+
+    reply = _call_resolved(ctx, truth, slack, lambda: ctx.call(
+        "mlp.forward", dict(_net_args(s, values), x=values["x"]), "MLP.forward", functions=FORWARD))
+    if isinstance(reply, NoEvidence):
+        return reply
+    items = [("y_hat", reply["y_hat"], truth["y_hat"])]
+    if _right(ctx, items):
+        return None
+    allowed = slack()
+    unresolvable = _unresolved(truth, allowed)
+    if unresolvable is not None:
+        return unresolvable
+    failure = judge(ctx, items, "MLP.forward", slack=allowed,
                     confirm=lambda: _zero_elsewhere(ctx, s, "mlp.forward", lambda r: [r["y_hat"]]))
     if failure is not None and failure.code == "wrong_values":
         failure.message += _transposed_weights_hint(ctx, s, values, reply["y_hat"])
@@ -234,15 +264,16 @@ def loss_check(kind: str, part: str):
             return pair
         J, dJdy_hat = pair
         J_exp, dJ_exp = oracle.loss_and_grad(kind, inputs["y"], inputs["y_hat"], _convention(ctx, kind))
-        slack = {} if part == "saturated" else float32_spread.loss_slack(
-            kind, inputs["y"], inputs["y_hat"], _convention(ctx, kind),
-            {"J": np.asarray(J_exp), "dJdy_hat": dJ_exp}).slack
         if part == "value":
             items = [("J", _scalar(J), np.asarray(J_exp))]
         elif part == "gradient":
             items = [("dJdy_hat", dJdy_hat, dJ_exp)]
         else:
             return _saturated(ctx, _scalar(J), dJdy_hat, J_exp, dJ_exp, inputs, function)
+        if _right(ctx, items):
+            return None
+        slack = float32_spread.loss_slack(kind, inputs["y"], inputs["y_hat"], _convention(ctx, kind),
+                                          {"J": np.asarray(J_exp), "dJdy_hat": dJ_exp}).slack
         failure = judge(ctx, items, function, outputs=[J, dJdy_hat], slack=slack)
         if failure is not None:
             _name_convention(ctx, failure, kind, items[0][0], items[0][1], inputs)
@@ -285,16 +316,27 @@ def backward_check(ctx, s: Scenario) -> Failure | NoEvidence | None:
     dJdy_hat = _upstream(ctx, s, values)
     params = _params(values)
     expected = oracle.mlp_param_grads(params, values["x"], s.f, s.g, dJdy_hat)
-    spread = float32_spread.backward_slack(params, values["x"], s.f, s.g, dJdy_hat, expected)
-    slack = spread.slack
-    unresolvable = _beyond_float32(ctx, expected, spread.plain) or _unresolved(expected, slack)
+    unresolvable = _beyond_float32(ctx, expected, float32_spread.backward_plain(
+        params, values["x"], s.f, s.g, dJdy_hat))
     if unresolvable is not None:
         return unresolvable
-    reply = ctx.call("mlp.backward", dict(_net_args(s, values), x=values["x"], dJdy_hat=dJdy_hat),
-                     "MLP.forward then MLP.backward", functions=BACKWARD)
+
+    def slack() -> dict[str, float]:
+        return float32_spread.backward_slack(params, values["x"], s.f, s.g, dJdy_hat, expected).slack
+
+    reply = _call_resolved(ctx, expected, slack, lambda: ctx.call(
+        "mlp.backward", dict(_net_args(s, values), x=values["x"], dJdy_hat=dJdy_hat),
+        "MLP.forward then MLP.backward", functions=BACKWARD))
+    if isinstance(reply, NoEvidence):
+        return reply
     grads = _grads(reply["run"])
-    return judge(ctx, [(k, grads[k], expected[k]) for k in GRAD_NAMES], "MLP.backward", slack=slack,
-                 confirm=lambda: _zero_elsewhere(ctx, s, "mlp.backward", lambda r: list(_grads(r["run"]).values())))
+    items = [(k, grads[k], expected[k]) for k in GRAD_NAMES]
+    if _right(ctx, items):
+        return None
+    allowed = slack()
+    return _unresolved(expected, allowed) or judge(
+        ctx, items, "MLP.backward", slack=allowed,
+        confirm=lambda: _zero_elsewhere(ctx, s, "mlp.backward", lambda r: list(_grads(r["run"]).values())))
 
 
 def end_to_end_check(ctx, s: Scenario) -> Failure | NoEvidence | None:
@@ -303,19 +345,30 @@ def end_to_end_check(ctx, s: Scenario) -> Failure | NoEvidence | None:
     function = LOSS_FUNCTIONS[s.loss]
     params, convention = _params(values), _convention(ctx, s.loss)
     expected = oracle.mlp_end_to_end_grads(params, values["x"], values["y"], s.f, s.g, s.loss, convention)
-    spread = float32_spread.end_to_end_slack(params, values["x"], values["y"], s.f, s.g, s.loss, convention,
-                                             expected)
-    slack = spread.slack
-    unresolvable = _beyond_float32(ctx, expected, spread.plain) or _unresolved(expected, slack)
+    unresolvable = _beyond_float32(ctx, expected, float32_spread.end_to_end_plain(
+        params, values["x"], values["y"], s.f, s.g, s.loss, convention))
     if unresolvable is not None:
         return unresolvable
-    reply = ctx.call("mlp.end_to_end", dict(_net_args(s, values), x=values["x"], y=values["y"], function=function),
-                     "MLP.forward, %s, MLP.backward" % function, functions=FORWARD + (function, "MLP.backward"))
+
+    def slack() -> dict[str, float]:
+        return float32_spread.end_to_end_slack(params, values["x"], values["y"], s.f, s.g, s.loss, convention,
+                                               expected).slack
+
+    reply = _call_resolved(ctx, expected, slack, lambda: ctx.call(
+        "mlp.end_to_end", dict(_net_args(s, values), x=values["x"], y=values["y"], function=function),
+        "MLP.forward, %s, MLP.backward" % function, functions=FORWARD + (function, "MLP.backward")))
+    if isinstance(reply, NoEvidence):
+        return reply
     if "grads" not in reply:
         pair = _loss_pair(reply.get("loss_out"), function)
-        return pair if isinstance(pair, Failure) else Failure("not_array", "%s gave no usable dJdy_hat" % function)
+        return _unresolved(expected, slack()) or (
+            pair if isinstance(pair, Failure) else Failure("not_array", "%s gave no usable dJdy_hat" % function))
     grads = _grads(reply)
-    return judge(ctx, [(k, grads[k], expected[k]) for k in GRAD_NAMES], "MLP.backward", slack=slack)
+    items = [(k, grads[k], expected[k]) for k in GRAD_NAMES]
+    if _right(ctx, items):
+        return None
+    allowed = slack()
+    return _unresolved(expected, allowed) or judge(ctx, items, "MLP.backward", slack=allowed)
 
 
 # -- mlp.hygiene ---------------------------------------------------------------------------
