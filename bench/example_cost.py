@@ -19,8 +19,9 @@ work, exclusive (a part called inside another counts for itself only):
                 submission, document parts, finalize and scoring
 
 and the counts that go with them: examples (the sum of "examples" over the report's checks),
-worker calls, oracle calls and how many the oracle's memory answered. Imports before the
-grade (torch, Hypothesis) are reported apart (`imports_s`). Wrapping adds a little time of
+worker calls, oracle calls and how many the oracle's memory answered. The grader's imports
+before the grade are reported apart (`imports_s`); torch is not among them: the grader imports
+it once the workers are started, inside the grade (outside every part above). Wrapping adds a little time of
 its own to every call; the figures say where the time goes, the cold wall time of
 grade_speed.py says how much there is.
 """
@@ -157,7 +158,8 @@ def render(cost: dict[str, Any]) -> list[str]:
     }
     for part in PARTS:
         lines.append("    %-12s %7.3f ms  %s" % (part, cost["ms_per_example"][part], notes[part]))
-    lines.append("    %-12s %7.3f ms  (%d examples, %.3f s in-process grade; imports before it %.3f s)"
+    lines.append("    %-12s %7.3f ms  (%d examples, %.3f s in-process grade, torch's import included;"
+                 " imports before it %.3f s)"
                  % ("total", cost["ms_per_example_total"], cost["examples"], cost["grade_wall_s"], cost["imports_s"]))
     return lines
 
