@@ -13,6 +13,8 @@ import torch
 from grader.assignments.hw1 import oracle
 from grader.assignments.hw1.strategies import Scenario, network_values
 
+from .conftest import SUBMISSIONS
+
 
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
 @pytest.mark.parametrize("f, g", [("relu", "sigmoid"), ("sigmoid", "tanh"), ("5relu", "identity")])
@@ -149,3 +151,24 @@ def test_the_float32_spread_is_computed_only_for_a_value_wrong_within_the_tolera
     assert (outcome is None, len(spreads)) == ((False, 1) if wrong else (True, 0))
     if wrong:
         assert (outcome.code, outcome.name) == ("scaled", "dJdW1")
+
+
+def test_the_engine_imports_a_parts_imports_before_any_student_code_is_loaded():
+    """Without the command line's preload too: the oracle (and torch) are imported by the time
+    a worker imports the student's module."""
+    code = ("import sys\n"
+            "from grader.engine.grading import GradeOptions, Grading\n"
+            "from grader.sandbox import process\n"
+            "seen = []\n"
+            "load = process.WorkerSession.load\n"
+            "def spy(self, *args, **kwargs):\n"
+            "    seen.append(all(m in sys.modules for m in ('torch', 'grader.assignments.hw1.oracle',"
+            " 'grader.assignments.hw1.float32_spread')))\n"
+            "    return load(self, *args, **kwargs)\n"
+            "process.WorkerSession.load = spy\n"
+            "report = Grading(sys.argv[1], GradeOptions(only=('mlp.forward[relu-relu]',), max_examples=1,"
+            " sandbox='none')).run()\n"
+            "print(seen, report.score == report.max_score)\n")
+    done = subprocess.run([sys.executable, "-c", code, str(SUBMISSIONS / "correct")], capture_output=True,
+                          text=True, check=True)
+    assert done.stdout.strip() == "[True] True"
