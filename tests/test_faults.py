@@ -71,7 +71,7 @@ SLOW_BACKWARD = MLP.replace(BACKWARD, BACKWARD + '''
 def _worker_pids(worker: Worker) -> list[int]:
     """The worker's Python process(es): the jail's members running the worker script."""
     found = []
-    for pid in worker.jail.members(worker.process.pid):
+    for pid in worker.jail.members(worker.pid):
         try:
             with open("/proc/%d/cmdline" % pid, "rb") as handle:
                 if b"worker.py" in handle.read():

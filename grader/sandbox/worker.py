@@ -548,7 +548,7 @@ def _forked(runtime: Runtime, config: dict[str, Any], fds: list[int], keeper: bo
         return _forked_worker(runtime, config, req_r, resp_w, os.getppid())
     import resource
 
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, resource.getrlimit(resource.RLIMIT_CORE)[1]))
     for procs in config.get("cgroups", []):
         with open(procs, "w") as handle:
             handle.write(str(os.getpid()))
