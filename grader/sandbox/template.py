@@ -267,6 +267,10 @@ def template_for(mode: str, module: str, preload: tuple[str, ...], tasks_file: P
         if template is None:
             template = _TEMPLATES[key] = Template(mode, preload, tasks_file)
             template.start()
+        elif not template.alive():
+            with template.lock:
+                template.close()
+                template.start()
         return template
 
 

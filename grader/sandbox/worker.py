@@ -104,6 +104,7 @@ class Runtime:
         self.tasks: dict[str, TaskHandler] = {}
         self.np: Any = None
         self.torch: Any = None
+        self.parent = 0  # the parent this worker dies with (0: not checked before replies)
 
     # -- student calls ---------------------------------------------------------------
     def student(self, stage: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
@@ -272,6 +273,8 @@ class Runtime:
                 return
             else:
                 reply, arrays = {"status": "error", "message": "unknown op"}, []
+            if self.parent and not _parent_alive(self.parent):
+                os._exit(123)  # the student's code killed this worker's parent: the worker dies with it
             output, dropped = self.capture.take()
             reply.update(id=request.get("id"), output=output, output_dropped=dropped, counters=dict(self.counters),
                          elapsed_s=time.perf_counter() - start)
@@ -351,6 +354,24 @@ def _die_with_parent(parent: int | None = None) -> None:
         os._exit(122)
 
 
+def _parent_alive(parent: int) -> bool:
+    """Whether `parent` is still this process's parent and not about to die: a SIGKILL sent to it
+    shows in its pending signals before it has exited (read where /proc shows it), so a worker
+    that killed its parent never answers after that, however the two are scheduled."""
+    if os.getppid() != parent:
+        return False
+    try:
+        with open("/proc/%d/status" % parent, "rb") as handle:
+            for line in handle:
+                if line.startswith((b"SigPnd:", b"ShdPnd:")) and int(line.split()[1], 16) & (1 << 8):
+                    return False
+                if line.startswith(b"State:") and line.split()[1] in (b"Z", b"X"):
+                    return False
+    except (OSError, ValueError, IndexError):
+        pass
+    return True
+
+
 def _load_tasks(path: str, runtime: Runtime) -> None:
     """Import the assignment's task module from `path` and register its tasks."""
     spec = importlib.util.spec_from_file_location("bpg_tasks", path)
@@ -401,6 +422,7 @@ def main(argv: list[str]) -> int:
         _drop_privileges(config["user"])
     _die_with_parent(parent)  # after the user changed: changing credentials clears the parent-death signal
     runtime = Runtime(config["root"], config["req_fd"], config["resp_fd"])
+    runtime.parent = parent
     os.close(0)
     sys.stdout = sys.stderr = runtime.capture
     _preload(runtime, config)
@@ -579,6 +601,7 @@ def _forked_worker(runtime: Runtime, config: dict[str, Any], req_r: int, resp_w:
     os.environ.update({str(k): str(v) for k, v in config.get("env", {}).items()})
     runtime.root = os.path.realpath(config["root"])
     runtime.req_fd, runtime.resp_fd = req_r, resp_w
+    runtime.parent = parent
     sys.stdout = sys.stderr = runtime.capture
     _enter_submission(runtime, failed_limits)
     return 0
