@@ -295,11 +295,12 @@ def test_a_folder_tree_1200_levels_deep_is_graded_and_cleaned_up(tmp_path: Path)
     os.close(os.open("deep.txt", os.O_WRONLY | os.O_CREAT, 0o644, dir_fd=current))
     os.close(current)
     mine = "backprop-grader-%d-*" % os.getpid()
-    before = set(Path(tempfile.gettempdir()).glob(mine))
+    before = {path for path in Path(tempfile.gettempdir()).glob(mine) if "-slots-" not in path.name}
     report = _grade(folder, **QUICK, only=["theory.loss"])
     assert report.error is None and report.score == report.max_score > 0
     assert any("levels deep were not looked at" in notice for notice in report.notices)
-    assert set(Path(tempfile.gettempdir()).glob(mine)) == before, "the snapshot is removed"
+    after = {path for path in Path(tempfile.gettempdir()).glob(mine) if "-slots-" not in path.name}
+    assert after == before, "the snapshot is removed (a warm template's folder of slots may stay)"
     _rendered(report)
     remove_tree(folder)  # deeper than shutil.rmtree (and pytest's clean-up) can recurse
     assert not folder.exists()

@@ -51,6 +51,7 @@ class GradeOptions:
     only: list[str] = field(default_factory=list)
     max_examples: int | None = None
     sandbox: str = "auto"
+    warm_workers: bool = True
     call_timeout_s: float | None = None
     import_timeout_s: float | None = None
     submission_timeout_s: float | None = None
@@ -151,8 +152,8 @@ class Grading:
         self.private_key = (submission_key(options.secret, content_hash(self.snapshot.root))
                             if options.secret is not None else None)  # hashed before a worker starts
         settings = rubric.settings
-        self.config = SandboxConfig(mode=self.mode, load_timeout_s=float(options.import_timeout_s
-                                                                         or settings.import_timeout_s))
+        self.config = SandboxConfig(mode=self.mode, warm=options.warm_workers,
+                                    load_timeout_s=float(options.import_timeout_s or settings.import_timeout_s))
         self.call_timeout_s = float(options.call_timeout_s or settings.call_timeout_s)
         self.budget_s = float(options.submission_timeout_s or settings.submission_timeout_s)
         self.sessions: dict[str, WorkerSession] = {}

@@ -121,6 +121,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="isolation of student code: bubblewrap's namespaces (bwrap); an unprivileged user id of "
                             "its own, for a grader running as root where bubblewrap cannot work, e.g. Docker (user); "
                             "a plain limited subprocess (none); or the strongest that works here (auto, the default)")
+    grade.add_argument("--cold-workers", action="store_true",
+                       help="start every worker as a fresh Python that imports torch itself, instead of forking it "
+                            "from a template that has torch loaded already (slower; to compare or to debug)")
     grade.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
                        help="deadline for one call into the submission (default: the rubric's, 5 s)")
     grade.add_argument("--jobs", type=int, default=None, metavar="N",
@@ -247,6 +250,8 @@ def _child_args(args: argparse.Namespace) -> list[str]:
         out += ["--only", selector]
     if args.public:
         out.append("--public")
+    if args.cold_workers:
+        out.append("--cold-workers")
     return out
 
 
@@ -330,7 +335,8 @@ def _grade(args: argparse.Namespace) -> int:
     def grade_one(path: str) -> GradeReport:
         options = GradeOptions(
             seed=args.seed, only=args.only, max_examples=args.max_examples, sandbox=args.sandbox,
-            call_timeout_s=args.timeout, rubric_path=args.rubric, variant=args.variant, public_only=args.public,
+            warm_workers=not args.cold_workers, call_timeout_s=args.timeout, rubric_path=args.rubric,
+            variant=args.variant, public_only=args.public,
             submitted_at=submitted, due_at=due, secret=secret,
             progress=_single_progress(paths))
         grading = Grading(path, options, rubric, planned)  # starts the workers; no student code runs yet

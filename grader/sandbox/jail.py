@@ -123,16 +123,18 @@ def _python_paths() -> list[str]:
     return kept
 
 
-def bwrap_argv(snapshot: Path, python_argv: list[str], runtime_files: Iterable[Path] = ()) -> list[str]:
+def bwrap_argv(snapshot: Path, python_argv: list[str], runtime_files: Iterable[Path] = (),
+               as_pid_1: bool = False) -> list[str]:
     """The bubblewrap command line: no network, read-only system and Python, the snapshot
     at /submission, each of `runtime_files` (the worker's own code) read-only under
     /opt/backprop-grader by its name, nothing else of the grader's files (its package folder is
     hidden under an empty tmpfs), no /proc but /proc/cpuinfo, unprivileged uid, own pid
-    namespace."""
+    namespace (`as_pid_1`: the command is that namespace's pid 1, its init, instead of
+    bubblewrap's own reaper)."""
     argv = [
         "bwrap", "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
         "--unshare-user", "--uid", str(NOBODY), "--gid", str(NOBODY), "--hostname", "sandbox",
-    ]
+    ] + (["--as-pid-1"] if as_pid_1 else [])
     for path in ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"):
         if os.path.islink(path):
             argv += ["--symlink", os.readlink(path), path]
@@ -329,8 +331,12 @@ class ProcessJail:
     _counter = 0
 
     def __init__(self, max_pids: int, uid: int | None = None,
-                 resources: WorkerResources | None = None) -> None:
+                 resources: WorkerResources | None = None, reaper: tuple[int, set[int]] | None = None) -> None:
+        """`reaper`: (pid, its live children) of the process that is subreaper for the worker
+        instead of this grader (a template, see `grader.sandbox.template`): its other children
+        are strays too."""
         self.resources = resources or WorkerResources(max_pids=max_pids)
+        self.reaper = reaper
         self.max_pids = self.resources.max_pids
         self.uid = uid
         self.cgroups: list[Path] = []
@@ -405,7 +411,21 @@ class ProcessJail:
                 with contextlib.suppress(OSError, ValueError):
                     found |= {int(p) for p in (path / "cgroup.procs").read_text().split()}
             return found
-        return owned | process_tree(root_pid) | _strays()
+        found = owned | process_tree(root_pid) | _strays()
+        if self.reaper is not None:
+            found |= _strays(*self.reaper)
+        return found
+
+    def adopt(self, pid: int) -> None:
+        """Move process `pid` (not yet running student code) into this worker's cgroups."""
+        for path in self.cgroups:
+            (path / "cgroup.procs").write_text(str(pid))
+
+    def release(self) -> None:
+        """Remove this worker's cgroups (for a worker that never started)."""
+        for path in self.cgroups:
+            with contextlib.suppress(OSError):
+                path.rmdir()
 
     def kill_all(self, root_pid: int) -> None:
         """SIGKILL the worker and everything it started; found before the first kill, so that
@@ -546,12 +566,14 @@ def process_tree(root_pid: int, parents: dict[int, int] | None = None) -> set[in
     return found
 
 
-def _strays() -> set[int]:
-    """Orphans re-parented to this (subreaper) grader that it never started itself."""
-    if not _SUBREAPER:
+def _strays(reaper: int | None = None, known: set[int] | None = None) -> set[int]:
+    """Orphans re-parented to a subreaper that it never started itself: this grader (and its
+    `OUR_WORKERS`), or `reaper` and its `known` children."""
+    if reaper is None and not _SUBREAPER:
         return set()
-    me = os.getpid()
+    me = os.getpid() if reaper is None else reaper
     parents = process_parents()
-    orphans = {pid for pid, parent in parents.items() if parent == me} - OUR_WORKERS
+    ours = OUR_WORKERS if reaper is None else known or set()
+    orphans = {pid for pid, parent in parents.items() if parent == me} - ours
     return set().union(*(process_tree(pid, parents) for pid in orphans)) if orphans else set()
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -30,9 +31,8 @@ from .jail import (
 )
 from .protocol import (FrameError, FrameTimeout, printable, read_frame, reply_problem, result_problem,
                        write_frame)
+from .template import RUNTIME_FILES, Template, TemplateError, template_for
 from .tiers import WorkerHome, admit_grading_group, next_identity, sweep_user_files
-
-RUNTIME_FILES = (Path(__file__).with_name("worker.py"), Path(protocol.__file__).resolve())
 
 
 def default_limits() -> dict[str, int]:
@@ -59,6 +59,9 @@ class SandboxConfig:
     limits: dict[str, int] = field(default_factory=default_limits)
     worker_cpus: float = 1.0
     """CPUs one worker with everything it starts may use, where a cgroup can bound it."""
+    warm: bool = True
+    """Fork workers from a preloaded template (`grader.sandbox.template`) instead of starting
+    each as a fresh interpreter; a template that fails falls back to a fresh interpreter."""
 
     def resources(self) -> WorkerResources:
         """The cgroup bounds of one worker: its processes together may hold as much memory as
@@ -139,9 +142,95 @@ class Worker:
         self.closed = False
         self.loaded = False
         self.home: WorkerHome | None = None  # the user tier's private folders
+        self.pid: int | None = None  # what kills it: the sandbox, shell or keeper around the worker
+        self.template: Template | None = None
+        self.template_pid = 0  # the pid to ask the template about (its namespace's)
+        self.ticket: int | None = None  # the template's fork request not answered yet
+        self.slot: Path | None = None
 
     def start(self) -> None:
-        """Spawn the process (returns at once; `wait_ready` waits for its imports)."""
+        """Spawn the process, or ask the template for a fork (returns at once; `wait_ready`
+        waits for its imports or the fork)."""
+        if self.config.warm:
+            try:
+                self._request_fork()
+                return
+            except TemplateError:
+                self._undo_fork()
+        self._start_fresh()
+
+    def _identity_and_env(self, runtime_files: list[Path]) -> tuple[object, dict[str, int], dict[str, str]]:
+        """The user tier's identity (else None), the worker's limits and its environment."""
+        identity = next_identity() if self.config.mode == "user" else None
+        limits = dict(self.config.limits)
+        env = worker_env()
+        if identity is not None:
+            admit_grading_group(self.snapshot, identity.gid)
+            self.home = WorkerHome(identity, runtime_files)
+            env = worker_env(home=str(self.home.scratch))
+            limits["processes"] = self.config.max_processes
+        return identity, limits, env
+
+    def _request_fork(self) -> None:
+        mode = self.config.mode
+        self.template = template_for(mode, self.spec.module, self.spec.preload, self.spec.tasks_file)
+        identity, limits, env = self._identity_and_env([])
+        uid = getattr(identity, "uid", None)
+        reaper = None if mode == "bwrap" or self.template.process is None else (
+            self.template.process.pid, self.template.live)
+        self.jail = ProcessJail(self.config.max_processes, uid=uid, resources=self.config.resources(),
+                                reaper=reaper)
+        root = str(self.snapshot)
+        if mode == "bwrap":
+            self.slot, root = self.template.slot(self.snapshot)
+        worker = {
+            "root": root, "limits": limits, "env": env,
+            "user": [identity.uid, identity.gid] if identity is not None else None,  # type: ignore[attr-defined]
+            "cgroups": [] if mode == "bwrap" else [str(path / "cgroup.procs") for path in self.jail.cgroups],
+        }
+        pipes = [os.pipe() for _ in range(3)]
+        (req_r, req_w), (resp_r, resp_w), (out_r, out_w) = pipes
+        try:
+            self.ticket = self.template.request_fork(worker, req_r, resp_w, out_w)
+        except TemplateError:
+            for fd in (req_r, req_w, resp_r, resp_w, out_r, out_w):
+                os.close(fd)
+            raise
+        for fd in (req_r, resp_w, out_w):
+            os.close(fd)
+        os.set_blocking(req_w, False)
+        os.set_blocking(resp_r, False)
+        self.req_fd, self.resp_fd = req_w, resp_r
+        self.drain = _OutputDrain(os.fdopen(out_r, "rb"))
+        self.drain.start()
+
+    def _finish_fork(self) -> None:
+        """Wait for the template's fork; under bubblewrap, move the worker into its cgroups
+        (before it has run anything of the student's)."""
+        assert self.template is not None and self.ticket is not None
+        ticket, self.ticket = self.ticket, None
+        try:
+            self.pid, self.template_pid = self.template.forked(ticket)
+            if self.config.mode == "bwrap":
+                self.jail.adopt(self.pid)
+        except (TemplateError, OSError) as exc:
+            self._fail("crash", "a worker could not be forked from the template (%s)" % exc)
+
+    def _undo_fork(self) -> None:
+        """Forget a fork that could not be requested (the fresh start takes over)."""
+        if self.home is not None:
+            self.home.remove()
+            self.home = None
+        if self.slot is not None:
+            shutil.rmtree(self.slot, ignore_errors=True)
+            self.slot = None
+        if getattr(self, "jail", None) is not None:
+            self.jail.release()
+        self.template = None
+        self.ticket = None
+
+    def _start_fresh(self) -> None:
+        """Spawn a fresh interpreter that imports the preloads itself (the cold path)."""
         req_r, req_w = os.pipe()
         resp_r, resp_w = os.pipe()
         mode = self.config.mode
@@ -150,14 +239,7 @@ class Worker:
         tasks_file = self.spec.tasks_file
         if tasks_file is not None:
             files.append(tasks_file)
-        identity = next_identity() if mode == "user" else None
-        limits = dict(self.config.limits)
-        env = worker_env()
-        if identity is not None:
-            admit_grading_group(self.snapshot, identity.gid)
-            self.home = WorkerHome(identity, files)
-            env = worker_env(home=str(self.home.scratch))
-            limits["processes"] = self.config.max_processes
+        identity, limits, env = self._identity_and_env(files)
 
         def where(file: Path) -> str:
             if sandboxed:
@@ -171,11 +253,11 @@ class Worker:
             "preload": list(self.spec.preload),
             "tasks": where(tasks_file) if tasks_file is not None else None,
             "limits": limits,
-            "user": [identity.uid, identity.gid] if identity is not None else None,
+            "user": [identity.uid, identity.gid] if identity is not None else None,  # type: ignore[attr-defined]
         }
         python_argv = [sys.executable, "-I", "-B", where(RUNTIME_FILES[0]), json.dumps(worker_config)]
         argv = bwrap_argv(self.snapshot, python_argv, files) if sandboxed else python_argv
-        self.jail = ProcessJail(self.config.max_processes, uid=identity.uid if identity is not None else None,
+        self.jail = ProcessJail(self.config.max_processes, uid=getattr(identity, "uid", None),
                                 resources=self.config.resources())
         argv = self.jail.wrap(argv, keep_shell=not sandboxed)
         try:
@@ -195,6 +277,7 @@ class Worker:
             os.close(resp_w)
         os.set_blocking(req_w, False)
         os.set_blocking(resp_r, False)
+        self.pid = self.process.pid
         OUR_WORKERS.add(self.process.pid)
         self.req_fd, self.resp_fd = req_w, resp_r
         self.drain = _OutputDrain(self.process.stdout)
@@ -203,8 +286,10 @@ class Worker:
     def wait_ready(self) -> None:
         if self.ready:
             return
-        if self.process is None:
+        if self.pid is None and self.ticket is None:
             self.start()
+        if self.ticket is not None:
+            self._finish_fork()
         reply, _ = self._receive(self.config.start_timeout_s, "starting the worker")
         if reply.get("status") != "ready":
             self._fail("crash", "the worker did not start properly")
@@ -260,7 +345,9 @@ class Worker:
 
     def _death_message(self, what: str) -> str:
         status = None
-        if self.process is not None:
+        if self.template is not None and self.template_pid:
+            status = self.template.status(self.template_pid)
+        elif self.process is not None:
             try:
                 status = self.process.wait(timeout=2)
             except subprocess.TimeoutExpired:
@@ -292,27 +379,40 @@ class Worker:
         if self.closed:
             return
         self.closed = True
-        if self.process is not None:
-            pid = self.process.pid
+        if self.ticket is not None and self.template is not None:
+            ticket, self.ticket = self.ticket, None
+            with contextlib.suppress(TemplateError, OSError):
+                self.pid, self.template_pid = self.template.forked(ticket)
+        if self.pid is not None:
+            pid = self.pid
+            if self.template is not None:
+                self.template.settle()
             self.jail.kill_all(pid)
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(pid, signal.SIGKILL)
-            with contextlib.suppress(ProcessLookupError):
-                self.process.kill()
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                self.process.wait(timeout=5)
-            OUR_WORKERS.discard(pid)
+            if self.process is not None:
+                with contextlib.suppress(ProcessLookupError):
+                    self.process.kill()
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    self.process.wait(timeout=5)
+                OUR_WORKERS.discard(pid)
+            if self.template is not None:
+                self.template.released(pid)
+        if self.pid is not None or self.template is not None:
             if self.home is not None:
                 sweep_user_files(self.jail.uid)
                 self.home.remove()
+            if self.slot is not None:
+                shutil.rmtree(self.slot, ignore_errors=True)
         for fd in (getattr(self, "req_fd", None), getattr(self, "resp_fd", None)):
             if fd is not None:
                 with contextlib.suppress(OSError):
                     os.close(fd)
         if self.drain is not None:
             self.drain.join(timeout=2)
-            if not self.drain.is_alive() and self.process is not None and self.process.stdout is not None:
-                self.process.stdout.close()
+            if not self.drain.is_alive():
+                with contextlib.suppress(OSError):
+                    self.drain.stream.close()
 
 
 def _signal_name(number: int) -> str:

@@ -104,6 +104,7 @@ class Runtime:
         self.tasks: dict[str, TaskHandler] = {}
         self.np: Any = None
         self.torch: Any = None
+        self.parent = 0  # the parent this worker dies with (0: not checked before replies)
 
     # -- student calls ---------------------------------------------------------------
     def student(self, stage: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
@@ -272,6 +273,8 @@ class Runtime:
                 return
             else:
                 reply, arrays = {"status": "error", "message": "unknown op"}, []
+            if self.parent and not _parent_alive(self.parent):
+                os._exit(123)  # the student's code killed this worker's parent: the worker dies with it
             output, dropped = self.capture.take()
             reply.update(id=request.get("id"), output=output, output_dropped=dropped, counters=dict(self.counters),
                          elapsed_s=time.perf_counter() - start)
@@ -328,14 +331,45 @@ def _drop_privileges(user: Any) -> None:
         os._exit(121)
 
 
-def _die_with_parent() -> None:
+def _prctl(option: int, value: int) -> bool:
+    """libc's prctl(option, value); False where it cannot be called or fails."""
     try:
         import ctypes
-        import signal
 
-        ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG
-    except Exception:  # noqa: BLE001 - best effort; bwrap --die-with-parent covers sandboxed runs
+        return bool(ctypes.CDLL(None, use_errno=True).prctl(option, value, 0, 0, 0) == 0)
+    except Exception:  # noqa: BLE001 - best effort; the sandbox's own bounds still hold
+        return False
+
+
+PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_SET_CHILD_SUBREAPER = 1, 4, 36
+
+
+def _die_with_parent(parent: int | None = None) -> None:
+    """Be killed when the parent dies; exit at once if `parent` (the pid the parent had before)
+    is already gone, since the parent-death signal only covers a death after it was armed."""
+    import signal
+
+    _prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL))
+    if parent is not None and os.getppid() != parent:
+        os._exit(122)
+
+
+def _parent_alive(parent: int) -> bool:
+    """Whether `parent` is still this process's parent and not about to die: a SIGKILL sent to it
+    shows in its pending signals before it has exited (read where /proc shows it), so a worker
+    that killed its parent never answers after that, however the two are scheduled."""
+    if os.getppid() != parent:
+        return False
+    try:
+        with open("/proc/%d/status" % parent, "rb") as handle:
+            for line in handle:
+                if line.startswith((b"SigPnd:", b"ShdPnd:")) and int(line.split()[1], 16) & (1 << 8):
+                    return False
+                if line.startswith(b"State:") and line.split()[1] in (b"Z", b"X"):
+                    return False
+    except (OSError, ValueError, IndexError):
         pass
+    return True
 
 
 def _load_tasks(path: str, runtime: Runtime) -> None:
@@ -352,17 +386,8 @@ def _load_tasks(path: str, runtime: Runtime) -> None:
         setup(runtime)
 
 
-def main(argv: list[str]) -> int:
-    """argv[1] is the JSON configuration: root, req_fd, resp_fd, limits, preload, tasks, and
-    user ([uid, gid] to switch to before anything else, or null)."""
-    config = json.loads(argv[1])
-    failed_limits = _apply_limits(config.get("limits", {}))
-    if config.get("user"):
-        _drop_privileges(config["user"])
-    _die_with_parent()  # after the user changed: changing credentials clears the parent-death signal
-    runtime = Runtime(config["root"], config["req_fd"], config["resp_fd"])
-    os.close(0)
-    sys.stdout = sys.stderr = runtime.capture
+def _preload(runtime: Runtime, config: dict[str, Any]) -> None:
+    """Import numpy (always), torch (if listed in "preload", one thread) and the task module."""
     import numpy
 
     runtime.np = numpy
@@ -373,10 +398,212 @@ def main(argv: list[str]) -> int:
         runtime.torch = torch
     if config.get("tasks"):
         _load_tasks(config["tasks"], runtime)
+
+
+def _enter_submission(runtime: Runtime, failed_limits: list[str]) -> None:
+    """Make the submission folder the import path's head and the working folder, say ready and
+    serve requests until the grader closes the channel."""
     sys.path.insert(0, runtime.root)
     os.chdir(runtime.root)
     protocol.write_frame(runtime.resp_fd, {"status": "ready", "pid": os.getpid(), "failed_limits": failed_limits})
     runtime.serve()
+
+
+def main(argv: list[str]) -> int:
+    """argv[1] is the JSON configuration: root, req_fd, resp_fd, limits, preload, tasks, and
+    user ([uid, gid] to switch to before anything else, or null). With argv[1] == "--template",
+    argv[2] configures a template instead (see `serve_template`)."""
+    if argv[1] == "--template":
+        return serve_template(json.loads(argv[2]))
+    config = json.loads(argv[1])
+    parent = os.getppid()
+    failed_limits = _apply_limits(config.get("limits", {}))
+    if config.get("user"):
+        _drop_privileges(config["user"])
+    _die_with_parent(parent)  # after the user changed: changing credentials clears the parent-death signal
+    runtime = Runtime(config["root"], config["req_fd"], config["resp_fd"])
+    runtime.parent = parent
+    os.close(0)
+    sys.stdout = sys.stderr = runtime.capture
+    _preload(runtime, config)
+    _enter_submission(runtime, failed_limits)
+    return 0
+
+
+# -- the template -------------------------------------------------------------------------
+#
+# A template is a worker runtime with numpy, torch and the task module already imported that
+# never runs student code: on request it forks a worker, so that a fresh worker costs a fork,
+# not an interpreter start and a torch import. It talks to the grader over a SOCK_SEQPACKET
+# socket (one JSON object per packet, file descriptors alongside):
+#
+#   {"op": "fork", "worker": {root, limits, user, env, cgroups}} + [req_r, resp_w, out_w]
+#        -> {"pid": pid}: the worker (under bubblewrap) or its keeper (otherwise), see below
+#   {"op": "status", "pid": pid} -> {"status": exit status (negative: signal) or null}
+#   {"op": "reset"} -> {"done": true}: kill every other process of the sandbox and empty its
+#        scratch folders (only as pid 1 of a pid namespace: bubblewrap's sandbox)
+#
+# Under bubblewrap the template is pid 1 of the sandbox's pid namespace: a worker cannot kill
+# it (an init ignores signals from its namespace), and orphans come back to it to be reaped.
+# Otherwise each worker has a keeper between itself and the template: the keeper enters the
+# worker's cgroups, forks the worker and waits for it; a worker that kills its parent kills its
+# keeper and dies with it, never the template.
+
+
+def serve_template(config: dict[str, Any]) -> int:
+    """Run a template: config has "control_fd", "preload", "tasks" and "namespace" (true when
+    pid 1 of a sandbox of its own)."""
+    import select
+    import socket
+
+    control = socket.socket(fileno=int(config["control_fd"]))
+    _die_with_parent(os.getppid() if not config.get("namespace") else None)
+    _prctl(PR_SET_DUMPABLE, 0)  # nothing of the same user may trace it or read its memory
+    in_namespace = bool(config.get("namespace")) and os.getpid() == 1
+    if not in_namespace:
+        _prctl(PR_SET_CHILD_SUBREAPER, 1)
+    runtime = Runtime("/", -1, -1)
+    _preload(runtime, config)
+    statuses: dict[int, int] = {}
+    while True:
+        readable, _, _ = select.select([control], [], [], 0.25)
+        _reap(statuses)
+        if not readable:
+            continue
+        try:
+            data, fds, _, _ = socket.recv_fds(control, 1 << 16, 8)
+        except OSError:
+            return 0
+        if not data:
+            return 0
+        request = json.loads(data)
+        op = request.get("op")
+        ticket = request.get("id")
+        if op == "fork" and len(fds) == 3:
+            pid = os.fork()
+            if pid == 0:
+                code = 70
+                try:
+                    control.close()
+                    code = _forked(runtime, request["worker"], fds, keeper=not in_namespace)
+                finally:
+                    os._exit(code)
+            for fd in fds:
+                os.close(fd)
+            reply: dict[str, Any] = {"pid": pid}
+        elif op == "status":
+            _reap(statuses)
+            reply = {"status": statuses.pop(int(request.get("pid", 0)), None)}
+        elif op == "reset" and in_namespace:
+            _reset_namespace(statuses)
+            reply = {"done": True}
+        else:
+            for fd in fds:
+                os.close(fd)
+            reply = {"error": "unknown request"}
+        reply["id"] = ticket
+        control.send(json.dumps(reply).encode())
+
+
+def _reap(statuses: dict[int, int]) -> None:
+    """Collect every finished child, keeping the last 256 exit statuses (negative: a signal)."""
+    while True:
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+        statuses[pid] = -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
+        while len(statuses) > 256:
+            del statuses[next(iter(statuses))]
+
+
+def _reset_namespace(statuses: dict[int, int]) -> None:
+    """Kill every other process of the sandbox (pid 1's kill(-1) reaches all of them) and
+    remove what they left in /tmp and /dev/shm."""
+    import shutil
+    import signal
+
+    for _ in range(3):
+        try:
+            os.kill(-1, signal.SIGKILL)
+        except OSError:
+            break
+        time.sleep(0.01)
+        _reap(statuses)
+    for folder in ("/tmp", "/dev/shm"):
+        try:
+            entries = os.listdir(folder)
+        except OSError:
+            continue
+        for name in entries:
+            path = os.path.join(folder, name)
+            try:
+                if os.path.isdir(path) and not os.path.islink(path):
+                    for top, dirs, _ in os.walk(path):
+                        for d in dirs:
+                            os.chmod(os.path.join(top, d), 0o700)
+                    shutil.rmtree(path, ignore_errors=True)
+                else:
+                    os.unlink(path)
+            except OSError:
+                continue
+    _reap(statuses)
+
+
+def _forked(runtime: Runtime, config: dict[str, Any], fds: list[int], keeper: bool) -> int:
+    """In a fresh fork of the template: become a worker (under bubblewrap) or a keeper that
+    enters the worker's cgroups, forks the worker and ends as it ends."""
+    import signal
+
+    req_r, resp_w, out_w = fds
+    _die_with_parent(os.getppid())
+    os.setsid()
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.dup2(out_w, 1)
+    os.dup2(out_w, 2)
+    os.close(devnull)
+    os.close(out_w)
+    if not keeper:
+        return _forked_worker(runtime, config, req_r, resp_w, os.getppid())
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_CORE, (0, resource.getrlimit(resource.RLIMIT_CORE)[1]))
+    for procs in config.get("cgroups", []):
+        with open(procs, "w") as handle:
+            handle.write(str(os.getpid()))
+    parent = os.getpid()
+    pid = os.fork()
+    if pid == 0:
+        code = 70
+        try:
+            code = _forked_worker(runtime, config, req_r, resp_w, parent)
+        finally:
+            os._exit(code)
+    os.close(req_r)
+    os.close(resp_w)
+    _, status = os.waitpid(pid, 0)
+    if os.WIFSIGNALED(status):
+        signal.signal(os.WTERMSIG(status), signal.SIG_DFL)
+        os.kill(os.getpid(), os.WTERMSIG(status))
+    return os.WEXITSTATUS(status) if os.WIFEXITED(status) else 70
+
+
+def _forked_worker(runtime: Runtime, config: dict[str, Any], req_r: int, resp_w: int, parent: int) -> int:
+    """The worker's side of a fork: its limits, its user, its environment, then serve."""
+    failed_limits = _apply_limits(config.get("limits", {}))
+    if config.get("user"):
+        _drop_privileges(config["user"])
+    _die_with_parent(parent)
+    os.environ.clear()
+    os.environ.update({str(k): str(v) for k, v in config.get("env", {}).items()})
+    runtime.root = os.path.realpath(config["root"])
+    runtime.req_fd, runtime.resp_fd = req_r, resp_w
+    runtime.parent = parent
+    sys.stdout = sys.stderr = runtime.capture
+    _enter_submission(runtime, failed_limits)
     return 0
 
 
