@@ -21,8 +21,10 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-CAPACITY = 4096
-"""Results kept per function (the least recently used go first); a few MB at most."""
+CAPACITY = 512
+"""Results kept per function, the least recently used dropped first: more than one grading
+makes of most functions (a backward example's recurrences come soon after it), and at a few
+KB an entry, a few MB per function at most, however many submissions a process grades."""
 
 F = TypeVar("F", bound=Callable[..., Any])
 
