@@ -26,7 +26,8 @@ def test_the_parts_of_a_grade_are_timed_and_counted_per_example_and_the_grader_i
     assert (cost["examples"], cost["checks"], cost["score"]) == (3, 1, cost["max_score"])
     assert cost["worker_calls"] >= 3 and cost["oracle_calls"] >= 3
     assert set(cost["seconds"]) == set(example_cost.PARTS)
-    assert all(cost["seconds"][part] > 0 for part in ("hypothesis", "check code", "oracle", "float32", "worker"))
+    assert all(cost["seconds"][part] > 0 for part in ("hypothesis", "check code", "oracle", "worker"))
+    assert cost["seconds"]["float32"] == 0  # every value right within the tolerance alone: no spread needed
     assert sum(cost["seconds"].values()) <= cost["grade_wall_s"] + 1e-3
     assert abs(cost["ms_per_example"]["oracle"] * 3 - cost["seconds"]["oracle"] * 1000) < 0.1
     lines = example_cost.render(cost)
