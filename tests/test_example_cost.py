@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import importlib.util
 
-from grader.assignments.hw1 import oracle
+import pytest
+
+from grader.assignments.hw1 import mlp_checks, theory_checks
 from grader.engine import calls, runner
 
 from .conftest import ROOT, SUBMISSIONS
@@ -20,16 +22,20 @@ def _example_cost():
 
 def test_the_parts_of_a_grade_are_timed_and_counted_per_example_and_the_grader_is_left_as_it_was():
     example_cost = _example_cost()
-    originals = (runner.run_check, runner.evaluate, calls.PartContext.call, oracle.mlp_forward)
+    def grader_functions() -> tuple:
+        return (runner.run_check, runner.evaluate, calls.PartContext.call, mlp_checks.oracle,
+                mlp_checks.float32_spread, theory_checks.oracle)
+
+    originals = grader_functions()
     cost = example_cost.measure([str(SUBMISSIONS / "correct"), "--only", "mlp.forward[relu-sigmoid]",
                                  "--max-examples", "3", "--sandbox", "none"])
     assert (cost["examples"], cost["checks"], cost["score"]) == (3, 1, cost["max_score"])
     assert cost["worker_calls"] >= 3 and cost["oracle_calls"] >= 3
     assert set(cost["seconds"]) == set(example_cost.PARTS)
-    assert all(cost["seconds"][part] > 0 for part in ("hypothesis", "check code", "oracle", "worker"))
-    assert cost["seconds"]["float32"] == 0  # every value right within the tolerance alone: no spread needed
+    assert all(cost["seconds"][part] > 0 for part in ("hypothesis", "check code", "oracle", "float32", "worker"))
     assert sum(cost["seconds"].values()) <= cost["grade_wall_s"] + 1e-3
+    assert cost["outside_parts_s"] == pytest.approx(cost["grade_wall_s"] - sum(cost["seconds"].values()), abs=2e-3)
     assert abs(cost["ms_per_example"]["oracle"] * 3 - cost["seconds"]["oracle"] * 1000) < 0.1
     lines = example_cost.render(cost)
     assert any("oracle" in line and "%d calls" % cost["oracle_calls"] in line for line in lines)
-    assert (runner.run_check, runner.evaluate, calls.PartContext.call, oracle.mlp_forward) == originals
+    assert grader_functions() == originals
