@@ -10,8 +10,11 @@ Measures, on this machine and in this one run (see bench/README.md):
      another, each a fresh Python process checking ONE fixed network against autograd.
   C  (reference only) `python -c "import torch"`: the floor any fresh process pays.
 
-After one untimed warm-up of each, the runs are interleaved (A, B, C, A, B, C, ...) so that
-machine noise hits every measure alike. Reports the median/min/max wall time of each, the
+The measured commands keep their .pyc files in a temporary folder of the benchmark's
+(PYTHONPYCACHEPREFIX, with PYTHONDONTWRITEBYTECODE unset for them), as an installed grader
+has its bytecode: a checkout run under PYTHONDONTWRITEBYTECODE=1 would compile every grader
+module at every start. After one untimed warm-up of each, the runs are interleaved (A, B, C,
+A, B, C, ...) so that machine noise hits every measure alike. Reports the median/min/max wall time of each, the
 ratio median(A)/median(B), the scenarios each exercises (A: the sum of "examples" over all
 checks of its JSON report; B: 3), A's cost per example (its wall time, and the grading alone,
 divided by its examples; then one more grading, in a process of its own, with its parts
@@ -32,6 +35,7 @@ import re
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -66,8 +70,25 @@ def floor_argv() -> list[str]:
     return [sys.executable, "-c", "import torch"]
 
 
+BYTECODE_ENV: dict[str, str] = {}
+"""Set by `main`: the measured commands keep their .pyc files in a folder of the benchmark's own."""
+
+
+def measured_env() -> dict[str, str]:
+    """The environment of a measured command: this one, but with Python's bytecode cache on and
+    kept in the benchmark's own folder (PYTHONPYCACHEPREFIX), as an installed grader has its
+    .pyc files. Under PYTHONDONTWRITEBYTECODE=1 a grader run from a checkout would otherwise
+    compile every one of its modules at every start; nothing is written into the repository
+    or the submission. The course's scripts run with -B and import torch's installed .pyc."""
+    env = dict(os.environ)
+    if BYTECODE_ENV:
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env.update(BYTECODE_ENV)
+    return env
+
+
 def _run(argv: list[str]) -> subprocess.CompletedProcess:
-    return subprocess.run(argv, cwd=REPO_ROOT, stdin=subprocess.DEVNULL, capture_output=True,
+    return subprocess.run(argv, cwd=REPO_ROOT, env=measured_env(), stdin=subprocess.DEVNULL, capture_output=True,
                           text=True, timeout=COMMAND_TIMEOUT_S)
 
 
@@ -193,7 +214,7 @@ def peak_memory(argv: list[str], sample_tree: bool) -> dict:
     for method, prefix, stream, pattern in attempts:
         # The measured command's own stdout goes nowhere (the wrapper discards it itself).
         process = subprocess.Popen(
-            prefix + argv, cwd=REPO_ROOT, stdin=subprocess.DEVNULL, text=True,
+            prefix + argv, cwd=REPO_ROOT, env=measured_env(), stdin=subprocess.DEVNULL, text=True,
             stdout=subprocess.PIPE if stream == "stdout" else subprocess.DEVNULL,
             stderr=subprocess.PIPE if stream == "stderr" else subprocess.DEVNULL)
         peaks: dict = {}
@@ -293,6 +314,7 @@ def render(result: dict) -> str:
         "          repo %s, %s" % (m["repo_commit"], m["date"]),
         "          load average (1 min) %s before the runs, %s after (other work on the machine adds noise)"
         % (result["loadavg_before"], m["loadavg_1min"]),
+        "          .pyc files: %s" % result["bytecode_cache"],
         "submission %s" % result["submission"],
         "",
         "%-48s %9s %9s %9s %9s" % ("wall time (s)", "median", "min", "max", "CPU med"),
@@ -369,6 +391,8 @@ def main(argv: list[str] | None = None) -> int:
 
     loadavg_before = _loadavg()
     become_subreaper()
+    bytecode = tempfile.TemporaryDirectory(prefix="grade_speed_pyc_")
+    BYTECODE_ENV["PYTHONPYCACHEPREFIX"] = bytecode.name
     try:
         # Untimed warm-up of each (OS file cache, .pyc files of the grader and of torch).
         _, report = run_grader(submission_arg)
@@ -404,6 +428,8 @@ def main(argv: list[str] | None = None) -> int:
     except (BenchError, subprocess.TimeoutExpired) as exc:
         print("grade_speed: error: %s" % exc, file=sys.stderr)
         return 2
+    finally:
+        bytecode.cleanup()
 
     a, b, c = (summarize(walls[key], cpu[key]) for key in ("A", "B", "C"))
     a.update(scenarios=scenarios, checks=checks, mlp_scenarios=mlp_scenarios, mlp_checks=mlp_checks,
@@ -422,6 +448,7 @@ def main(argv: list[str] | None = None) -> int:
         "cpu_ratio": round(a["cpu_median_s"] / b["cpu_median_s"], 3) if b["cpu_median_s"] else None,
         "scenario_ratio": round(scenarios / BASELINE_SCENARIOS, 2),
         "memory": {"A": memory_a, "B": memory_b},
+        "bytecode_cache": "kept in a temporary PYTHONPYCACHEPREFIX folder (written by the warm-up)",
         "example_cost": example_cost,
     }
     sys.stdout.write(render(result))
