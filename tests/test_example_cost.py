@@ -39,3 +39,16 @@ def test_the_parts_of_a_grade_are_timed_and_counted_per_example_and_the_grader_i
     lines = example_cost.render(cost)
     assert any("oracle" in line and "%d calls" % cost["oracle_calls"] in line for line in lines)
     assert grader_functions() == originals
+
+
+def test_the_measured_commands_keep_their_bytecode_in_the_benchmarks_own_folder(monkeypatch, tmp_path):
+    monkeypatch.syspath_prepend(str(ROOT / "bench"))
+    spec = importlib.util.spec_from_file_location("grade_speed", ROOT / "bench" / "grade_speed.py")
+    assert spec is not None and spec.loader is not None
+    grade_speed = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(grade_speed)
+    monkeypatch.setenv("PYTHONDONTWRITEBYTECODE", "1")
+    assert grade_speed.measured_env()["PYTHONDONTWRITEBYTECODE"] == "1"  # before main sets a folder
+    monkeypatch.setitem(grade_speed.BYTECODE_ENV, "PYTHONPYCACHEPREFIX", str(tmp_path))
+    env = grade_speed.measured_env()
+    assert "PYTHONDONTWRITEBYTECODE" not in env and env["PYTHONPYCACHEPREFIX"] == str(tmp_path)
