@@ -22,6 +22,7 @@ killed with the grader (parent-death signal) or by `close_templates`.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import json
 import os
@@ -271,6 +272,8 @@ def template_for(mode: str, module: str, preload: tuple[str, ...], tasks_file: P
     with _REGISTRY_LOCK:
         template = _TEMPLATES.get(key)
         if template is None:
+            if not _TEMPLATES:
+                atexit.register(close_templates)  # no folder of slots is left behind at exit
             template = _TEMPLATES[key] = Template(mode, preload, tasks_file)
             template.start()
         elif not template.alive():
