@@ -13,7 +13,12 @@ Three things are asserted for every attack:
     as JSON and as the terminal table; on the command line it exits 0 or 1;
 (c) nothing outside the sandbox changed: every file and folder under the test folder is
     byte-for-byte the same (except the report the grader was asked to write), and no process the
-    submission started is alive afterwards (a dead, unreaped zombie counts as dead).
+    submission started is alive afterwards (a dead, unreaped zombie counts as dead);
+(d) under a sandbox, the next submission graded by the same process -- by the same warm
+    templates, as in a batch -- is untouched: an honest one scores what the reference does.
+
+The templates that fork the workers live as long as the test process, so every attack is
+graded by templates that have already served earlier attacks: the suite runs as a batch would.
 
 Every attack runs under each isolation tier whose protection it tests (bwrap, user, none; a
 tier not available here is skipped, saying why). Attacks that write or signal outward run only
@@ -307,6 +312,22 @@ def grade_in_process(stage_: Stage, attack: Attack, mode: str):
     return report, data
 
 
+NEXT_ONLY = ["mlp.forward[relu-relu]", "mlp.mse_loss[value]", "theory.loss"]
+
+
+def check_next_submission(tmp_path: Path, mode: str, reference_scores: dict[str, float]) -> None:
+    """(d): an honest submission graded right after the attack, by this same process and its
+    templates, scores exactly what the reference does."""
+    honest = tmp_path / "next"
+    honest.mkdir()
+    for part in ("mlp.py", "theory.py"):
+        shutil.copy(REFERENCE / part, honest / part)
+    report = Grading(honest, GradeOptions(sandbox=mode, only=NEXT_ONLY, **OPTIONS)).run()
+    assert report.error is None
+    scores = {c.id: c.score for c in report.checks}
+    assert scores == {cid: reference_scores[cid] for cid in scores} and len(scores) >= len(NEXT_ONLY), scores
+
+
 @pytest.mark.parametrize("name,mode", _params(ATTACKS))
 def test_attack(name: str, mode: str, tmp_path: Path, reference_scores: dict[str, float]) -> None:
     attack = BY_NAME[name]
@@ -333,6 +354,8 @@ def test_attack(name: str, mode: str, tmp_path: Path, reference_scores: dict[str
         assert live_children() == []
         assert stage_.state() == before
         assert open_fds() <= fds
+        if mode != "none":  # (d)
+            check_next_submission(tmp_path, mode, reference_scores)
         if listener is not None:
             with pytest.raises(BlockingIOError):
                 listener.accept()

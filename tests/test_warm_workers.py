@@ -23,7 +23,7 @@ import pytest
 from grader.engine.grading import GradeOptions, Grading
 from grader.sandbox import template as templates
 from grader.sandbox.snapshot import take_snapshot
-from grader.sandbox.process import SandboxConfig, WorkerSession, WorkerSpec
+from grader.sandbox.process import SandboxConfig, Worker, WorkerSession, WorkerSpec
 from grader.sandbox.template import TemplateError, template_pids
 
 from .conftest import HAVE_BWRAP, HAVE_USER_TIER, NO_USER_TIER_REASON, REFERENCE, run_cli
@@ -213,3 +213,41 @@ def test_templates_are_only_the_processes_left_after_a_grading(tmp_path: Path) -
     assert report.error is None
     assert template_pids(), "the grading left its templates warm for the next one"
     assert live_children() == []
+
+
+def test_a_fork_that_fails_falls_back_to_a_fresh_worker(tmp_path: Path, monkeypatch) -> None:
+    """The template's trouble after the request (here: its answer) is never the submission's."""
+    snapshot = take_snapshot(_submission(tmp_path / "sub", PID_FUNCTION), ["mlp.py"])
+
+    def failing(self, ticket):
+        raise TemplateError("the template could not fork a worker (test)")
+
+    monkeypatch.setattr(templates.Template, "forked", failing)
+    session = WorkerSession(snapshot.root, WorkerSpec(module="mlp", preload=("torch",)), SandboxConfig(mode="none"))
+    try:
+        assert _ping(session) > 0
+        assert session.worker is not None and session.worker.process is not None
+    finally:
+        session.close()
+        snapshot.cleanup()
+
+
+@pytest.mark.parametrize("tier", TIERS)
+def test_a_worker_forked_but_not_yet_used_survives_the_end_of_another(tier: str, tmp_path: Path) -> None:
+    """A spare whose fork was requested while the last live worker ended is not swept with it
+    (under bubblewrap the end of the last worker sweeps the template's sandbox)."""
+    snapshot = take_snapshot(_submission(tmp_path / "sub", PID_FUNCTION), ["mlp.py"])
+    spec = WorkerSpec(module="mlp", preload=("torch",))
+    first = Worker(snapshot.root, SandboxConfig(mode=tier), spec)
+    second = Worker(snapshot.root, SandboxConfig(mode=tier), spec)
+    try:
+        first.wait_ready()
+        second.start()  # requested, not waited for
+        first.kill()
+        second.wait_ready()
+        reply, _ = second.request({"op": "load", "module": "mlp", "inspect": []})
+        assert reply["status"] == "ok", reply
+    finally:
+        first.kill()
+        second.kill()
+        snapshot.cleanup()

@@ -631,10 +631,13 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run() -> None:
-    """Console entry point: run `main`, flush, and exit without the slow interpreter teardown
-    (torch's module graph takes most of a second to dismantle; nothing is left to clean up)."""
+    """Console entry point: run `main`, flush, stop the warm-worker templates, and exit without
+    the slow interpreter teardown (torch's module graph takes most of a second to dismantle)."""
     _exit_on_sigterm()
     code = main()
     sys.stdout.flush()
     sys.stderr.flush()
+    templates = sys.modules.get("grader.sandbox.template")
+    if templates is not None:  # the warm-worker templates, and their folders of slots
+        templates.close_templates()
     os._exit(code)

@@ -206,15 +206,34 @@ class Worker:
 
     def _finish_fork(self) -> None:
         """Wait for the template's fork; under bubblewrap, move the worker into its cgroups
-        (before it has run anything of the student's)."""
+        (before it has run anything of the student's). A fork that fails is abandoned for a
+        fresh interpreter: the template's trouble is never the submission's."""
         assert self.template is not None and self.ticket is not None
         ticket, self.ticket = self.ticket, None
         try:
             self.pid, self.template_pid = self.template.forked(ticket)
             if self.config.mode == "bwrap":
                 self.jail.adopt(self.pid)
-        except (TemplateError, OSError) as exc:
-            self._fail("crash", "a worker could not be forked from the template (%s)" % exc)
+        except (TemplateError, OSError):
+            self._abandon_fork()
+            self._start_fresh()
+
+    def _abandon_fork(self) -> None:
+        """Kill what a failed fork may have started and release everything it held."""
+        if self.pid is not None:
+            self.jail.kill_all(self.pid)
+            if self.template is not None:
+                self.template.released(self.pid)
+            self.pid = None
+        for fd in (self.req_fd, self.resp_fd):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        if self.drain is not None:
+            self.drain.join(timeout=2)
+            with contextlib.suppress(OSError):
+                self.drain.stream.close()
+            self.drain = None
+        self._undo_fork()
 
     def _undo_fork(self) -> None:
         """Forget a fork that could not be requested (the fresh start takes over)."""

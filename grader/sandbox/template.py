@@ -22,6 +22,7 @@ killed with the grader (parent-death signal) or by `close_templates`.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import json
 import os
@@ -64,6 +65,7 @@ class Template:
         self.lock = threading.Lock()
         self.tickets = 0
         self.answered = 0
+        self.pending: set[int] = set()  # fork tickets whose worker is not yet known (see `forked`)
         self.replies: dict[int, dict] = {}
 
     @property
@@ -153,12 +155,15 @@ class Template:
             if not self.alive():
                 self.close()
                 self.start()
-            return self._send({"op": "fork", "worker": worker}, (req_r, resp_w, out_w))
+            ticket = self._send({"op": "fork", "worker": worker}, (req_r, resp_w, out_w))
+            self.pending.add(ticket)
+            return ticket
 
     def forked(self, ticket: int) -> tuple[int, int]:
         """The pid to kill the forked worker by (the worker under bubblewrap, its keeper
         otherwise), on the host and as the template knows it."""
         with self.lock:
+            self.pending.discard(ticket)
             reply = self._reply(ticket)
             pid = reply.get("pid")
             if type(pid) is not int or pid <= 0:
@@ -203,10 +208,11 @@ class Template:
             time.sleep(0.02)
 
     def released(self, host_pid: int) -> None:
-        """The worker `host_pid` is dead: when none is left, sweep the sandbox (bwrap)."""
+        """The worker `host_pid` is dead: when none is left (and none is being forked), sweep the
+        sandbox (bwrap)."""
         with self.lock:
             self.live.discard(host_pid)
-            if self.namespaced and not self.live and self.alive():
+            if self.namespaced and not self.live and not self.pending and self.alive():
                 with contextlib.suppress(TemplateError):
                     self._ask({"op": "reset"})
 
@@ -239,6 +245,7 @@ class Template:
             OUR_WORKERS.discard(self.process.pid)
             self.process = None
         self.live.clear()
+        self.pending.clear()
         self.replies.clear()
         self.answered = self.tickets
         if self.slots is not None:
@@ -265,6 +272,8 @@ def template_for(mode: str, module: str, preload: tuple[str, ...], tasks_file: P
     with _REGISTRY_LOCK:
         template = _TEMPLATES.get(key)
         if template is None:
+            if not _TEMPLATES:
+                atexit.register(close_templates)  # no folder of slots is left behind at exit
             template = _TEMPLATES[key] = Template(mode, preload, tasks_file)
             template.start()
         elif not template.alive():

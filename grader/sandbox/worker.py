@@ -20,6 +20,7 @@ plain data, every student value turned into a float64 array or a small descripti
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import os
@@ -477,32 +478,44 @@ def serve_template(config: dict[str, Any]) -> int:
         if not data:
             return 0
         request = json.loads(data)
-        op = request.get("op")
+        try:
+            reply = _template_request(runtime, control, request, fds, statuses, in_namespace)
+        except Exception as exc:  # noqa: BLE001 - a failed fork (no more processes) must not end the template
+            for fd in fds:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+            reply = {"error": "%s: %s" % (type(exc).__name__, exc)}
         ticket = request.get("id")
-        if op == "fork" and len(fds) == 3:
-            pid = os.fork()
-            if pid == 0:
-                code = 70
-                try:
-                    control.close()
-                    code = _forked(runtime, request["worker"], fds, keeper=not in_namespace)
-                finally:
-                    os._exit(code)
-            for fd in fds:
-                os.close(fd)
-            reply: dict[str, Any] = {"pid": pid}
-        elif op == "status":
-            _reap(statuses)
-            reply = {"status": statuses.pop(int(request.get("pid", 0)), None)}
-        elif op == "reset" and in_namespace:
-            _reset_namespace(statuses)
-            reply = {"done": True}
-        else:
-            for fd in fds:
-                os.close(fd)
-            reply = {"error": "unknown request"}
         reply["id"] = ticket
         control.send(json.dumps(reply).encode())
+
+
+def _template_request(runtime: Runtime, control: Any, request: dict[str, Any], fds: list[int],
+                      statuses: dict[int, int], in_namespace: bool) -> dict[str, Any]:
+    """Answer one request of the grader (see the protocol above); a fork returns in the parent
+    only."""
+    op = request.get("op")
+    if op == "fork" and len(fds) == 3:
+        pid = os.fork()
+        if pid == 0:
+            code = 70
+            try:
+                control.close()
+                code = _forked(runtime, request["worker"], fds, keeper=not in_namespace)
+            finally:
+                os._exit(code)
+        for fd in fds:
+            os.close(fd)
+        return {"pid": pid}
+    for fd in fds:
+        os.close(fd)
+    if op == "status":
+        _reap(statuses)
+        return {"status": statuses.pop(int(request.get("pid", 0)), None)}
+    if op == "reset" and in_namespace:
+        _reset_namespace(statuses)
+        return {"done": True}
+    return {"error": "unknown request"}
 
 
 def _reap(statuses: dict[int, int]) -> None:
