@@ -251,3 +251,27 @@ def test_a_worker_forked_but_not_yet_used_survives_the_end_of_another(tier: str,
         first.kill()
         second.kill()
         snapshot.cleanup()
+
+
+RANDOM_FUNCTION = "\nimport random as _random\n\n\ndef _draw():\n    return _random.random()\n"
+
+
+def test_forked_workers_do_not_repeat_the_templates_random_state(tmp_path: Path) -> None:
+    """Each worker's unseeded `random` starts where a fresh interpreter's would (from the OS),
+    not from the template's state, which every fork would otherwise share."""
+    snapshot = take_snapshot(_submission(tmp_path / "sub", RANDOM_FUNCTION), ["mlp.py"])
+    draws = []
+    try:
+        for _ in range(2):
+            session = WorkerSession(snapshot.root, WorkerSpec(module="mlp", preload=("torch",)),
+                                    SandboxConfig(mode="none"))
+            try:
+                reply, arrays = session.call("call", {"function": "_draw", "kwargs": {}}, [])
+                assert reply["status"] == "ok", reply
+                assert session.worker is not None and session.worker.template is not None
+                draws.append(float(arrays[reply["result"]["out"]["i"]]))
+            finally:
+                session.close()
+    finally:
+        snapshot.cleanup()
+    assert draws[0] != draws[1]
