@@ -251,3 +251,44 @@ def test_a_worker_forked_but_not_yet_used_survives_the_end_of_another(tier: str,
         first.kill()
         second.kill()
         snapshot.cleanup()
+
+
+RANDOM_FUNCTION = ("\nimport random as _random\n\nimport numpy as _np\n\n\n"
+                   "def _draw():\n    return _random.random() + _np.random.random()\n")
+
+
+def test_forked_workers_do_not_repeat_the_templates_random_state(tmp_path: Path) -> None:
+    """Each worker's unseeded generators (Python's `random`, numpy's global one) start where a
+    fresh interpreter's would (from the OS), not from a state every fork of the template shares."""
+    snapshot = take_snapshot(_submission(tmp_path / "sub", RANDOM_FUNCTION), ["mlp.py"])
+    draws = []
+    try:
+        for _ in range(2):
+            session = WorkerSession(snapshot.root, WorkerSpec(module="mlp", preload=("torch",)),
+                                    SandboxConfig(mode="none"))
+            try:
+                reply, arrays = session.call("call", {"function": "_draw", "kwargs": {}}, [])
+                assert reply["status"] == "ok", reply
+                assert session.worker is not None and session.worker.template is not None
+                draws.append(float(arrays[reply["result"]["out"]["i"]]))
+            finally:
+                session.close()
+    finally:
+        snapshot.cleanup()
+    assert draws[0] != draws[1]
+
+
+def test_a_forked_worker_reseeds_numpys_global_generator() -> None:
+    """Where the template has numpy.random loaded (a task module may import it), the fork
+    reseeds it: Python reseeds `random` after a fork by itself, numpy does not."""
+    import numpy
+
+    from grader.sandbox import worker
+
+    runtime = worker.Runtime("/", -1, -1)
+    runtime.np = numpy
+    numpy.random.seed(1234)
+    expected = numpy.random.random()
+    numpy.random.seed(1234)
+    worker._fresh_random_state(runtime)
+    assert numpy.random.random() != expected

@@ -604,6 +604,17 @@ def _forked(runtime: Runtime, config: dict[str, Any], fds: list[int], keeper: bo
     return os.WEXITSTATUS(status) if os.WIFEXITED(status) else 70
 
 
+def _fresh_random_state(runtime: Runtime) -> None:
+    """Seed Python's and numpy's global generators from the OS, as a fresh interpreter does:
+    a fork would otherwise repeat the template's state in every worker (torch's default
+    generator starts from the same fixed seed in every process anyway)."""
+    import random
+
+    random.seed()
+    if runtime.np is not None:
+        runtime.np.random.seed()
+
+
 def _forked_worker(runtime: Runtime, config: dict[str, Any], req_r: int, resp_w: int, parent: int) -> int:
     """The worker's side of a fork: its limits, its user, its environment, then serve."""
     failed_limits = _apply_limits(config.get("limits", {}))
@@ -612,6 +623,7 @@ def _forked_worker(runtime: Runtime, config: dict[str, Any], req_r: int, resp_w:
     _die_with_parent(parent)
     os.environ.clear()
     os.environ.update({str(k): str(v) for k, v in config.get("env", {}).items()})
+    _fresh_random_state(runtime)
     runtime.root = os.path.realpath(config["root"])
     runtime.req_fd, runtime.resp_fd = req_r, resp_w
     runtime.parent = parent
