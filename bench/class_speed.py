@@ -13,6 +13,8 @@ Measures, on this machine and in this one run (see bench/README.md):
          submission taken from the file).
   hung   `python -m grader grade submissions/mlp_bce_infinite_loop`: a function that never
          returns.
+  cold workers (with --compare-cold) the class again with --cold-workers: every worker a
+         fresh Python that imports torch, instead of a fork of the part's template.
 
 CPU seconds are those of each command's whole process tree, workers included (the benchmark
 is a child subreaper and reaps every orphan; see bench/proctree.py); peak memory is the
@@ -100,6 +102,12 @@ def run(args: argparse.Namespace) -> dict:
         print("rerun: %.1f s" % rerun.wall_s, file=sys.stderr)
         hung = _checked(measure(_grader(str(HUNG), "--format", "json"), cwd), "hung submission")
         print("hung: %.1f s" % hung.wall_s, file=sys.stderr)
+        cold_class = None
+        if args.compare_cold:
+            cold_class = _checked(measure(_grader("--each", str(klass), "--jobs", str(jobs), "--format", "json",
+                                                  "-o", str(Path(scratch) / "cold.json"), "--cold-workers"), cwd),
+                                  "class grade with --cold-workers")
+            print("class with --cold-workers: %.1f s" % cold_class.wall_s, file=sys.stderr)
     cold_wall = statistics.median(r.wall_s for r in cold)
     per_submission = whole.wall_s / len(names)
     return {
@@ -122,6 +130,10 @@ def run(args: argparse.Namespace) -> dict:
         "rerun": {"wall_s": round(rerun.wall_s, 2), "cpu_s": round(rerun.cpu_s, 2),
                   "vs_first_run": round(rerun.wall_s / whole.wall_s, 3)},
         "hung": {"wall_s": round(hung.wall_s, 2), "cpu_s": round(hung.cpu_s, 2)},
+        "class_cold_workers": None if cold_class is None else {
+            "wall_s": round(cold_class.wall_s, 2), "cpu_s": round(cold_class.cpu_s, 2),
+            "warm_over_cold_wall": round(whole.wall_s / cold_class.wall_s, 3),
+            "warm_over_cold_cpu": round(whole.cpu_s / cold_class.cpu_s, 3)},
         "max_single_process_rss_mb": round(children_max_rss_mb(), 1),
     }
 
@@ -154,6 +166,12 @@ def render(result: dict) -> str:
         "   (CPU: user+system seconds of each command's whole process tree, workers included%s)"
         % ("" if result["subreaper"] else "; NOT a subreaper here: orphaned workers are missing"),
     ]
+    cold_workers = result.get("class_cold_workers")
+    if cold_workers:
+        lines.insert(-3, "same class with --cold-workers        %.1f s wall, %.1f CPU-s: warm workers take %.2fx "
+                         "the wall time, %.2fx the CPU" % (cold_workers["wall_s"], cold_workers["cpu_s"],
+                                                          cold_workers["warm_over_cold_wall"],
+                                                          cold_workers["warm_over_cold_cpu"]))
     return "\n".join(lines) + "\n"
 
 
@@ -165,6 +183,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, default=0, metavar="K",
                         help="only the first K example folders (default: all)")
     parser.add_argument("--json", metavar="FILE", help="also write the numbers as JSON to FILE")
+    parser.add_argument("--compare-cold", action="store_true",
+                        help="grade the class once more with --cold-workers (every worker a fresh Python) and "
+                             "report the warm workers' share of its time")
     args = parser.parse_args(argv)
     if args.runs < 1:
         parser.error("--runs must be at least 1")
