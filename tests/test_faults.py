@@ -39,7 +39,8 @@ from grader.sandbox.jail import _bwrap_supports
 from grader.sandbox.process import SandboxConfig, Worker, WorkerFailure, WorkerSession, WorkerSpec
 from grader.sandbox.snapshot import take_snapshot
 
-from .conftest import HAVE_BWRAP, NO_BWRAP_REASON, REFERENCE, ROOT, SUBMISSIONS, run_cli
+from .conftest import (HAVE_BWRAP, HAVE_USER_TIER, NO_BWRAP_REASON, NO_USER_TIER_REASON, REFERENCE, ROOT, SUBMISSIONS,
+                       run_cli)
 from .test_adversarial import survivors
 
 pytestmark = pytest.mark.slow  # every test here grades submissions end to end
@@ -133,8 +134,12 @@ def mse_loss(y, y_hat):
 '''
 
 
-@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("mode", MODES + [pytest.param("user", marks=pytest.mark.skipif(
+    not HAVE_USER_TIER, reason=NO_USER_TIER_REASON))])
 def test_nothing_outlives_a_killed_grader(mode: str, tmp_path: Path) -> None:
+    """SIGKILL to the grader: its templates die with it, and each worker's keeper (whose
+    parent-death signal is SIGTERM) first kills everything in the worker's cgroups and of its
+    user id, daemons that left the worker's session included."""
     folder = _folder(tmp_path / "sub", mlp=SPAWN_AND_HANG)
     marker = "adv-grader-killed-%s" % uuid.uuid4().hex[:10]
     (folder / "_marker.txt").write_text(marker)
