@@ -93,6 +93,31 @@ def private_hypothesis_home() -> Iterator[None]:
         configuration.set_hypothesis_home_dir(before)
 
 
+@contextlib.contextmanager
+def no_local_constants() -> Iterator[None]:
+    """While grading, Hypothesis draws no "local constants": recent versions mix numbers found
+    in the source of every loaded module they take for the user's own (the grader's modules
+    when it runs from a checkout, a student's project under the pytest plugin) into some
+    draws, so the same seed would give other examples depending on where the grader is
+    installed and what else is imported. Without them a seed means the same examples
+    everywhere. (An internal hook of Hypothesis: where it does not exist, nothing changes.)"""
+    try:
+        from hypothesis.internal.conjecture import providers
+    except ImportError:
+        yield
+        return
+    original = getattr(providers, "_get_local_constants", None)
+    constants = getattr(providers, "Constants", None)
+    if original is None or constants is None:
+        yield
+        return
+    providers._get_local_constants = constants
+    try:
+        yield
+    finally:
+        providers._get_local_constants = original
+
+
 def check_seed(grading_seed: int, check_id: str, private_key: bytes | None = None) -> int:
     """The Hypothesis seed of one check: public, from the grading seed and the check id; or, with
     a submission's `private_key` (engine.secret), HMAC-SHA256(key, check id), which nobody
@@ -165,7 +190,7 @@ def run_check(spec: CheckSpec, context: CheckContext, grading_seed: int, max_exa
     """Run `spec` on up to `max_examples` examples (private ones with `private_key`, see
     `check_seed`); the verdict, with the shrunk failing example (and, for a check with
     components, each component's verdict)."""
-    with private_hypothesis_home():
+    with private_hypothesis_home(), no_local_constants():
         outcome = _run_check(spec, context, grading_seed, max_examples, private_key)
         if spec.components:
             outcome.components = _component_verdicts(spec, context, grading_seed, max_examples, outcome,
