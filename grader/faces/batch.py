@@ -222,6 +222,8 @@ def _grade_in_children(paths: list[str], todo: list[int], child_args: list[str],
         except Cancelled:
             raise
         except Exception as exc:  # noqa: BLE001 - one submission's grader failure must not stop the rest
+            if children.stopping:  # the failure is the stop's doing (a child killed under a reader)
+                raise Cancelled() from None
             return error_report(path, seed, "internal grader error: %s: %s" % (type(exc).__name__, exc), assignment)
         finally:
             idle.put(grader)
@@ -251,7 +253,8 @@ def _grade_in_children(paths: list[str], todo: list[int], child_args: list[str],
         children.stop()
         pool.shutdown(wait=True, cancel_futures=True)
         for future, index in futures.items():
-            if index not in finished and future.done() and not future.cancelled() and future.exception() is None:
+            if index not in finished and future.done() and not future.cancelled() and future.exception() is None \
+                    and future.result().error is None:  # an error report made while stopping is not a result
                 finish(index, future.result())
         _close_idle(idle)
         return True
