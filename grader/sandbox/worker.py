@@ -496,12 +496,13 @@ def _template_request(runtime: Runtime, control: Any, request: dict[str, Any], f
     only."""
     op = request.get("op")
     if op == "fork" and len(fds) == 3:
+        template = os.getpid()
         pid = os.fork()
         if pid == 0:
             code = 70
             try:
                 control.close()
-                code = _forked(runtime, request["worker"], fds, keeper=not in_namespace)
+                code = _forked(runtime, request["worker"], fds, template, keeper=not in_namespace)
             finally:
                 os._exit(code)
         for fd in fds:
@@ -565,13 +566,14 @@ def _reset_namespace(statuses: dict[int, int]) -> None:
     _reap(statuses)
 
 
-def _forked(runtime: Runtime, config: dict[str, Any], fds: list[int], keeper: bool) -> int:
-    """In a fresh fork of the template: become a worker (under bubblewrap) or a keeper that
-    enters the worker's cgroups, forks the worker and ends as it ends."""
+def _forked(runtime: Runtime, config: dict[str, Any], fds: list[int], template: int, keeper: bool) -> int:
+    """In a fresh fork of the template (pid `template`, as it saw itself before the fork): become
+    a worker (under bubblewrap) or a keeper that enters the worker's cgroups, forks the worker
+    and ends as it ends."""
     import signal
 
     req_r, resp_w, out_w = fds
-    _die_with_parent(os.getppid())
+    _die_with_parent(template)
     os.setsid()
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)
@@ -580,7 +582,7 @@ def _forked(runtime: Runtime, config: dict[str, Any], fds: list[int], keeper: bo
     os.close(devnull)
     os.close(out_w)
     if not keeper:
-        return _forked_worker(runtime, config, req_r, resp_w, os.getppid())
+        return _forked_worker(runtime, config, req_r, resp_w, template)
     import resource
 
     resource.setrlimit(resource.RLIMIT_CORE, (0, resource.getrlimit(resource.RLIMIT_CORE)[1]))
@@ -594,7 +596,6 @@ def _forked(runtime: Runtime, config: dict[str, Any], fds: list[int], keeper: bo
         _kill_worker_processes(cgroups, user)
         os._exit(137)
 
-    template = os.getppid()
     signal.signal(signal.SIGTERM, sweep)
     _prctl(PR_SET_PDEATHSIG, int(signal.SIGTERM))  # the template died (with the grader): sweep first
     if os.getppid() != template:
