@@ -32,7 +32,7 @@ from .jail import (
 from .protocol import (FrameError, FrameTimeout, printable, read_frame, reply_problem, result_problem,
                        write_frame)
 from .template import RUNTIME_FILES, Template, TemplateError, template_for
-from .tiers import WorkerHome, admit_grading_group, next_identity, sweep_user_files
+from .tiers import UserIdentity, WorkerHome, admit_grading_group, next_identity, sweep_user_files
 
 
 def default_limits() -> dict[str, int]:
@@ -159,7 +159,8 @@ class Worker:
                 self._undo_fork()
         self._start_fresh()
 
-    def _identity_and_env(self, runtime_files: list[Path]) -> tuple[object, dict[str, int], dict[str, str]]:
+    def _identity_and_env(self, runtime_files: list[Path]
+                          ) -> tuple[UserIdentity | None, dict[str, int], dict[str, str]]:
         """The user tier's identity (else None), the worker's limits and its environment."""
         identity = next_identity() if self.config.mode == "user" else None
         limits = dict(self.config.limits)
@@ -175,7 +176,7 @@ class Worker:
         mode = self.config.mode
         self.template = template_for(mode, self.spec.module, self.spec.preload, self.spec.tasks_file)
         identity, limits, env = self._identity_and_env([])
-        uid = getattr(identity, "uid", None)
+        uid = identity.uid if identity is not None else None
         reaper = None if mode == "bwrap" or self.template.process is None else (
             self.template.process.pid, self.template.live)
         self.jail = ProcessJail(self.config.max_processes, uid=uid, resources=self.config.resources(),
@@ -185,7 +186,7 @@ class Worker:
             self.slot, root = self.template.slot(self.snapshot)
         worker = {
             "root": root, "limits": limits, "env": env,
-            "user": [identity.uid, identity.gid] if identity is not None else None,  # type: ignore[attr-defined]
+            "user": [identity.uid, identity.gid] if identity is not None else None,
             "cgroups": [] if mode == "bwrap" else [str(path / "cgroup.procs") for path in self.jail.cgroups],
         }
         pipes = [os.pipe() for _ in range(3)]
@@ -272,11 +273,11 @@ class Worker:
             "preload": list(self.spec.preload),
             "tasks": where(tasks_file) if tasks_file is not None else None,
             "limits": limits,
-            "user": [identity.uid, identity.gid] if identity is not None else None,  # type: ignore[attr-defined]
+            "user": [identity.uid, identity.gid] if identity is not None else None,
         }
         python_argv = [sys.executable, "-I", "-B", where(RUNTIME_FILES[0]), json.dumps(worker_config)]
         argv = bwrap_argv(self.snapshot, python_argv, files) if sandboxed else python_argv
-        self.jail = ProcessJail(self.config.max_processes, uid=getattr(identity, "uid", None),
+        self.jail = ProcessJail(self.config.max_processes, uid=identity.uid if identity is not None else None,
                                 resources=self.config.resources())
         argv = self.jail.wrap(argv, keep_shell=not sandboxed)
         try:
